@@ -1,0 +1,1 @@
+"""Serverless Management Dashboard: the web app, its data model and the AWS sandbox."""

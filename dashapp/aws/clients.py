@@ -1,0 +1,101 @@
+"""One factory for every boto3 client, so region, endpoint, retries and timeouts are uniform.
+
+`AWS_ENDPOINT_URL` (the sandbox, moto) is honoured here and nowhere else; nothing
+above this layer knows whether it talks to AWS or to the sandbox.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from dashapp.config import Settings
+
+
+class ApiCallCounter:
+    """Counts API calls per operation (collector cost figures, /metrics).
+
+    Registered on `before-call`, so one logical call counts once however many
+    retries botocore made; retries are counted apart on `before-send`.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+        self._requests = 0
+
+    def __call__(self, event_name: str, **_: Any) -> None:
+        # event_name is "before-call.<service>.<Operation>"
+        _, service, operation = event_name.split(".", 2)
+        with self._lock:
+            self._counts[f"{service}:{operation}"] += 1
+
+    def on_send(self, **_: Any) -> None:
+        with self._lock:
+            self._requests += 1
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent, retries included."""
+        with self._lock:
+            return self._requests
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def total(self) -> int:
+        with self._lock:
+            return sum(self._counts.values())
+
+    def reset(self) -> dict[str, int]:
+        with self._lock:
+            counts = dict(self._counts)
+            self._counts.clear()
+            return counts
+
+
+class AwsClients:
+    """Creates and caches clients; boto3 clients are thread-safe, sessions are not."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        counter: ApiCallCounter | None = None,
+        session: boto3.session.Session | None = None,
+    ) -> None:
+        self.settings = settings
+        self.counter = counter or ApiCallCounter()
+        self._session = session or boto3.session.Session()
+        self._lock = threading.Lock()
+        self._cache: dict[str, Any] = {}
+
+    def config(self) -> Config:
+        s = self.settings
+        return Config(
+            region_name=s.aws_region,
+            retries={"mode": "adaptive", "max_attempts": s.aws_max_attempts},
+            connect_timeout=s.aws_connect_timeout_s,
+            read_timeout=s.aws_read_timeout_s,
+            max_pool_connections=32,
+            tcp_keepalive=True,
+        )
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._cache:
+                c = self._session.client(
+                    service,
+                    region_name=self.settings.aws_region,
+                    endpoint_url=self.settings.aws_endpoint_url,
+                    config=self.config(),
+                )
+                c.meta.events.register("before-call.*.*", self.counter)
+                c.meta.events.register("before-send.*.*", self.counter.on_send)
+                self._cache[service] = c
+            return self._cache[service]

@@ -1,0 +1,359 @@
+"""Configuration: one typed settings object read from the environment (or `.env`).
+
+Every knob the product has lives here, documented, so `python -m dashapp config`
+and the README table are generated from the same source and cannot drift.
+Invalid values stop start-up with one line naming the setting (`load_settings`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_GLUE_JOB_RE = re.compile(r"^[\w .:/@+=-]{1,255}$")
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as the one line an operator needs to read."""
+
+
+class Dataset(BaseModel):
+    """A dataset users upload into: raw bucket/prefix and the Glue job that ingests it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="Short id shown to users and used in URLs.")
+    title: str = Field("", description="Human name; defaults to the id.")
+    description: str = ""
+    bucket: str | None = Field(None, description="Raw bucket; defaults to SMD_RAW_BUCKET.")
+    prefix: str = Field(description="Key prefix under the raw bucket, e.g. 'sales/orders/'.")
+    glue_job: str = Field(description="Glue job the upload event starts.")
+    formats: tuple[Literal["csv", "json", "ndjson"], ...] = ("csv", "json", "ndjson")
+    expected_columns: tuple[str, ...] = ()
+    expected_interval_s: int | None = Field(
+        None, gt=0, description="Freshness SLA: late when no success within this many seconds."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _NAME_RE.match(v):
+            raise ValueError("dataset name must be lowercase letters, digits, '-' or '_'")
+        return v
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket(cls, v: str | None) -> str | None:
+        if v is not None and not _BUCKET_RE.match(v):
+            raise ValueError(f"'{v}' is not a valid S3 bucket name")
+        return v
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        v = v.strip("/")
+        if not v or ".." in v.split("/") or v.startswith(" "):
+            raise ValueError("prefix must be a non-empty key prefix without '..'")
+        return v + "/"
+
+    @field_validator("glue_job")
+    @classmethod
+    def _glue_job(cls, v: str) -> str:
+        if not _GLUE_JOB_RE.match(v):
+            raise ValueError(f"'{v}' is not a valid Glue job name")
+        return v
+
+    @property
+    def label(self) -> str:
+        return self.title or self.name
+
+
+def default_datasets() -> tuple[Dataset, ...]:
+    """The sandbox's datasets, so `make demo` works with no configuration at all."""
+    return (
+        Dataset(
+            name="orders",
+            title="Sales orders",
+            description="Order lines exported nightly by the shop system.",
+            prefix="sales/orders/",
+            glue_job="sales-orders-ingest",
+            expected_columns=("order_id", "customer_id", "amount", "currency", "ordered_at"),
+            expected_interval_s=26 * 3600,
+        ),
+        Dataset(
+            name="customers",
+            title="Customer master",
+            description="Customer records from the CRM.",
+            prefix="crm/customers/",
+            glue_job="crm-customers-ingest",
+            expected_interval_s=26 * 3600,
+        ),
+        Dataset(
+            name="clickstream",
+            title="Web clickstream",
+            description="Page-view events from the web tier, NDJSON or JSON arrays.",
+            prefix="web/clickstream/",
+            glue_job="web-clickstream-ingest",
+            formats=("json", "ndjson", "csv"),
+            expected_interval_s=2 * 3600,
+        ),
+        Dataset(
+            name="inventory",
+            title="Warehouse inventory",
+            description="Stock levels per warehouse and SKU.",
+            prefix="ops/inventory/",
+            glue_job="ops-inventory-snapshot",
+            expected_interval_s=26 * 3600,
+        ),
+    )
+
+
+def _s(description: str, **kw: Any) -> Any:
+    return Field(description=description, **kw)
+
+
+class Settings(BaseSettings):
+    """Effective configuration. Env vars are `SMD_<FIELD>` unless an alias says otherwise."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SMD_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        frozen=True,
+    )
+
+    # --- where things are -------------------------------------------------
+    database_url: str = Field(
+        "sqlite:///var/smd.sqlite3",
+        validation_alias=AliasChoices("DATABASE_URL", "SMD_DATABASE_URL"),
+        description="SQLAlchemy URL of the database (PostgreSQL in production).",
+    )
+    aws_region: str = Field(
+        "us-east-1",
+        validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION", "SMD_AWS_REGION"),
+        description="AWS region of every client.",
+    )
+    aws_endpoint_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("AWS_ENDPOINT_URL", "SMD_AWS_ENDPOINT_URL"),
+        description="Send every AWS call here instead of AWS (the sandbox, moto).",
+    )
+    aws_connect_timeout_s: float = _s("boto3 connect timeout.", default=3.0, gt=0)
+    aws_read_timeout_s: float = _s("boto3 read timeout.", default=20.0, gt=0)
+    aws_max_attempts: int = _s("boto3 adaptive-retry attempts per call.", default=8, ge=1, le=20)
+
+    # --- the pipeline -----------------------------------------------------
+    raw_bucket: str = _s("Bucket users upload into.", default="smd-raw")
+    processed_bucket: str = _s("Bucket Glue jobs write to.", default="smd-processed")
+    athena_results_bucket: str = _s(
+        "Bucket for Athena query results.", default="smd-athena-results"
+    )
+    kms_key_id: str | None = _s(
+        "KMS key (id, ARN or alias) for SSE-KMS on uploads; default: the bucket's.", default=None
+    )
+    datasets: Annotated[tuple[Dataset, ...], NoDecode] = _s(
+        "Datasets as JSON: [{name, prefix, glue_job, bucket?, expected_columns?, ...}].",
+        default_factory=default_datasets,
+    )
+    events_queue: str = _s(
+        "SQS queue (name or URL) EventBridge feeds with S3 and Glue events.",
+        default="smd-collector-events",
+    )
+    trigger_mode: Literal["eventbridge", "direct"] = _s(
+        "eventbridge: the upload event starts the job; direct: the web app starts it.",
+        default="eventbridge",
+    )
+    glue_log_group_prefix: str = _s("Glue log groups prefix.", default="/aws-glue/jobs")
+    ingestion_metric_namespace: str = _s(
+        "CloudWatch namespace of our own rows-written metric.", default="SMD/Ingestion"
+    )
+    dpu_hour_price: float = _s("Price of one DPU-hour in USD (cost per run).", default=0.44, ge=0)
+    athena_workgroup: str = _s("Athena workgroup for queries.", default="primary")
+    athena_database: str = _s(
+        "Glue Data Catalog database Athena queries by default.", default="processed"
+    )
+
+    # --- web --------------------------------------------------------------
+    host: str = _s("Address the web server binds.", default="127.0.0.1")
+    port: int = _s("Port the web server binds.", default=8050, ge=1, le=65535)
+    auth_mode: Literal["none"] = _s(
+        "none: one local user with SMD_LOCAL_ROLE, served on loopback only (sign-in comes later).",
+        default="none",
+    )
+    local_role: Literal["viewer", "operator", "admin"] = _s(
+        "Role of the local user in auth mode none (viewer: a read-only wall screen).",
+        default="admin",
+    )
+    secret_key: SecretStr = _s(
+        "Flask session secret (sign the session cookie); set it in every deployment.",
+        default=SecretStr("dev-only-not-secret"),
+    )
+    refresh_interval_s: int = _s("How often pages re-read the database.", default=5, ge=1, le=3600)
+    stale_after_s: int = _s(
+        "Collectors are stale (readyz 503, banner) when older than this.", default=180, ge=5
+    )
+    currency: str = _s("Currency label shown with costs (see SMD_DPU_HOUR_PRICE).", default="USD")
+
+    # --- retention --------------------------------------------------------
+    retention_runs_days: int = _s("Keep job runs this long (Glue keeps 90).", default=400, ge=1)
+    retention_metrics_days: int = _s("Keep metric points this long.", default=35, ge=1)
+    retention_logs_days: int = _s("Keep log events this long.", default=30, ge=1)
+
+    # --- sandbox ----------------------------------------------------------
+    sandbox_port: int = _s("Port of the local AWS sandbox.", default=5000, ge=0, le=65535)
+    sandbox_history_days: int = _s("Days of history the sandbox seeds.", default=14, ge=0, le=60)
+    sandbox_seed: int = _s("Random seed of the sandbox data.", default=42)
+
+    @field_validator("datasets", mode="before")
+    @classmethod
+    def _parse_datasets(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            text = v.strip()
+            if text.startswith("@"):
+                text = Path(text[1:]).read_text(encoding="utf-8")
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"not valid JSON ({e.msg} at column {e.colno})") from e
+        return v
+
+    @field_validator("raw_bucket", "processed_bucket", "athena_results_bucket")
+    @classmethod
+    def _bucket_name(cls, v: str) -> str:
+        if not _BUCKET_RE.match(v):
+            raise ValueError(f"'{v}' is not a valid S3 bucket name")
+        return v
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, v: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(v)
+        except ArgumentError as e:
+            raise ValueError(f"not a SQLAlchemy URL: {e}") from e
+        return v
+
+    @field_validator("aws_endpoint_url")
+    @classmethod
+    def _endpoint(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        if not re.match(r"^https?://[^\s/]+", v):
+            raise ValueError("must be an http(s) URL")
+        return v.rstrip("/")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        names = [d.name for d in self.datasets]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"datasets: duplicate dataset name {dupes[0]!r}")
+        if self.auth_mode == "none" and not is_loopback(self.host):
+            raise ValueError(
+                f"host: auth mode 'none' has no sign-in, so it binds only a loopback address "
+                f"(127.0.0.1, ::1, localhost), not {self.host!r}"
+            )
+        return self
+
+    @cached_property
+    def datasets_by_name(self) -> dict[str, Dataset]:
+        return {d.name: d for d in self.datasets}
+
+    def dataset_bucket(self, dataset: Dataset) -> str:
+        return dataset.bucket or self.raw_bucket
+
+    def redacted(self) -> dict[str, Any]:
+        """The configuration as JSON-ready data with secrets hidden (for `config --json`)."""
+        data = self.model_dump(mode="json")
+        for name, field in type(self).model_fields.items():
+            if field.annotation is SecretStr or "secret" in name:
+                data[name] = "**********"
+        data["database_url"] = _redact_url(self.database_url)
+        return data
+
+
+def _redact_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    return u.render_as_string(hide_password=True) if u.password else url
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def env_name(field: str) -> str:
+    """The environment variable a setting is read from (the first alias, else SMD_<NAME>)."""
+    info = Settings.model_fields[field]
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return f"SMD_{field.upper()}"
+
+
+def _field_for(name: str) -> str | None:
+    if name in Settings.model_fields:
+        return name
+    for field, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices) and name in alias.choices:
+            return field
+    return None
+
+
+def describe_error(err: ValidationError) -> str:
+    """One line naming the setting, its variable and what is wrong with it."""
+    first = err.errors()[0]
+    loc = [str(p) for p in first.get("loc", ())]
+    msg = first.get("msg", "invalid").removeprefix("Value error, ")
+    field = _field_for(loc[0]) if loc else None
+    if field is None:
+        # Cross-field checks name their setting as "field: message".
+        head, sep, rest = msg.partition(": ")
+        if sep and _field_for(head):
+            field, msg, loc = _field_for(head), rest, [head]
+    if field is None:
+        return f"configuration error: {msg}"
+    where = env_name(field) + "".join(f"[{p}]" for p in loc[1:])
+    value = first.get("input")
+    shown = ""
+    if field != "secret_key" and isinstance(value, str | int | float) and str(value) not in msg:
+        shown = f" (got {value!r})"
+    return f"configuration error: {where}: {msg}{shown}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings; raise ConfigError with a one-line message when they are invalid."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as e:
+        raise ConfigError(describe_error(e)) from None
