@@ -1,0 +1,523 @@
+"""Glue job-run fidelity: an explicit, controllable run lifecycle.
+
+Why: moto's ``FakeJobRun`` advances STARTING -> RUNNING -> SUCCEEDED whenever it
+is *read*, can never fail, never reports ``ErrorMessage`` or ``DPUSeconds``,
+reports ``ExecutionTime`` 123 and a ``CompletedOn`` for runs that are still
+running, lists runs oldest first without a real page limit, counts only
+STARTING/RUNNING runs against ``MaxConcurrentRuns`` and has no
+``BatchStopJobRun``.  The dashboard's job cards, failure view and
+reconciliation loop depend on exactly those fields, so the sandbox replaces the
+run model with :class:`SandboxJobRun`, whose state only changes when the
+simulator (or a test) calls :func:`transition`.
+
+Controller API (used by the simulator; keep stable)::
+
+    TERMINAL_STATES
+    glue_backend(account_id, region) -> GlueBackend
+    create_run(backend, job_name, *, started_on, arguments=None, trigger_name=None,
+               attempt=0, previous_run_id=None, run_id=None, state="STARTING")
+    transition(run, state, *, at, error_message=None, dpu_seconds=None,
+               execution_time=None)
+    runs_in_state(backend, states) -> list[SandboxJobRun]
+
+Through plain boto3 the runs then behave like Glue's: ``GetJobRun(s)`` return the
+real shape, ``GetJobRuns`` is newest first with ``MaxResults`` <= 200 and an
+opaque ``NextToken``, ``StartJobRun`` creates a run that stays STARTING until
+the controller moves it, ``BatchStopJobRun`` moves STARTING/RUNNING runs to
+STOPPING (the simulator later moves them to STOPPED).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import threading
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.responses import ActionResult
+from moto.glue import models as glue_models
+from moto.glue import responses as glue_responses
+from moto.glue.exceptions import ConcurrentRunsExceededException, InvalidInputException
+from moto.glue.models import FakeJob, GlueBackend, glue_backends
+
+__all__ = [
+    "ACTIVE_STATES",
+    "LEGAL_TRANSITIONS",
+    "LOCK",
+    "TERMINAL_STATES",
+    "SandboxJobRun",
+    "apply",
+    "create_run",
+    "glue_backend",
+    "runs_in_state",
+    "transition",
+]
+
+TERMINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR"})
+#: States that occupy a slot against the job's ``MaxConcurrentRuns`` (as in Glue).
+ACTIVE_STATES = frozenset({"STARTING", "RUNNING", "STOPPING"})
+#: Error-carrying terminal states: only these may have an ``ErrorMessage``.
+ERROR_STATES = frozenset({"FAILED", "TIMEOUT", "ERROR"})
+ALL_STATES = frozenset({"WAITING", "STARTING", "RUNNING", "STOPPING", "EXPIRED"} | TERMINAL_STATES)
+#: The moves Glue itself makes.  Anything else is a simulator bug, so it raises.
+LEGAL_TRANSITIONS: Mapping[str, frozenset[str]] = {
+    "WAITING": frozenset({"STARTING", "STOPPING", "EXPIRED"}),
+    "STARTING": frozenset({"RUNNING", "STOPPING", "FAILED", "ERROR", "TIMEOUT"}),
+    "RUNNING": frozenset({"SUCCEEDED", "FAILED", "TIMEOUT", "STOPPING", "ERROR"}),
+    "STOPPING": frozenset({"STOPPED", "FAILED", "ERROR"}),
+}
+#: Glue's documented default job timeout, used when neither job nor run sets one.
+DEFAULT_TIMEOUT_MINUTES = 2880
+LOG_GROUP_NAME = "/aws-glue/jobs"
+GET_JOB_RUNS_DEFAULT_PAGE = 100
+GET_JOB_RUNS_MAX_PAGE = 200
+#: DPUs per worker, from the Glue ``WorkerType`` documentation.
+_DPU_PER_WORKER = {
+    "Standard": 1.0,
+    "G.025X": 0.25,
+    "G.1X": 1.0,
+    "G.2X": 2.0,
+    "G.4X": 4.0,
+    "G.8X": 8.0,
+    "G.12X": 12.0,
+    "G.16X": 16.0,
+    "R.1X": 1.0,
+    "R.2X": 2.0,
+    "R.4X": 4.0,
+    "R.8X": 8.0,
+    "Z.2X": 2.0,
+}
+
+_ORIGINAL_FAKE_JOB_RUN = glue_models.FakeJobRun
+#: Guards every run-state change (StartJobRun's check-then-append, transition(),
+#: BatchStopJobRun): the server is threaded and the simulator runs in its own
+#: thread.  Re-entrant, so a caller can hold it around check-then-transition.
+LOCK = threading.RLock()
+
+
+def _naive_utc(value: datetime) -> datetime:
+    """moto keeps naive-UTC datetimes; aware ones would serialise wrongly."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+class SandboxJobRun(_ORIGINAL_FAKE_JOB_RUN):  # type: ignore[misc, valid-type]
+    """A Glue job run whose state changes only through :func:`transition`.
+
+    It subclasses moto's ``FakeJobRun`` so every moto code path that handles
+    runs (``GetJobRun``, ``GetJobRuns``, isinstance checks) keeps working, but
+    reading it never advances it and ``as_dict`` returns Glue's real shape.
+    """
+
+    def __init__(
+        self,
+        job_name: str,
+        *,
+        started_on: datetime,
+        run_id: str | None = None,
+        previous_run_id: str | None = None,
+        attempt: int = 0,
+        trigger_name: str | None = None,
+        arguments: dict[str, str] | None = None,
+        allocated_capacity: int | None = None,
+        max_capacity: float | None = None,
+        timeout: int | None = None,
+        worker_type: str | None = None,
+        number_of_workers: int | None = None,
+        notification_property: dict[str, int] | None = None,
+        security_configuration: str | None = None,
+        glue_version: str | None = None,
+        execution_class: str | None = None,
+        state: str = "STARTING",
+    ) -> None:
+        super().__init__(
+            job_name=job_name,
+            job_run_id=previous_run_id,
+            arguments=arguments,
+            allocated_capacity=allocated_capacity,
+            max_capacity=max_capacity,
+            timeout=timeout,
+            worker_type=worker_type,
+            notification_property=notification_property,
+            security_configuration=security_configuration,
+            number_of_workers=number_of_workers,
+        )
+        if state not in ALL_STATES:
+            raise ValueError(f"unknown Glue job run state {state!r}")
+        if run_id is not None:
+            self.job_run_id = run_id
+        self.attempt = attempt
+        self.trigger_name = trigger_name
+        self.glue_version = glue_version
+        self.execution_class = execution_class or "STANDARD"
+        self.started_on = _naive_utc(started_on)
+        self.modified_on = self.started_on
+        self.completed_on: datetime | None = None
+        self.error_message: str | None = None
+        self.dpu_seconds: float | None = None
+        self.execution_time = 0
+        self._status = state
+        if state in TERMINAL_STATES:
+            # Seeded directly as finished: it finished the moment it started.
+            self.completed_on = self.started_on
+
+    # moto's ManagedState advances on every read; a sandbox run never does.
+    @property  # type: ignore[override]
+    def status(self) -> str:
+        return self._status  # type: ignore[return-value]
+
+    @status.setter
+    def status(self, value: str) -> None:
+        self._status = value
+
+    def advance(self) -> None:
+        """Reads never move a sandbox run (moto's runs advance on read)."""
+
+    @property
+    def is_finished(self) -> bool:
+        return self._status in TERMINAL_STATES
+
+    def capacity_dpus(self) -> float:
+        """DPUs the run holds: MaxCapacity, else workers x DPU per worker."""
+        if self.max_capacity:
+            return float(self.max_capacity)
+        workers = self.number_of_workers or 0
+        return workers * _DPU_PER_WORKER.get(self.worker_type or "G.1X", 1.0)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``JobRun`` structure as Glue returns it."""
+        result: dict[str, Any] = {
+            "Id": self.job_run_id,
+            "Attempt": self.attempt,
+            "JobName": self.job_name,
+            "StartedOn": self.started_on,
+            "LastModifiedOn": self.modified_on,
+            "JobRunState": self._status,
+            "PredecessorRuns": [],
+            "ExecutionTime": self.execution_time,
+            "Timeout": self.timeout or DEFAULT_TIMEOUT_MINUTES,
+            "LogGroupName": LOG_GROUP_NAME,
+            "ExecutionClass": self.execution_class,
+        }
+        if self.previous_run_id:
+            result["PreviousRunId"] = self.previous_run_id
+        if self.trigger_name:
+            result["TriggerName"] = self.trigger_name
+        if self.completed_on is not None:
+            result["CompletedOn"] = self.completed_on
+        if self.arguments:
+            result["Arguments"] = self.arguments
+        if self.error_message is not None:
+            result["ErrorMessage"] = self.error_message
+        if self.allocated_capacity is not None:
+            result["AllocatedCapacity"] = self.allocated_capacity
+        if self.max_capacity is not None:
+            result["MaxCapacity"] = self.max_capacity
+        if self.worker_type:
+            result["WorkerType"] = self.worker_type
+        if self.number_of_workers:
+            result["NumberOfWorkers"] = self.number_of_workers
+        if self.glue_version:
+            result["GlueVersion"] = self.glue_version
+        if self.dpu_seconds is not None:
+            result["DPUSeconds"] = self.dpu_seconds
+        if self.notification_property:
+            result["NotificationProperty"] = self.notification_property
+        if self.security_configuration:
+            result["SecurityConfiguration"] = self.security_configuration
+        return result
+
+
+def glue_backend(account_id: str = DEFAULT_ACCOUNT_ID, region: str = "us-east-1") -> GlueBackend:
+    """The moto Glue backend the sandbox server (or ``mock_aws``) serves."""
+    return glue_backends[account_id][region]
+
+
+def _job_capacity(job: FakeJob) -> tuple[int | None, float | None]:
+    """(AllocatedCapacity, MaxCapacity) a run of ``job`` gets, as Glue derives them."""
+    max_capacity = job.max_capacity
+    if max_capacity is None and job.number_of_workers:
+        max_capacity = job.number_of_workers * _DPU_PER_WORKER.get(job.worker_type or "G.1X", 1.0)
+    allocated = job.allocated_capacity
+    if allocated is None and max_capacity is not None:
+        allocated = int(max_capacity)
+    return allocated, (float(max_capacity) if max_capacity is not None else None)
+
+
+def create_run(
+    backend: GlueBackend,
+    job_name: str,
+    *,
+    started_on: datetime,
+    arguments: dict[str, str] | None = None,
+    trigger_name: str | None = None,
+    attempt: int = 0,
+    previous_run_id: str | None = None,
+    run_id: str | None = None,
+    state: str = "STARTING",
+) -> SandboxJobRun:
+    """Insert a run directly (history seeding, simulator-started runs).
+
+    ``MaxConcurrentRuns`` is deliberately not checked: history holds many
+    finished runs and the simulator decides concurrency itself.  Worker type,
+    workers, capacity, timeout and Glue version are copied from the job.
+    """
+    job = backend.get_job(job_name)
+    allocated, max_capacity = _job_capacity(job)
+    run = SandboxJobRun(
+        job_name,
+        started_on=started_on,
+        run_id=run_id,
+        previous_run_id=previous_run_id,
+        attempt=attempt,
+        trigger_name=trigger_name,
+        arguments=dict(arguments) if arguments else None,
+        allocated_capacity=allocated,
+        max_capacity=max_capacity,
+        timeout=job.timeout,
+        worker_type=job.worker_type,
+        number_of_workers=job.number_of_workers,
+        notification_property=job.notification_property,
+        security_configuration=job.security_configuration,
+        glue_version=job.glue_version,
+        execution_class=job.execution_class,
+        state=state,
+    )
+    with LOCK:
+        if run_id is not None and any(r.job_run_id == run_id for r in job.job_runs):
+            raise ValueError(f"job run {run_id!r} already exists for job {job_name!r}")
+        job.job_runs.append(run)
+    return run
+
+
+def transition(
+    run: SandboxJobRun,
+    state: str,
+    *,
+    at: datetime,
+    error_message: str | None = None,
+    dpu_seconds: float | None = None,
+    execution_time: int | None = None,
+) -> None:
+    """Move ``run`` to ``state`` at time ``at``, as Glue would record it.
+
+    Only Glue's own moves are legal (:data:`LEGAL_TRANSITIONS`); anything else
+    raises ``ValueError`` so simulator bugs surface instead of producing runs
+    real Glue could never show.  Terminal states set ``CompletedOn``,
+    ``ExecutionTime`` (seconds; default ``at - StartedOn``), ``DPUSeconds``
+    (default execution time x allocated DPUs) and, for FAILED/TIMEOUT/ERROR,
+    ``ErrorMessage``.
+    """
+    with LOCK:
+        current = run.status
+        if state not in LEGAL_TRANSITIONS.get(current, frozenset()):
+            raise ValueError(f"illegal Glue job run transition {current} -> {state}")
+        at = _naive_utc(at)
+        if at < run.started_on:
+            raise ValueError("transition time is before the run started")
+        if error_message is not None and state not in ERROR_STATES:
+            raise ValueError(f"ErrorMessage is only recorded for {sorted(ERROR_STATES)}")
+        run.status = state
+        run.modified_on = at
+        if state in TERMINAL_STATES:
+            run.completed_on = at
+            if execution_time is None:
+                execution_time = round((at - run.started_on).total_seconds())
+            run.execution_time = int(execution_time)
+            if dpu_seconds is None:
+                dpu_seconds = float(run.execution_time) * run.capacity_dpus()
+            run.dpu_seconds = float(dpu_seconds)
+            if state in ERROR_STATES:
+                run.error_message = error_message
+
+
+def runs_in_state(backend: GlueBackend, states: Iterable[str]) -> list[SandboxJobRun]:
+    """Every sandbox run (across all jobs) currently in one of ``states``."""
+    wanted = frozenset(states)
+    return [
+        run
+        for job in list(backend.jobs.values())
+        for run in list(job.job_runs)
+        if isinstance(run, SandboxJobRun) and run.status in wanted
+    ]
+
+
+# --- patched moto methods -------------------------------------------------------
+
+
+def _start_job_run(
+    self: FakeJob,
+    allocated_capacity: int | None,
+    max_capacity: float | None,
+    timeout: int | None,
+    worker_type: str | None,
+    security_configuration: str | None,
+    number_of_workers: int | None,
+    notification_property: dict[str, int] | None,
+    previous_run_id: str | None,
+    arguments: dict[str, str] | None,
+) -> str:
+    """``FakeJob.start_job_run``: a STARTING :class:`SandboxJobRun`; Glue's concurrency rule."""
+    with LOCK:
+        active = sum(1 for run in self.job_runs if run.status in ACTIVE_STATES)
+        if active >= self.execution_property.get("MaxConcurrentRuns", 1):
+            raise ConcurrentRunsExceededException(f"Job with name {self.name} already running")
+        run_arguments = dict(self.default_arguments)
+        run_arguments.update(arguments or {})
+        run_arguments.update(self.non_overridable_arguments or {})
+        job_allocated, job_max = _job_capacity(self)
+        if number_of_workers or worker_type:
+            workers = number_of_workers or self.number_of_workers or 0
+            wtype = worker_type or self.worker_type or "G.1X"
+            job_max = workers * _DPU_PER_WORKER.get(wtype, 1.0)
+            job_allocated = int(job_max)
+        # moto resolves the module global at call time: use it, so the run
+        # class installed by apply() is what StartJobRun creates.
+        run_cls = glue_models.FakeJobRun
+        run = run_cls(
+            self.name,
+            started_on=datetime.now(UTC),
+            previous_run_id=previous_run_id,
+            arguments=run_arguments or None,
+            allocated_capacity=allocated_capacity or job_allocated,
+            max_capacity=max_capacity or job_max,
+            timeout=timeout or self.timeout,
+            worker_type=worker_type or self.worker_type,
+            number_of_workers=number_of_workers or self.number_of_workers,
+            notification_property=notification_property or self.notification_property,
+            security_configuration=security_configuration or self.security_configuration,
+            glue_version=self.glue_version,
+            execution_class=self.execution_class,
+        )
+        self.job_runs.append(run)
+        return run.job_run_id
+
+
+def _encode_token(payload: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+
+
+def _decode_token(token: str) -> dict[str, Any]:
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInputException("GetJobRuns", "Invalid NextToken") from exc
+    if not isinstance(payload, dict) or "after" not in payload:
+        raise InvalidInputException("GetJobRuns", "Invalid NextToken")
+    return payload
+
+
+def _get_job_runs(
+    self: GlueBackend,
+    job_name: str,
+    next_token: str | None = None,
+    max_results: int | None = None,
+) -> tuple[list[Any], str | None]:
+    """``GetJobRuns``: newest first by StartedOn, <= 200 a page, opaque token."""
+    if max_results is None:
+        max_results = GET_JOB_RUNS_DEFAULT_PAGE
+    if not 1 <= int(max_results) <= GET_JOB_RUNS_MAX_PAGE:
+        raise InvalidInputException(
+            "GetJobRuns",
+            f"1 validation error detected: Value '{max_results}' at 'maxResults' "
+            f"failed to satisfy constraint: Member must have value less than or "
+            f"equal to {GET_JOB_RUNS_MAX_PAGE}",
+        )
+    job = self.get_job(job_name)
+    # (started_on, insertion index) descending: newest first, stable for ties.
+    ordered = sorted(
+        enumerate(job.job_runs),
+        key=lambda item: (item[1].started_on, item[0]),
+        reverse=True,
+    )
+    start = 0
+    if next_token:
+        after = _decode_token(next_token)["after"]
+        ids = [run.job_run_id for _, run in ordered]
+        if after not in ids:
+            raise InvalidInputException("GetJobRuns", "Invalid NextToken")
+        start = ids.index(after) + 1
+    page = [run for _, run in ordered[start : start + int(max_results)]]
+    token = None
+    if start + int(max_results) < len(ordered) and page:
+        token = _encode_token({"after": page[-1].job_run_id})
+    return page, token
+
+
+def _batch_stop_job_run(
+    self: GlueBackend, job_name: str, job_run_ids: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """``BatchStopJobRun``: STARTING/RUNNING/WAITING -> STOPPING; errors per run otherwise."""
+    with LOCK:
+        return _batch_stop_locked(self.get_job(job_name), job_name, job_run_ids)
+
+
+def _batch_stop_locked(
+    job: FakeJob, job_name: str, job_run_ids: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    runs = {run.job_run_id: run for run in job.job_runs}
+    now = _naive_utc(datetime.now(UTC))
+    successes: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    for run_id in job_run_ids:
+        run = runs.get(run_id)
+        if run is None:
+            errors.append(
+                {
+                    "JobName": job_name,
+                    "JobRunId": run_id,
+                    "ErrorDetail": {
+                        "ErrorCode": "EntityNotFoundException",
+                        "ErrorMessage": f"Job Run {run_id} not found.",
+                    },
+                }
+            )
+            continue
+        state = run.status
+        if state == "STOPPING":
+            successes.append({"JobName": job_name, "JobRunId": run_id})
+        elif state in ("STARTING", "RUNNING", "WAITING"):
+            if isinstance(run, SandboxJobRun):
+                transition(run, "STOPPING", at=max(now, run.started_on))
+            else:
+                run.status = "STOPPING"
+            successes.append({"JobName": job_name, "JobRunId": run_id})
+        else:
+            errors.append(
+                {
+                    "JobName": job_name,
+                    "JobRunId": run_id,
+                    "ErrorDetail": {
+                        "ErrorCode": "InvalidInputException",
+                        "ErrorMessage": (
+                            f"Job run {run_id} is in {state} state and cannot be stopped."
+                        ),
+                    },
+                }
+            )
+    return {"SuccessfulSubmissions": successes, "Errors": errors}
+
+
+def _response_batch_stop_job_run(self: Any) -> ActionResult:
+    job_name = self._get_param("JobName")
+    run_ids = self._get_param("JobRunIds") or []
+    if not run_ids:
+        raise InvalidInputException("BatchStopJobRun", "JobRunIds must not be empty")
+    return ActionResult(self.glue_backend.batch_stop_job_run(job_name, list(run_ids)))
+
+
+def apply() -> None:
+    """Install the Glue patches (idempotent)."""
+    if getattr(FakeJob, "_sandbox_patched", False):
+        return
+    glue_models.FakeJobRun = SandboxJobRun  # type: ignore[misc]
+    FakeJob.start_job_run = _start_job_run  # type: ignore[method-assign, assignment]
+    GlueBackend.get_job_runs = _get_job_runs  # type: ignore[method-assign, assignment]
+    GlueBackend.batch_stop_job_run = _batch_stop_job_run  # type: ignore[attr-defined]
+    glue_responses.GlueResponse.batch_stop_job_run = _response_batch_stop_job_run  # type: ignore[attr-defined]
+    FakeJob._sandbox_patched = True  # type: ignore[attr-defined]

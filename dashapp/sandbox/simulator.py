@@ -1,0 +1,612 @@
+"""Keeps the sandbox's pipelines alive: Glue runs start, run, log, publish metrics and finish.
+
+Plays the parts of AWS that moto does not: Glue's scheduler and job runtime,
+EventBridge → Glue triggering from uploads, Glue's state-change events, Lambda's
+metrics and logs, and the partner systems that drop files into the raw zone.
+Ingest runs really read the uploaded object and write the processed output.
+
+Everything goes through the sandbox's public API (internal-marked boto3 clients)
+except what the API cannot express (moving a Glue run through its states), which
+goes through the fidelity layer's controller.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from dashapp.clock import Clock
+from dashapp.config import Dataset, Settings
+from dashapp.sandbox import behaviour, datagen
+from dashapp.sandbox.account import ACCOUNT_ID, SandboxAccount
+from dashapp.sandbox.catalog import TRIGGER_QUEUE, FunctionSpec, JobSpec
+from dashapp.sandbox.etl import IngestError, ingest_object
+from dashapp.sandbox.fidelity import glue as fglue
+from dashapp.sandbox.seed import (
+    LAMBDA_NAMESPACE,
+    InFlight,
+    glue_log_groups,
+    glue_run_metrics,
+    upload_key,
+)
+from dashapp.schedules import next_fire_time
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.25
+LAMBDA_LAG_S = 5  # CloudWatch shows a Lambda minute a few seconds after it ends
+STATE_MESSAGES = {
+    "SUCCEEDED": ("INFO", "Job run succeeded"),
+    "TIMEOUT": ("WARN", "Job run timed out"),
+    "STOPPED": ("INFO", "Job run stopped"),
+}
+
+
+@dataclass
+class ActiveRun:
+    run: Any  # fidelity SandboxJobRun
+    spec: JobSpec
+    started_at: datetime
+    plan: behaviour.RunPlan | None  # None while an ingest run is still reading its file
+    ingest: dict[str, Any] | None = None
+    lines_done: int = 0
+    metrics: list[tuple[str, float, dict[str, str], datetime]] = field(default_factory=list)
+    metrics_done: int = 0
+    ingest_finished_at: datetime | None = None
+
+    @property
+    def run_id(self) -> str:
+        return self.run.job_run_id
+
+
+class Simulator:
+    def __init__(
+        self,
+        account: SandboxAccount,
+        settings: Settings,
+        *,
+        clock: Clock,
+        jobs: list[JobSpec],
+        functions: list[FunctionSpec],
+        rng_seed: int = 42,
+        in_flight: list[InFlight] | None = None,
+        drop_files: bool = True,
+    ) -> None:
+        self.account = account
+        self.settings = settings
+        self.clock = clock
+        self.jobs = {j.name: j for j in jobs}
+        self.functions = functions
+        self.rng = random.Random(rng_seed + 1)
+        self.np_rng = np.random.default_rng(rng_seed + 2)
+        self.drop_files = drop_files
+        self.backend = fglue.glue_backend(ACCOUNT_ID, account.region)
+        self.output_group, self.error_group = glue_log_groups(settings)
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest")
+        self.active: dict[str, ActiveRun] = {}
+        self.handled: set[str] = set()
+        now = clock.now()
+        self.next_fire: dict[str, datetime | None] = {
+            j.name: next_fire_time(j.schedule, now) for j in jobs if j.schedule
+        }
+        self.next_drop: dict[str, datetime] = {
+            d.name: now + timedelta(seconds=self.rng.uniform(20, 90)) for d in settings.datasets
+        }
+        self.lambda_minute = int(now.timestamp()) // 60 * 60
+        self.lambda_streams: dict[str, tuple[int, str]] = {}
+        self.lambda_incident: dict[str, int] = {}  # function → minutes of incident left
+        self.errors = 0
+        for item in in_flight or []:
+            self._adopt_in_flight(item, now)
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> None:
+        for target, name in ((self._tick_loop, "sim-tick"), (self._trigger_loop, "sim-triggers")):
+            t = threading.Thread(target=target, name=name, daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=5)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _tick_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:
+                self.errors += 1
+                log.exception("simulator tick failed")
+            self._stop.wait(TICK_S)
+
+    def _trigger_loop(self) -> None:
+        sqs = self.account.client("sqs")
+        url = None
+        while not self._stop.is_set():
+            try:
+                if url is None:
+                    url = sqs.get_queue_url(QueueName=TRIGGER_QUEUE)["QueueUrl"]
+                resp = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+                for msg in resp.get("Messages", []):
+                    self.on_upload_event(json.loads(msg["Body"]))
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
+            except Exception:
+                self.errors += 1
+                log.exception("simulator trigger loop failed")
+                self._stop.wait(1)
+
+    # --- one step -------------------------------------------------------------------------------
+    def tick(self) -> None:
+        now = self.clock.now()
+        self._fire_schedules(now)
+        self._adopt_external_runs(now)
+        self._stop_requested_runs(now)
+        with self._lock:
+            runs = list(self.active.values())
+        for active in runs:
+            self._advance(active, now)
+        self._publish_lambda(now)
+        if self.drop_files:
+            self._drop_files(now)
+
+    def _fire_schedules(self, now: datetime) -> None:
+        for name, when in list(self.next_fire.items()):
+            if when is None or when > now:
+                continue
+            spec = self.jobs[name]
+            self.next_fire[name] = next_fire_time(spec.schedule or "", when)
+            if self._running_count(name) >= spec.max_concurrent_runs:
+                log.info(
+                    "schedule of %s skipped: %d run(s) still going", name, spec.max_concurrent_runs
+                )
+                continue
+            self._start(spec, now, trigger=f"{name}-schedule")
+
+    def _running_count(self, job: str) -> int:
+        with self._lock:
+            return sum(1 for a in self.active.values() if a.spec.name == job)
+
+    def _start(
+        self,
+        spec: JobSpec,
+        now: datetime,
+        *,
+        trigger: str | None,
+        arguments: dict[str, str] | None = None,
+        attempt: int = 0,
+        previous_run_id: str | None = None,
+        ingest: dict[str, Any] | None = None,
+        failure_boost: float = 0.0,
+    ) -> ActiveRun:
+        run = fglue.create_run(
+            self.backend,
+            spec.name,
+            started_on=now,
+            arguments=arguments,
+            trigger_name=trigger,
+            attempt=attempt,
+            previous_run_id=previous_run_id,
+        )
+        return self._track(run, spec, now, ingest, failure_boost)
+
+    def _track(
+        self,
+        run: Any,
+        spec: JobSpec,
+        now: datetime,
+        ingest: dict[str, Any] | None,
+        failure_boost: float = 0.0,
+    ) -> ActiveRun:
+        started = _aware(run.started_on)
+        plan = (
+            None
+            if ingest
+            else behaviour.plan_run(spec, started, self.rng, failure_boost=failure_boost)
+        )
+        active = ActiveRun(run=run, spec=spec, started_at=started, plan=plan, ingest=ingest)
+        if plan:
+            active.metrics = self._metrics_for(active)
+        with self._lock:
+            self.active[run.job_run_id] = active
+            self.handled.add(run.job_run_id)
+        if ingest:
+            self._pool.submit(self._ingest, active)
+        return active
+
+    def _metrics_for(self, active: ActiveRun) -> list[tuple[str, float, dict[str, str], datetime]]:
+        assert active.plan is not None
+        end = active.started_at + timedelta(seconds=active.plan.total_s)
+        return glue_run_metrics(
+            active.spec.name,
+            active.run_id,
+            active.started_at,
+            active.plan,
+            end,
+            self.settings.ingestion_metric_namespace,
+        )
+
+    def _adopt_in_flight(self, item: InFlight, now: datetime) -> None:
+        run = self.backend.get_job_run(item.job, item.run_id)
+        spec = self.jobs[item.job]
+        active = ActiveRun(
+            run=run, spec=spec, started_at=item.started_at, plan=item.plan, ingest=item.ingest
+        )
+        elapsed = (now - item.started_at).total_seconds()
+        active.lines_done = sum(1 for ln in item.plan.lines if ln.offset_s <= elapsed)
+        active.metrics = self._metrics_for(active)
+        if item.ingest:
+            # History already read the file; only the output remains to be written at the end.
+            active.ingest = {**item.ingest, "prepared": True}
+        self.active[item.run_id] = active
+        self.handled.add(item.run_id)
+
+    def _adopt_external_runs(self, now: datetime) -> None:
+        """Runs started through the API (the web app's direct mode, job control) run too."""
+        for run in fglue.runs_in_state(self.backend, ["STARTING"]):
+            if run.job_run_id in self.handled:
+                continue
+            spec = self.jobs.get(run.job_name) or _generic_spec(run.job_name)
+            args = run.arguments or {}
+            ingest = None
+            if "--input_path" in args:
+                ingest = {"uri": args["--input_path"], "dataset": args.get("--dataset")}
+            self._track(run, spec, now, ingest)
+
+    def _stop_requested_runs(self, now: datetime) -> None:
+        for run in fglue.runs_in_state(self.backend, ["STOPPING"]):
+            modified = _aware(run.modified_on)
+            if (now - modified).total_seconds() < 1.5:
+                continue
+            with self._lock:
+                active = self.active.pop(run.job_run_id, None)
+            self.handled.add(run.job_run_id)
+            with fglue.LOCK:
+                if run.status != "STOPPING":
+                    continue
+                fglue.transition(
+                    run,
+                    "STOPPED",
+                    at=now,
+                    dpu_seconds=active.plan.dpu_seconds * 0.5 if active and active.plan else None,
+                )
+            self._log(
+                run.job_run_id,
+                "error",
+                now,
+                f"{now:%y/%m/%d %H:%M:%S} WARN "
+                "ApplicationMaster: Job run stopped by request (BatchStopJobRun)",
+            )
+            self._state_event(run.job_name, run.job_run_id, "STOPPED", now, None)
+
+    def _advance(self, active: ActiveRun, now: datetime) -> None:
+        run = active.run
+        if run.status in fglue.TERMINAL_STATES or run.status == "STOPPING":
+            with self._lock:
+                self.active.pop(active.run_id, None)
+            return
+        plan = active.plan
+        elapsed = (now - active.started_at).total_seconds()
+        startup = plan.startup_s if plan else 1.5
+        if run.status == "STARTING" and elapsed >= startup:
+            with fglue.LOCK:
+                if run.status != "STARTING":
+                    return  # stopped meanwhile
+                fglue.transition(run, "RUNNING", at=active.started_at + timedelta(seconds=startup))
+        if plan is None:
+            return
+        self._emit_lines(active, elapsed)
+        self._emit_metrics(active, now)
+        end = active.started_at + timedelta(seconds=plan.total_s)
+        if now < end:
+            return
+        if active.ingest and not active.ingest.get("written", active.ingest.get("prepared")):
+            return
+        if active.ingest and active.ingest.get("prepared") and plan.outcome == "SUCCEEDED":
+            self._write_prepared_output(active, now)
+        self._emit_lines(active, float("inf"))
+        active.metrics_done = self._emit_metrics(active, end + timedelta(days=1))
+        fglue.transition(
+            run,
+            plan.outcome,
+            at=now,
+            error_message=plan.error_message,
+            dpu_seconds=plan.dpu_seconds,
+            execution_time=round(max(1.0, elapsed - plan.startup_s)),
+        )
+        self._state_event(active.spec.name, active.run_id, plan.outcome, now, plan.error_message)
+        with self._lock:
+            self.active.pop(active.run_id, None)
+        if plan.outcome == "FAILED" and run_attempt(run) < active.spec.max_retries:
+            self._start(
+                active.spec,
+                now + timedelta(seconds=1),
+                trigger=run.trigger_name,
+                arguments=run.arguments,
+                attempt=run_attempt(run) + 1,
+                previous_run_id=active.run_id,
+                ingest=None
+                if not active.ingest
+                else {"uri": active.ingest.get("uri"), "dataset": active.ingest.get("dataset")},
+            )
+
+    def _emit_lines(self, active: ActiveRun, elapsed: float) -> None:
+        assert active.plan is not None
+        lines = active.plan.lines
+        due = [ln for ln in lines[active.lines_done :] if ln.offset_s <= elapsed]
+        if not due:
+            return
+        for stream in ("output", "error"):
+            group = self.output_group if stream == "output" else self.error_group
+            batch = [
+                (active.started_at + timedelta(seconds=ln.offset_s), ln.message)
+                for ln in due
+                if ln.stream == stream
+            ]
+            if batch:
+                self.account.put_logs(group, active.run_id, batch)
+        active.lines_done += len(due)
+
+    def _emit_metrics(self, active: ActiveRun, now: datetime) -> int:
+        due = [m for m in active.metrics[active.metrics_done :] if m[3] <= now]
+        if due:
+            by_ns: dict[str, list[dict[str, Any]]] = {}
+            for name, value, dims, at in due:
+                d = dict(dims)
+                ns = d.pop("__namespace")
+                by_ns.setdefault(ns, []).append(
+                    {
+                        "MetricName": name,
+                        "Timestamp": at,
+                        "Value": value,
+                        "Dimensions": [{"Name": k, "Value": v} for k, v in d.items()],
+                        "Unit": "Milliseconds" if "elapsed" in name else "Count",
+                    }
+                )
+            for ns, data in by_ns.items():
+                self.account.put_metrics(ns, data)
+            active.metrics_done += len(due)
+        return active.metrics_done
+
+    def _state_event(
+        self, job: str, run_id: str, state: str, at: datetime, error: str | None
+    ) -> None:
+        severity, message = STATE_MESSAGES.get(state, ("ERROR", error or state))
+        self.account.put_event(
+            "aws.glue",
+            "Glue Job State Change",
+            {
+                "jobName": job,
+                "severity": severity,
+                "state": state,
+                "jobRunId": run_id,
+                "message": error if state == "FAILED" and error else message,
+            },
+            at,
+        )
+
+    def _log(self, run_id: str, stream: str, at: datetime, message: str) -> None:
+        group = self.output_group if stream == "output" else self.error_group
+        self.account.put_logs(group, run_id, [(at, message)])
+
+    # --- ingest ---------------------------------------------------------------------------------
+    def on_upload_event(self, event: dict[str, Any]) -> None:
+        """An S3 "Object Created" event reached the trigger queue: start the dataset's job."""
+        detail = event.get("detail", {})
+        bucket = detail.get("bucket", {}).get("name")
+        key = detail.get("object", {}).get("key")
+        if not bucket or not key:
+            return
+        dataset = dataset_for_object(self.settings, bucket, key)
+        if dataset is None:
+            return
+        spec = self.jobs.get(dataset.glue_job) or _generic_spec(dataset.glue_job)
+        uri = f"s3://{bucket}/{key}"
+        args = {
+            "--input_path": uri,
+            "--dataset": dataset.name,
+            "--output_path": f"s3://{self.settings.processed_bucket}/{dataset.name}/",
+            "--source_event_id": str(event.get("id", "")),
+        }
+        now = self.clock.now()
+        self._start(
+            spec,
+            now,
+            trigger=f"{dataset.name}-upload-trigger",
+            arguments=args,
+            ingest={"uri": uri, "dataset": dataset.name},
+        )
+
+    def _ingest(self, active: ActiveRun) -> None:
+        ingest = active.ingest or {}
+        dataset = self.settings.datasets_by_name.get(ingest.get("dataset") or "")
+        expected = dataset.expected_columns if dataset else ()
+        rows, error, output = 0, None, None
+        try:
+            result = ingest_object(
+                self.account.client("s3"),
+                input_uri=ingest["uri"],
+                output_bucket=self.settings.processed_bucket,
+                dataset=ingest.get("dataset") or active.spec.name,
+                run_id=active.run_id,
+                expected_columns=expected,
+                at=active.started_at,
+            )
+            rows, output = result.rows_read, result.output_key
+        except IngestError as e:
+            error = f"IngestError: {e}"
+        except Exception as e:  # noqa: BLE001 - any failure is the run's failure, as in Glue
+            error = f"{type(e).__name__}: {e}"
+        plan = behaviour.plan_run(
+            active.spec, active.started_at, self.rng, rows=rows, error=error, source=ingest["uri"]
+        )
+        if output:
+            plan.lines.append(
+                behaviour.LogLine(
+                    plan.total_s - 0.3,
+                    "output",
+                    f"Wrote s3://{self.settings.processed_bucket}/{output}",
+                )
+            )
+            plan.lines.sort(key=lambda ln: ln.offset_s)
+        with self._lock:
+            active.plan = plan
+            active.metrics = self._metrics_for(active)
+            ingest["written"] = True
+
+    def _write_prepared_output(self, active: ActiveRun, now: datetime) -> None:
+        ingest = active.ingest or {}
+        dataset = self.settings.datasets_by_name.get(ingest.get("dataset") or "")
+        try:
+            ingest_object(
+                self.account.client("s3"),
+                input_uri=f"s3://{ingest['bucket']}/{ingest['key']}",
+                output_bucket=self.settings.processed_bucket,
+                dataset=ingest.get("dataset") or active.spec.name,
+                run_id=active.run_id,
+                expected_columns=dataset.expected_columns if dataset else (),
+                at=active.started_at,
+            )
+        except (IngestError, KeyError):
+            log.exception("could not write the output of %s", active.run_id)
+
+    # --- partner systems dropping files ---------------------------------------------------------
+    def _drop_files(self, now: datetime) -> None:
+        s3 = self.account.client("s3")
+        for dataset in self.settings.datasets:
+            if self.next_drop.get(dataset.name, now) > now:
+                continue
+            every = datagen.DROP_EVERY_S.get(dataset.name, 900)
+            self.next_drop[dataset.name] = now + timedelta(
+                seconds=every * self.rng.uniform(0.6, 1.4)
+            )
+            if dataset.name not in datagen.GENERATORS:
+                continue
+            dropped = datagen.drop(dataset.name, self.rng, now)
+            key = upload_key(dataset, dropped.name, now, self.rng)
+            s3.put_object(
+                Bucket=self.settings.dataset_bucket(dataset),
+                Key=key,
+                Body=dropped.body,
+                Metadata={"uploaded-by": f"{dataset.name}-export"},
+            )
+
+    # --- Lambda ---------------------------------------------------------------------------------
+    def _publish_lambda(self, now: datetime) -> None:
+        due = int(now.timestamp()) - LAMBDA_LAG_S
+        while self.lambda_minute + 60 <= due:
+            minute = self.lambda_minute
+            self.lambda_minute += 60
+            self._publish_lambda_minute(minute)
+
+    def _publish_lambda_minute(self, minute: int) -> None:
+        stamp = datetime.fromtimestamp(minute, UTC)
+        minutes = np.array([minute], dtype=np.int64)
+        for spec in self.functions:
+            left = self.lambda_incident.get(spec.name, 0)
+            if left == 0 and self.rng.random() < 1 / 4000:
+                left = self.rng.randint(10, 40)
+            self.lambda_incident[spec.name] = max(0, left - 1)
+            load = behaviour.lambda_minutes(
+                spec, minutes, self.np_rng, incident=np.array([left > 0])
+            )
+            inv = float(load.invocations[0])
+            if inv == 0:
+                continue
+            dims = [{"Name": "FunctionName", "Value": spec.name}]
+            samples = load.duration_samples[0]
+            values, counts = np.unique(samples, return_counts=True)
+            # Scale the sample's counts to the minute's invocations (CloudWatch sees them all).
+            scale = inv / max(1, len(samples))
+            data = [
+                {"MetricName": "Invocations", "Value": inv, "Unit": "Count"},
+                {"MetricName": "Errors", "Value": float(load.errors[0]), "Unit": "Count"},
+                {"MetricName": "Throttles", "Value": float(load.throttles[0]), "Unit": "Count"},
+                {
+                    "MetricName": "ConcurrentExecutions",
+                    "Value": float(load.concurrency[0]),
+                    "Unit": "Count",
+                },
+                {
+                    "MetricName": "Duration",
+                    "Unit": "Milliseconds",
+                    "Values": [float(v) for v in values],
+                    "Counts": [float(round(c * scale, 3)) for c in counts],
+                },
+            ]
+            for d in data:
+                d["Dimensions"] = dims
+                d["Timestamp"] = stamp
+            self.account.put_metrics(LAMBDA_NAMESPACE, data)
+            self._lambda_logs(spec, stamp, load)
+
+    def _lambda_logs(
+        self, spec: FunctionSpec, minute: datetime, load: behaviour.LambdaMinutes
+    ) -> None:
+        n = int(load.invocations[0])
+        errors = int(load.errors[0])
+        take_ok = min(n - errors, 1 + int(self.rng.random() < 0.3))
+        take_err = min(errors, 2)
+        if take_ok + take_err == 0:
+            return
+        hour = int(minute.timestamp()) // 3600
+        current = self.lambda_streams.get(spec.name)
+        if current is None or current[0] != hour:
+            current = (hour, f"{minute:%Y/%m/%d}/[$LATEST]{self.rng.getrandbits(128):032x}")
+            self.lambda_streams[spec.name] = current
+        samples = load.duration_samples[0]
+        lines: list[tuple[datetime, str]] = []
+        for k in range(take_ok + take_err):
+            at = minute + timedelta(seconds=self.rng.uniform(0, 59))
+            dur = float(samples[k % len(samples)]) if len(samples) else spec.duration_ms
+            lines.extend(
+                behaviour.lambda_invocation_log(
+                    spec, at, self.rng, failed=k >= take_ok, duration_ms=dur
+                )
+            )
+        self.account.put_logs(f"/aws/lambda/{spec.name}", current[1], lines)
+
+
+def _aware(value: datetime) -> datetime:
+    """moto keeps naive UTC datetimes."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def run_attempt(run: Any) -> int:
+    return int(getattr(run, "attempt", 0) or 0)
+
+
+def dataset_for_object(settings: Settings, bucket: str, key: str) -> Dataset | None:
+    """The dataset whose raw bucket and prefix hold `key` (the longest prefix wins)."""
+    matches = [
+        d
+        for d in settings.datasets
+        if settings.dataset_bucket(d) == bucket and key.startswith(d.prefix)
+    ]
+    return max(matches, key=lambda d: len(d.prefix), default=None)
+
+
+def _generic_spec(job: str) -> JobSpec:
+    """Behaviour for a job the catalogue does not know (created by a test or a user)."""
+    return JobSpec(
+        name=job,
+        description="",
+        team="unknown",
+        schedule=None,
+        median_s=20,
+        rows=1000,
+        failure_rate=0.0,
+        max_concurrent_runs=100,
+    )
