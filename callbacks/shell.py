@@ -1,0 +1,169 @@
+"""Callbacks of the shell: freshness indicator, active nav link, identity, theme.
+
+The freshness indicator re-reads `collector_status` on the shared refresh timer;
+its wording is `describe_freshness`, a pure function of the query result and the
+services' clock. The theme is switched in the browser (clientside callbacks), so
+it costs no request and works while the server is unreachable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from dash import ALL, Dash, Input, Output, State
+from sqlalchemy.exc import SQLAlchemyError
+
+from dashapp import queries
+from dashapp.auth import current_identity
+from dashapp.clock import iso_z
+from dashapp.queries import Freshness
+from dashapp.services import Services, services
+from dashapp.web.health import db_error_line
+from dashapp.web.humanize import ago, clock_utc, span
+from layouts import shell
+from layouts.shell import FreshnessView
+
+
+def describe_freshness(freshness: Freshness, now: datetime) -> FreshnessView:
+    """The indicator's words for empty, fresh and stale data (icon + text, never colour alone)."""
+    if freshness.state == "empty":
+        return FreshnessView(
+            text="No collector has reported yet",
+            title="Pages fill in after the collector's first cycle (python -m collectors)",
+            tone="empty",
+            icon="hourglass-split",
+            announcement="No collector has reported yet.",
+        )
+    if freshness.as_of is None:
+        return FreshnessView(
+            text="Stale: no collector has succeeded yet",
+            title=_lagging_sentence(freshness),
+            tone="stale",
+            icon="exclamation-triangle-fill",
+            announcement="Warning: no collector has succeeded yet.",
+        )
+    as_of = f"{clock_utc(freshness.as_of, now)} · {ago(freshness.age_s or 0.0)}"
+    exact = iso_z(freshness.as_of)
+    if freshness.state == "stale":
+        return FreshnessView(
+            text=f"Stale: data as of {as_of}",
+            title=f"{exact}. {_lagging_sentence(freshness)}",
+            tone="stale",
+            icon="exclamation-triangle-fill",
+            announcement="Warning: the data is stale.",
+        )
+    return FreshnessView(
+        text=f"Data as of {as_of}",
+        title=exact,
+        tone="fresh",
+        icon="check-circle-fill",
+        announcement="The data is current.",
+    )
+
+
+def _lagging_sentence(freshness: Freshness) -> str:
+    names = ", ".join(c.name for c in freshness.lagging)
+    return f"No success within {span(freshness.stale_after_s)}: {names}"
+
+
+def unreachable_view(message: str) -> FreshnessView:
+    """The indicator when the database cannot be read: a warning, never a frozen "as of"."""
+    return FreshnessView(
+        text="Database unreachable",
+        title=message,
+        tone="stale",
+        icon="x-octagon-fill",
+        announcement="Warning: the database is unreachable.",
+    )
+
+
+def freshness_outputs(svc: Services) -> tuple[list[Any], str, str, str]:
+    """Children, class, tooltip and screen-reader announcement of the indicator, now."""
+    now = svc.clock.now()
+    try:
+        with svc.sessions() as session:
+            found = queries.freshness(session, now, svc.settings.stale_after_s)
+    except SQLAlchemyError as e:
+        view = unreachable_view(db_error_line(e))
+    else:
+        view = describe_freshness(found, now)
+    return (
+        shell.freshness_children(view),
+        shell.freshness_class(view),
+        view.title,
+        view.announcement,
+    )
+
+
+def nav_states(pathname: str | None, hrefs: Sequence[str]) -> tuple[list[str | None], list[str]]:
+    """aria-current and class of each nav link: the page's own link is the current one."""
+    here = "/" + (pathname or "/").strip("/")
+    current = []
+    for href in hrefs:
+        target = "/" + href.strip("/")
+        is_current = here == target or (target != "/" and here.startswith(target + "/"))
+        current.append("page" if is_current else None)
+    classes = ["nav-link active" if c else "nav-link" for c in current]
+    return current, classes
+
+
+_TOGGLE_THEME = """
+function (nClicks) {
+    if (!nClicks) { return window.dash_clientside.no_update; }
+    var dark = document.documentElement.getAttribute("data-bs-theme") === "dark";
+    return dark ? "light" : "dark";
+}
+"""
+
+_APPLY_THEME = """
+function (stored) {
+    var root = document.documentElement;
+    var theme = (stored === "dark" || stored === "light") ? stored
+        : (root.getAttribute("data-bs-theme") === "dark" ? "dark" : "light");
+    root.setAttribute("data-bs-theme", theme);
+    var dark = theme === "dark";
+    return [dark ? "true" : "false", "__CLASS__" + (dark ? " active" : "")];
+}
+""".replace("__CLASS__", shell.THEME_TOGGLE_CLASS)
+
+
+def register(app: Dash) -> None:
+    """Wire the shell's callbacks: they run on every page, so they stay light."""
+
+    @app.callback(
+        Output(shell.FRESHNESS, "children"),
+        Output(shell.FRESHNESS, "className"),
+        Output(shell.FRESHNESS, "title"),
+        Output(shell.FRESHNESS_ANNOUNCE, "children"),
+        Input(shell.REFRESH, "n_intervals"),
+    )
+    def _freshness(_n: int | None) -> tuple[list[Any], str, str, str]:
+        return freshness_outputs(services())
+
+    @app.callback(
+        Output({"type": shell.NAV_LINK, "index": ALL}, "aria-current"),
+        Output({"type": shell.NAV_LINK, "index": ALL}, "className"),
+        Input(shell.URL, "pathname"),
+        State({"type": shell.NAV_LINK, "index": ALL}, "href"),
+    )
+    def _nav(pathname: str | None, hrefs: list[str]) -> tuple[list[str | None], list[str]]:
+        return nav_states(pathname, hrefs)
+
+    @app.callback(Output(shell.IDENTITY, "children"), Input(shell.URL, "pathname"))
+    def _identity(_pathname: str | None) -> list[Any]:
+        return shell.identity_children(current_identity())
+
+    app.clientside_callback(
+        _TOGGLE_THEME,
+        Output(shell.THEME_STORE, "data"),
+        Input(shell.THEME_TOGGLE, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        _APPLY_THEME,
+        Output(shell.THEME_TOGGLE, "aria-pressed"),
+        Output(shell.THEME_TOGGLE, "className"),
+        Input(shell.THEME_STORE, "data"),
+    )

@@ -1,0 +1,94 @@
+"""`create_app(settings)`: the web tier's factory (Flask server + Dash app, no globals).
+
+Everything a request needs hangs off the Flask app (`Services` in
+`app.extensions`), so tests and gunicorn workers can build as many apps as they
+like. Pages are registered explicitly, every stylesheet and font is served from
+this origin (assets/vendor), and the static layout is the data-free shell.
+"""
+
+from __future__ import annotations
+
+import html as html_escape
+from pathlib import Path
+from typing import Any
+
+from dash import Dash
+from flask import Flask, request
+
+import callbacks.pipelines
+import callbacks.shell
+import callbacks.system
+from dashapp.clock import Clock
+from dashapp.config import Settings
+from dashapp.services import Services
+from dashapp.web.health import health_blueprint
+from dashapp.web.index_page import INDEX_STRING, META_TAGS
+from dashapp.web.pages import APP_TITLE, PAGES, register_pages, title_for_path
+from layouts.shell import shell_layout
+
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+
+# Linked explicitly, before the app's own assets/*.css, so our overrides win the cascade.
+VENDOR_STYLESHEETS = (
+    "vendor/bootstrap/css/bootstrap.min.css",
+    "vendor/bootstrap-icons/font/bootstrap-icons.min.css",
+)
+
+CALLBACK_MODULES = (callbacks.shell, callbacks.pipelines, callbacks.system)
+
+
+class _ShellDash(Dash):
+    """Dash whose first HTML response already carries the page's own tab title.
+
+    Dash sets per-page titles only after its router callback answers; a wall
+    screen's tab, a bookmark or a shared link should read right from the start.
+    """
+
+    def interpolate_index(self, **kwargs: Any) -> str:
+        path = self.strip_relative_path(request.path) or ""
+        kwargs["title"] = html_escape.escape(title_for_path(path))
+        return super().interpolate_index(**kwargs)
+
+
+def create_app(
+    settings: Settings, *, services: Services | None = None, clock: Clock | None = None
+) -> Dash:
+    """Build the Dash app for `settings`; `services` (or just `clock`) may be injected by tests.
+
+    `services`, when given, must have been built from the same settings: pages read
+    settings through it at request time.
+    """
+    if services is not None and services.settings != settings:
+        raise ValueError("create_app: services were built from different settings")
+    svc = services or Services.build(settings, clock=clock)
+
+    server = Flask("dashapp", static_folder=None)
+    server.config.update(
+        SECRET_KEY=settings.secret_key.get_secret_value(),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    svc.attach(server)
+    server.register_blueprint(health_blueprint())
+
+    app = _ShellDash(
+        name="dashapp",
+        server=server,
+        use_pages=True,
+        pages_folder="",
+        assets_folder=str(ASSETS_DIR),
+        assets_path_ignore=["^vendor$"],
+        serve_locally=True,
+        compress=True,
+        title=APP_TITLE,
+        update_title=None,
+        suppress_callback_exceptions=True,
+        index_string=INDEX_STRING,
+        meta_tags=META_TAGS,
+    )
+    app.config.external_stylesheets = [app.get_asset_url(p) for p in VENDOR_STYLESHEETS]
+    register_pages(PAGES)
+    app.layout = shell_layout(PAGES, settings.refresh_interval_s)
+    for module in CALLBACK_MODULES:
+        module.register(app)
+    return app

@@ -1,0 +1,229 @@
+"""The read side: every query a page or health check runs against the database.
+
+Pages never call AWS to render (see ARCHITECTURE §2); they read what the collector
+wrote, through this one module, so the cost of a wall screen refreshing every few
+seconds is a handful of indexed SELECTs. Functions take a `Session` (or `Engine`)
+and plain values and return frozen dataclasses or ORM rows, never components, so
+pages, `/readyz` and tests share them. Interpretation that needs no database
+(`assess_freshness`) is a separate pure function so it is tested without one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session, aliased
+
+from dashapp.db import current_revision, head_revision
+from dashapp.models import CollectorStatus, GlueJob, JobRun
+
+FreshnessState = Literal["empty", "fresh", "stale"]
+
+
+# --- collectors ---------------------------------------------------------------
+
+
+def collector_statuses(session: Session) -> list[CollectorStatus]:
+    """Every collector's last reported status, by name."""
+    return list(session.scalars(select(CollectorStatus).order_by(CollectorStatus.name)))
+
+
+def collector_age_s(status: CollectorStatus, now: datetime) -> float | None:
+    """Seconds since the collector last succeeded; None when it never has."""
+    if status.last_success_at is None:
+        return None
+    return (now - status.last_success_at).total_seconds()
+
+
+def staleness_limit_s(status: CollectorStatus, stale_after_s: int) -> float:
+    """How old a collector's last success may be: `stale_after_s`, or two of its intervals.
+
+    A job that runs hourly (retention) is not late after three minutes.
+    """
+    return max(float(stale_after_s), 2.0 * (status.interval_s or 0.0))
+
+
+def is_collector_stale(status: CollectorStatus, now: datetime, stale_after_s: int) -> bool:
+    """Stale when it never succeeded or its last success is older than its limit."""
+    age = collector_age_s(status, now)
+    return age is None or age > staleness_limit_s(status, stale_after_s)
+
+
+@dataclass(frozen=True)
+class LaggingCollector:
+    """A collector whose data can no longer be trusted to be current."""
+
+    name: str
+    last_success_at: datetime | None
+    age_s: float | None
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How current the data on screen is, as the shell's "data as of" indicator shows it.
+
+    `as_of` is the oldest last success among the collectors that have succeeded:
+    every page is at least that current, which is the honest promise to make.
+    """
+
+    state: FreshnessState
+    as_of: datetime | None
+    age_s: float | None
+    stale_after_s: int
+    collectors: int
+    lagging: tuple[LaggingCollector, ...] = ()
+
+
+def assess_freshness(
+    statuses: Sequence[CollectorStatus], now: datetime, stale_after_s: int
+) -> Freshness:
+    """Interpret collector statuses: empty (none reported), fresh, or stale (any lagging)."""
+    if not statuses:
+        return Freshness("empty", None, None, stale_after_s, 0)
+    successes = [s.last_success_at for s in statuses if s.last_success_at is not None]
+    as_of = min(successes) if successes else None
+    lagging = tuple(
+        LaggingCollector(s.name, s.last_success_at, collector_age_s(s, now))
+        for s in statuses
+        if is_collector_stale(s, now, stale_after_s)
+    )
+    return Freshness(
+        state="stale" if lagging else "fresh",
+        as_of=as_of,
+        age_s=(now - as_of).total_seconds() if as_of is not None else None,
+        stale_after_s=stale_after_s,
+        collectors=len(statuses),
+        lagging=lagging,
+    )
+
+
+def freshness(session: Session, now: datetime, stale_after_s: int) -> Freshness:
+    """The freshness of the data in the database at `now`."""
+    return assess_freshness(collector_statuses(session), now, stale_after_s)
+
+
+# --- Glue jobs and runs -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """The facts about one run a card shows."""
+
+    run_id: str
+    state: str
+    started_at: datetime
+    completed_at: datetime | None
+    duration_s: float | None
+    error_message: str | None
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """What the database knows about one Glue job: is it there, how did it last run."""
+
+    job_name: str
+    known: bool
+    gone_at: datetime | None
+    last_run: RunSummary | None
+    last_success_at: datetime | None
+
+
+def glue_jobs_collected(session: Session) -> bool:
+    """Whether the collector has recorded any Glue job yet ("not collected" vs "not found")."""
+    return session.scalar(select(GlueJob.name).limit(1)) is not None
+
+
+def job_summaries(session: Session, job_names: Iterable[str]) -> dict[str, JobSummary]:
+    """Latest run, last success and presence of each named job, in three queries.
+
+    Every name asked for gets a summary, so callers never special-case absent jobs.
+    """
+    names = sorted(set(job_names))
+    if not names:
+        return {}
+    jobs = {j.name: j for j in session.scalars(select(GlueJob).where(GlueJob.name.in_(names)))}
+    ranked = (
+        select(
+            JobRun,
+            func.row_number()
+            .over(
+                partition_by=JobRun.job_name,
+                order_by=(JobRun.started_at.desc(), JobRun.run_id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(JobRun.job_name.in_(names))
+        .subquery()
+    )
+    latest_run = aliased(JobRun, ranked)
+    latest = {r.job_name: r for r in session.scalars(select(latest_run).where(ranked.c.rank == 1))}
+    success_rows = session.execute(
+        select(JobRun.job_name, func.max(func.coalesce(JobRun.completed_at, JobRun.started_at)))
+        .where(JobRun.job_name.in_(names), JobRun.state == "SUCCEEDED")
+        .group_by(JobRun.job_name)
+    )
+    last_success: dict[str, datetime] = {name: at for name, at in success_rows}
+    return {
+        name: JobSummary(
+            job_name=name,
+            known=name in jobs,
+            gone_at=jobs[name].gone_at if name in jobs else None,
+            last_run=_run_summary(latest[name]) if name in latest else None,
+            last_success_at=last_success.get(name),
+        )
+        for name in names
+    }
+
+
+def _run_summary(run: JobRun) -> RunSummary:
+    return RunSummary(
+        run_id=run.run_id,
+        state=run.state,
+        started_at=run.started_at,
+        completed_at=run.completed_at,
+        duration_s=run.duration_s,
+        error_message=run.error_message,
+    )
+
+
+# --- the database itself ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatabaseInfo:
+    """Which database the app talks to and whether its schema matches the code."""
+
+    backend: str
+    server_version: str
+    revision: str | None
+    head: str
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.revision == self.head
+
+
+_BACKEND_NAMES = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}
+
+
+def database_info(engine: Engine) -> DatabaseInfo:
+    """Backend, server version and migration revision (raises when unreachable)."""
+    dialect = engine.dialect.name
+    with engine.connect() as conn:
+        if dialect == "sqlite":
+            version = str(conn.execute(text("SELECT sqlite_version()")).scalar())
+        elif dialect == "postgresql":
+            # "16.4 (Debian 16.4-1.pgdg120+1)": the packager's suffix is noise on a status page.
+            version = str(conn.execute(text("SHOW server_version")).scalar()).split(" ")[0]
+        else:
+            version = ".".join(str(p) for p in engine.dialect.server_version_info or ())
+    return DatabaseInfo(
+        backend=_BACKEND_NAMES.get(dialect, dialect),
+        server_version=version,
+        revision=current_revision(engine),
+        head=head_revision(),
+    )

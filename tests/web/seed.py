@@ -1,0 +1,114 @@
+"""Rows the web tests put in the database: collectors, Glue jobs and runs, as the collector would.
+
+Kept in one place so unit, query and browser tests describe the same situations
+(a fresh collector, a stale one, a failed run) the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from dashapp.models import CollectorStatus, GlueJob, JobRun
+
+
+def collector(name: str, now: datetime, *, ok_ago_s: float | None, **extra: Any) -> CollectorStatus:
+    """A collector that last succeeded `ok_ago_s` seconds before `now` (None: never)."""
+    values: dict[str, Any] = {
+        "name": name,
+        "interval_s": 60.0,
+        "last_started_at": now - timedelta(seconds=(ok_ago_s or 0) + 2),
+        "last_success_at": now - timedelta(seconds=ok_ago_s) if ok_ago_s is not None else None,
+        "last_duration_s": 1.8,
+        "last_api_calls": 12,
+        "api_calls_total": 1200,
+        "cycles_total": 100,
+        "lag_s": 4.0,
+    }
+    values.update(extra)
+    return CollectorStatus(**values)
+
+
+def glue_job(name: str, now: datetime, **extra: Any) -> GlueJob:
+    values: dict[str, Any] = {
+        "name": name,
+        "first_seen_at": now - timedelta(days=7),
+        "last_seen_at": now - timedelta(minutes=1),
+    }
+    values.update(extra)
+    return GlueJob(**values)
+
+
+def job_run(
+    run_id: str,
+    job: str,
+    state: str,
+    started: datetime,
+    *,
+    duration_s: float | None = 245.0,
+    **extra: Any,
+) -> JobRun:
+    completed = started + timedelta(seconds=duration_s) if duration_s is not None else None
+    values: dict[str, Any] = {
+        "run_id": run_id,
+        "job_name": job,
+        "state": state,
+        "started_at": started,
+        "completed_at": completed,
+        "duration_s": duration_s,
+        "observed_at": completed or started,
+    }
+    values.update(extra)
+    return JobRun(**values)
+
+
+def seed_demo(session: Session, now: datetime) -> None:
+    """A realistic picture for screenshots: fresh collectors, one failed job, one never run."""
+    session.add_all(
+        [
+            collector("glue_runs", now, ok_ago_s=12, last_api_calls=3, lag_s=1.2),
+            collector("glue_jobs", now, ok_ago_s=40, last_api_calls=1),
+            collector(
+                "metrics",
+                now,
+                ok_ago_s=25,
+                last_api_calls=2,
+                last_error_at=now - timedelta(hours=3),
+                last_error="ThrottlingException: Rate exceeded (retried, recovered)",
+            ),
+            glue_job("sales-orders-ingest", now),
+            glue_job("crm-customers-ingest", now),
+            glue_job("web-clickstream-ingest", now),
+            glue_job("ops-inventory-snapshot", now),
+            job_run("jr_orders_1", "sales-orders-ingest", "SUCCEEDED", now - timedelta(hours=26)),
+            job_run("jr_orders_2", "sales-orders-ingest", "SUCCEEDED", now - timedelta(hours=2)),
+            job_run("jr_crm_1", "crm-customers-ingest", "SUCCEEDED", now - timedelta(hours=30)),
+            job_run(
+                "jr_crm_2",
+                "crm-customers-ingest",
+                "FAILED",
+                now - timedelta(minutes=50),
+                duration_s=61.0,
+                error_message=(
+                    "AnalysisException: cannot resolve 'customer_id' given input columns "
+                    "[id, name, email, created_at]"
+                ),
+            ),
+            job_run(
+                "jr_click_1",
+                "web-clickstream-ingest",
+                "RUNNING",
+                now - timedelta(minutes=3),
+                duration_s=None,
+            ),
+            job_run(
+                "jr_click_0",
+                "web-clickstream-ingest",
+                "SUCCEEDED",
+                now - timedelta(minutes=65),
+                duration_s=190.0,
+            ),
+        ]
+    )
