@@ -1,0 +1,5 @@
+import sys
+
+from dashapp.cli import main
+
+sys.exit(main())
