@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,8 +23,20 @@ from dashapp.sandbox.seed import seed
 from dashapp.sandbox.server import SandboxServer
 from dashapp.sandbox.simulator import Simulator
 
-# 18:14:50 UTC on a Wednesday: iot-telemetry-compact (*/15) fires at 18:15.
-START = datetime(2026, 11, 25, 18, 14, 50, tzinfo=UTC)
+
+def _start() -> datetime:
+    """10 s before a quarter hour, three hours ago: iot-telemetry-compact (*/15) fires next.
+
+    In the past, because CloudWatch Logs (and moto) refuse events more than two
+    hours ahead of the real clock, and the tests move the simulated clock forward.
+    """
+    past = datetime.now(UTC) - timedelta(hours=3)
+    quarter = past.replace(minute=past.minute - past.minute % 15, second=0, microsecond=0)
+    return quarter + timedelta(minutes=14, seconds=50)
+
+
+START = _start()
+SCHEDULED = "iot-telemetry-compact"
 FLAKY = JobSpec(
     name="flaky-nightly-export",
     description="Always fails; retried twice by Glue",
@@ -50,11 +63,13 @@ def world(sandbox: SandboxServer) -> tuple[Simulator, FixedClock, SandboxAccount
         functions=list(FUNCTIONS[:3]),
     )
     clock = FixedClock(START)
+    # Only one schedule fires, so each test sees exactly the runs it caused.
+    jobs = [j if j.name == SCHEDULED else replace(j, schedule=None) for j in JOBS]
     sim = Simulator(
         account,
         settings,
         clock=clock,
-        jobs=[*JOBS, FLAKY],
+        jobs=[*jobs, FLAKY],
         functions=list(FUNCTIONS[:3]),
         rng_seed=7,
         drop_files=False,
@@ -97,9 +112,9 @@ def _state_events(client: Callable[..., Any]) -> list[dict[str, Any]]:
 
 def test_a_schedule_fires_and_the_run_lives_through_its_states(world, sandbox_client):
     sim, clock, _ = world
-    job = "iot-telemetry-compact"
+    job = SCHEDULED
     assert _runs(sandbox_client, job) == []
-    clock.advance(15)  # 18:15:05
+    clock.advance(15)  # five seconds past the quarter hour
     sim.tick()
     runs = _runs(sandbox_client, job)
     assert len(runs) == 1
