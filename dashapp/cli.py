@@ -82,7 +82,13 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
     settings = _settings()
     port = settings.sandbox_port if args.port is None else args.port
-    return run_sandbox(settings, port=port, simulate=not args.no_simulator)
+    return run_sandbox(
+        settings,
+        port=port,
+        simulate=not args.no_simulator,
+        glue_jobs=args.glue_jobs,
+        lambda_functions=args.lambda_functions,
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -108,6 +114,20 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sandbox", help="local AWS (moto + fidelity layer + simulator)")
     s.add_argument("--port", type=int, default=None, help="default: SMD_SANDBOX_PORT")
     s.add_argument("--no-simulator", action="store_true", help="seed only, no live pipelines")
+    s.add_argument(
+        "--glue-jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="grow the account to N Glue jobs (load benchmarks)",
+    )
+    s.add_argument(
+        "--lambda-functions",
+        type=int,
+        default=None,
+        metavar="N",
+        help="grow the account to N Lambda functions (load benchmarks)",
+    )
     s.set_defaults(func=cmd_sandbox)
 
     db = sub.add_parser("db", help="database migrations")

@@ -110,13 +110,16 @@ class SandboxAccount:
         if rejected:
             raise ValueError(f"CloudWatch Logs rejected events for {group}/{stream}: {rejected}")
 
-    # --- CloudWatch metrics ---------------------------------------------------------------------
+    # --- CloudWatch metrics and EventBridge -----------------------------------------------------
+    # Published from inside "AWS" too: straight to the backends, so an event leaves the moment
+    # its run changes state (an HTTP round trip to our own busy server would delay it).
     def put_metrics(self, namespace: str, data: Sequence[dict[str, Any]]) -> None:
-        cw = self.client("cloudwatch")
-        for start in range(0, len(data), 1000):
-            cw.put_metric_data(Namespace=namespace, MetricData=list(data[start : start + 1000]))
+        from moto.cloudwatch.models import cloudwatch_backends
 
-    # --- EventBridge ----------------------------------------------------------------------------
+        backend = cloudwatch_backends[ACCOUNT_ID][self.region]
+        for start in range(0, len(data), 1000):
+            backend.put_metric_data(namespace, list(data[start : start + 1000]))
+
     def put_event(
         self,
         source: str,
@@ -127,13 +130,16 @@ class SandboxAccount:
     ) -> None:
         import json
 
-        self.client("events").put_events(
-            Entries=[
+        from moto.events.models import events_backends
+
+        events_backends[ACCOUNT_ID][self.region].put_events(
+            [
                 {
                     "Source": source,
                     "DetailType": detail_type,
                     "Detail": json.dumps(detail),
-                    "Time": at,
+                    # moto's input template needs a number here (AWS itself sends ISO text).
+                    "Time": at.timestamp(),
                     "Resources": list(resources),
                 }
             ]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dashapp.aws.glue import DPU_PER_WORKER
+
 ACCOUNT_ID = "123456789012"
 GLUE_ROLE = "smd-glue-job-role"
 LAMBDA_ROLE = "smd-lambda-exec-role"
@@ -44,8 +46,6 @@ class JobSpec:
             return 0.0625
         return self.workers * DPU_PER_WORKER.get(self.worker_type, 1.0)
 
-
-DPU_PER_WORKER = {"G.025X": 0.25, "G.1X": 1.0, "G.2X": 2.0, "G.4X": 4.0, "G.8X": 8.0}
 
 _S3_DENIED = (
     "An error occurred while calling o119.getDynamicFrame. Access Denied (Service: Amazon S3; "
@@ -456,3 +456,37 @@ def job(name: str) -> JobSpec:
         if spec.name == name:
             return spec
     raise KeyError(name)
+
+
+def scaled(
+    total_jobs: int, total_functions: int, *, seed: int = 1
+) -> tuple[list[JobSpec], list[FunctionSpec]]:
+    """The catalogue grown to a size (for load benchmarks): copies of its jobs and functions
+    under new names, scheduled at spread-out minutes, with lighter traffic per function."""
+    import random
+    from dataclasses import replace
+
+    rng = random.Random(seed)
+    jobs = list(JOBS)
+    scheduled = [j for j in JOBS if j.schedule]
+    while len(jobs) < total_jobs:
+        base = rng.choice(scheduled)
+        jobs.append(
+            replace(
+                base,
+                name=f"{base.name}-{len(jobs):04d}",
+                schedule=f"cron({rng.randint(0, 59)} * * * ? *)",
+                median_s=min(base.median_s, 600),
+            )
+        )
+    functions = list(FUNCTIONS)
+    while len(functions) < total_functions:
+        base = rng.choice(FUNCTIONS)
+        functions.append(
+            replace(
+                base,
+                name=f"{base.name}-{len(functions):04d}",
+                peak_per_min=max(0.5, base.peak_per_min / 50),
+            )
+        )
+    return jobs, functions

@@ -16,7 +16,7 @@ from types import FrameType
 from dashapp.clock import SystemClock
 from dashapp.config import Settings
 from dashapp.sandbox.account import SandboxAccount
-from dashapp.sandbox.catalog import FUNCTIONS, JOBS
+from dashapp.sandbox.catalog import FUNCTIONS, JOBS, scaled
 from dashapp.sandbox.seed import seed
 from dashapp.sandbox.server import SandboxServer
 from dashapp.sandbox.simulator import Simulator
@@ -25,8 +25,15 @@ log = logging.getLogger("dashapp.sandbox")
 
 
 def run_sandbox(
-    settings: Settings, *, port: int, simulate: bool = True, host: str = "127.0.0.1"
+    settings: Settings,
+    *,
+    port: int,
+    simulate: bool = True,
+    host: str = "127.0.0.1",
+    glue_jobs: int | None = None,
+    lambda_functions: int | None = None,
 ) -> int:
+    """Serve until SIGINT/SIGTERM; `glue_jobs`/`lambda_functions` grow the account (benchmarks)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s sandbox %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     stop = threading.Event()
@@ -49,12 +56,15 @@ def run_sandbox(
     clock = SystemClock()
     account = SandboxAccount(server.url, settings.aws_region)
     began = time.monotonic()
+    jobs, functions = scaled(glue_jobs or len(JOBS), lambda_functions or len(FUNCTIONS))
     report = seed(
         account,
         settings,
         now=clock.now(),
         rng_seed=settings.sandbox_seed,
         history_days=settings.sandbox_history_days,
+        jobs=jobs,
+        functions=functions,
     )
     server.health_info.update(
         ready=True,
@@ -82,8 +92,8 @@ def run_sandbox(
             account,
             settings,
             clock=clock,
-            jobs=list(JOBS),
-            functions=list(FUNCTIONS),
+            jobs=jobs,
+            functions=functions,
             rng_seed=settings.sandbox_seed,
             in_flight=report.in_flight,
         )

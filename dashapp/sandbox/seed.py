@@ -799,7 +799,7 @@ def seed(
         account.ensure_log_group(group, retention_days=90)
     create_lambda(account, functions)
     # CloudWatch Logs refuses events older than 14 days; keep an hour's margin.
-    start = now - timedelta(days=min(history_days, 14)) + timedelta(hours=1)
+    start = now - min(timedelta(days=history_days), timedelta(days=14) - timedelta(hours=1))
     if history_days > 0:
         writer = HistoryWriter(account, settings, now, report)
         seed_scheduled_history(writer, [j for j in jobs if j.schedule], start, rng)

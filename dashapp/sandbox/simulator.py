@@ -156,8 +156,13 @@ class Simulator:
         self._stop_requested_runs(now)
         with self._lock:
             runs = list(self.active.values())
-        for active in runs:
-            self._advance(active, now)
+        metrics: list[tuple[str, float, dict[str, str], datetime]] = []
+        finishing = [a for a in runs if self._progress(a, now, metrics)]
+        # Metrics first (one PutMetricData per namespace for the whole tick), so a run's final
+        # datapoints are in CloudWatch before its state-change event announces it.
+        self._put_metrics(metrics)
+        for active in finishing:
+            self._finish(active)
         self._publish_lambda(now)
         if self.drop_files:
             self._drop_files(now)
@@ -291,41 +296,59 @@ class Simulator:
             )
             self._state_event(run.job_name, run.job_run_id, "STOPPED", now, None)
 
-    def _advance(self, active: ActiveRun, now: datetime) -> None:
+    def _progress(
+        self,
+        active: ActiveRun,
+        now: datetime,
+        metrics: list[tuple[str, float, dict[str, str], datetime]],
+    ) -> bool:
+        """Move a run along; True when it has reached its end and should finish now."""
         run = active.run
         if run.status in fglue.TERMINAL_STATES or run.status == "STOPPING":
             with self._lock:
                 self.active.pop(active.run_id, None)
-            return
+            return False
         plan = active.plan
         elapsed = (now - active.started_at).total_seconds()
         startup = plan.startup_s if plan else 1.5
         if run.status == "STARTING" and elapsed >= startup:
             with fglue.LOCK:
                 if run.status != "STARTING":
-                    return  # stopped meanwhile
+                    return False  # stopped meanwhile
                 fglue.transition(run, "RUNNING", at=active.started_at + timedelta(seconds=startup))
         if plan is None:
-            return
+            return False
         self._emit_lines(active, elapsed)
-        self._emit_metrics(active, now)
         end = active.started_at + timedelta(seconds=plan.total_s)
-        if now < end:
-            return
-        if active.ingest and not active.ingest.get("written", active.ingest.get("prepared")):
-            return
+        finished = now >= end
+        if (
+            finished
+            and active.ingest
+            and not active.ingest.get("written", active.ingest.get("prepared"))
+        ):
+            finished = False  # still reading the file
+        metrics += self._due_metrics(active, end + timedelta(days=1) if finished else now)
+        return finished
+
+    def _finish(self, active: ActiveRun) -> None:
+        run, plan = active.run, active.plan
+        assert plan is not None
+        now = self.clock.now()  # when it really ends, not when the tick began
         if active.ingest and active.ingest.get("prepared") and plan.outcome == "SUCCEEDED":
             self._write_prepared_output(active, now)
         self._emit_lines(active, float("inf"))
-        active.metrics_done = self._emit_metrics(active, end + timedelta(days=1))
-        fglue.transition(
-            run,
-            plan.outcome,
-            at=now,
-            error_message=plan.error_message,
-            dpu_seconds=plan.dpu_seconds,
-            execution_time=round(max(1.0, elapsed - plan.startup_s)),
-        )
+        elapsed = (now - active.started_at).total_seconds()
+        with fglue.LOCK:
+            if run.status != "RUNNING":
+                return  # stopped meanwhile; _stop_requested_runs finishes it
+            fglue.transition(
+                run,
+                plan.outcome,
+                at=now,
+                error_message=plan.error_message,
+                dpu_seconds=plan.dpu_seconds,
+                execution_time=round(max(1.0, elapsed - plan.startup_s)),
+            )
         self._state_event(active.spec.name, active.run_id, plan.outcome, now, plan.error_message)
         with self._lock:
             self.active.pop(active.run_id, None)
@@ -359,26 +382,29 @@ class Simulator:
                 self.account.put_logs(group, active.run_id, batch)
         active.lines_done += len(due)
 
-    def _emit_metrics(self, active: ActiveRun, now: datetime) -> int:
+    def _due_metrics(
+        self, active: ActiveRun, now: datetime
+    ) -> list[tuple[str, float, dict[str, str], datetime]]:
         due = [m for m in active.metrics[active.metrics_done :] if m[3] <= now]
-        if due:
-            by_ns: dict[str, list[dict[str, Any]]] = {}
-            for name, value, dims, at in due:
-                d = dict(dims)
-                ns = d.pop("__namespace")
-                by_ns.setdefault(ns, []).append(
-                    {
-                        "MetricName": name,
-                        "Timestamp": at,
-                        "Value": value,
-                        "Dimensions": [{"Name": k, "Value": v} for k, v in d.items()],
-                        "Unit": "Milliseconds" if "elapsed" in name else "Count",
-                    }
-                )
-            for ns, data in by_ns.items():
-                self.account.put_metrics(ns, data)
-            active.metrics_done += len(due)
-        return active.metrics_done
+        active.metrics_done += len(due)
+        return due
+
+    def _put_metrics(self, metrics: list[tuple[str, float, dict[str, str], datetime]]) -> None:
+        by_ns: dict[str, list[dict[str, Any]]] = {}
+        for name, value, dims, at in metrics:
+            d = dict(dims)
+            ns = d.pop("__namespace")
+            by_ns.setdefault(ns, []).append(
+                {
+                    "MetricName": name,
+                    "Timestamp": at,
+                    "Value": value,
+                    "Dimensions": [{"Name": k, "Value": v} for k, v in d.items()],
+                    "Unit": "Milliseconds" if "elapsed" in name else "Count",
+                }
+            )
+        for ns, data in by_ns.items():
+            self.account.put_metrics(ns, data)
 
     def _state_event(
         self, job: str, run_id: str, state: str, at: datetime, error: str | None

@@ -9,82 +9,24 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from dashapp.config import default_datasets
+from tests.sandbox_process import client, sandbox_process
 
-ROOT = Path(__file__).resolve().parents[2]
 DATASET = next(d for d in default_datasets() if d.name == "orders")
 CLICKS = next(d for d in default_datasets() if d.name == "clickstream")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "SMD_SANDBOX_HISTORY_DAYS": "1", "PYTHONUNBUFFERED": "1"}
-    log = tmp_path_factory.mktemp("sandbox") / "sandbox.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "dashapp", "sandbox", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 180
-        try:
-            while True:
-                if proc.poll() is not None:
-                    pytest.fail(f"sandbox exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
-                try:
-                    with urllib.request.urlopen(f"{url}/_sandbox/health", timeout=2) as r:
-                        if json.loads(r.read()).get("ready"):
-                            break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"sandbox not ready in 180 s:\n{log.read_text()[-3000:]}")
-                time.sleep(0.3)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                pytest.fail("the sandbox did not stop within 20 s of SIGTERM")
-        assert proc.returncode == 0, log.read_text()[-3000:]
-
-
-def client(url: str, service: str):
-    return boto3.client(
-        service,
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"mode": "standard", "max_attempts": 3}),
-    )
+    with sandbox_process(tmp_path_factory.mktemp("sandbox"), history_days=1) as url:
+        yield url
 
 
 def test_plain_boto3_sees_at_least_12_glue_jobs_and_12_lambda_functions(sandbox_url: str):

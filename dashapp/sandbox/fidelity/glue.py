@@ -44,6 +44,8 @@ from moto.glue import responses as glue_responses
 from moto.glue.exceptions import ConcurrentRunsExceededException, InvalidInputException
 from moto.glue.models import FakeJob, GlueBackend, glue_backends
 
+from dashapp.aws.glue import DPU_PER_WORKER
+
 __all__ = [
     "ACTIVE_STATES",
     "LEGAL_TRANSITIONS",
@@ -75,22 +77,6 @@ DEFAULT_TIMEOUT_MINUTES = 2880
 LOG_GROUP_NAME = "/aws-glue/jobs"
 GET_JOB_RUNS_DEFAULT_PAGE = 100
 GET_JOB_RUNS_MAX_PAGE = 200
-#: DPUs per worker, from the Glue ``WorkerType`` documentation.
-_DPU_PER_WORKER = {
-    "Standard": 1.0,
-    "G.025X": 0.25,
-    "G.1X": 1.0,
-    "G.2X": 2.0,
-    "G.4X": 4.0,
-    "G.8X": 8.0,
-    "G.12X": 12.0,
-    "G.16X": 16.0,
-    "R.1X": 1.0,
-    "R.2X": 2.0,
-    "R.4X": 4.0,
-    "R.8X": 8.0,
-    "Z.2X": 2.0,
-}
 
 _ORIGINAL_FAKE_JOB_RUN = glue_models.FakeJobRun
 #: Guards every run-state change (StartJobRun's check-then-append, transition(),
@@ -187,7 +173,7 @@ class SandboxJobRun(_ORIGINAL_FAKE_JOB_RUN):  # type: ignore[misc, valid-type]
         if self.max_capacity:
             return float(self.max_capacity)
         workers = self.number_of_workers or 0
-        return workers * _DPU_PER_WORKER.get(self.worker_type or "G.1X", 1.0)
+        return workers * DPU_PER_WORKER.get(self.worker_type or "G.1X", 1.0)
 
     def as_dict(self) -> dict[str, Any]:
         """The ``JobRun`` structure as Glue returns it."""
@@ -242,7 +228,7 @@ def _job_capacity(job: FakeJob) -> tuple[int | None, float | None]:
     """(AllocatedCapacity, MaxCapacity) a run of ``job`` gets, as Glue derives them."""
     max_capacity = job.max_capacity
     if max_capacity is None and job.number_of_workers:
-        max_capacity = job.number_of_workers * _DPU_PER_WORKER.get(job.worker_type or "G.1X", 1.0)
+        max_capacity = job.number_of_workers * DPU_PER_WORKER.get(job.worker_type or "G.1X", 1.0)
     allocated = job.allocated_capacity
     if allocated is None and max_capacity is not None:
         allocated = int(max_capacity)
@@ -374,7 +360,7 @@ def _start_job_run(
         if number_of_workers or worker_type:
             workers = number_of_workers or self.number_of_workers or 0
             wtype = worker_type or self.worker_type or "G.1X"
-            job_max = workers * _DPU_PER_WORKER.get(wtype, 1.0)
+            job_max = workers * DPU_PER_WORKER.get(wtype, 1.0)
             job_allocated = int(job_max)
         # moto resolves the module global at call time: use it, so the run
         # class installed by apply() is what StartJobRun creates.
