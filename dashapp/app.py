@@ -21,8 +21,10 @@ import callbacks.system
 from dashapp.clock import Clock
 from dashapp.config import Settings
 from dashapp.services import Services
+from dashapp.web.export import export_blueprint
 from dashapp.web.health import health_blueprint
 from dashapp.web.index_page import INDEX_STRING, META_TAGS
+from dashapp.web.metrics import metrics_blueprint
 from dashapp.web.pages import APP_TITLE, PAGES, register_pages, title_for_path
 from layouts.shell import shell_layout
 
@@ -70,6 +72,8 @@ def create_app(
     )
     svc.attach(server)
     server.register_blueprint(health_blueprint())
+    server.register_blueprint(export_blueprint())
+    server.register_blueprint(metrics_blueprint())
 
     app = _ShellDash(
         name="dashapp",

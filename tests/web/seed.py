@@ -6,12 +6,22 @@ Kept in one place so unit, query and browser tests describe the same situations
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from dashapp.models import CollectorStatus, GlueJob, JobRun
+from dashapp.models import (
+    AthenaQuery,
+    CollectorStatus,
+    GlueJob,
+    JobRun,
+    LambdaFunction,
+    LogEvent,
+    LogStream,
+    MetricPoint,
+)
 
 
 def collector(name: str, now: datetime, *, ok_ago_s: float | None, **extra: Any) -> CollectorStatus:
@@ -112,3 +122,104 @@ def seed_demo(session: Session, now: datetime) -> None:
             ),
         ]
     )
+
+
+def lambda_function(name: str, now: datetime, **extra: Any) -> LambdaFunction:
+    """A Lambda function the inventory collector saw a minute ago."""
+    values: dict[str, Any] = {
+        "name": name,
+        "arn": f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
+        "first_seen_at": now - timedelta(days=7),
+        "last_seen_at": now - timedelta(minutes=1),
+    }
+    values.update(extra)
+    return LambdaFunction(**values)
+
+
+def metric_point(
+    resource_type: str,
+    name: str,
+    metric: str,
+    stat: str,
+    ts: datetime,
+    value: float,
+    *,
+    dimension: str = "",
+) -> MetricPoint:
+    """One datapoint as the metrics collector stores it (Glue: dimension = run id)."""
+    return MetricPoint(
+        resource_type=resource_type,
+        resource_name=name,
+        dimension=dimension,
+        metric=metric,
+        stat=stat,
+        ts=ts,
+        period_s=60,
+        value=value,
+    )
+
+
+def lambda_minute(
+    name: str,
+    ts: datetime,
+    *,
+    invocations: float,
+    errors: float = 0,
+    throttles: float = 0,
+    avg: float | None = None,
+    p95: float | None = None,
+    p99: float | None = None,
+) -> list[MetricPoint]:
+    """The datapoints one Lambda function has for one minute."""
+    series = [
+        ("Invocations", "Sum", invocations),
+        ("Errors", "Sum", errors),
+        ("Throttles", "Sum", throttles),
+        ("Duration", "Average", avg),
+        ("Duration", "p95", p95),
+        ("Duration", "p99", p99),
+    ]
+    return [
+        metric_point("lambda_function", name, metric, stat, ts, value)
+        for metric, stat, value in series
+        if value is not None
+    ]
+
+
+def log_stream(group: str, stream: str, **extra: Any) -> LogStream:
+    """A known log stream (the logs collector lists them before reading events)."""
+    values: dict[str, Any] = {
+        "log_group": group,
+        "log_stream": stream,
+        "resource_type": "glue_job",
+        "resource_name": "job",
+    }
+    values.update(extra)
+    return LogStream(**values)
+
+
+def log_event(group: str, stream: str, ts: datetime, message: str, **extra: Any) -> LogEvent:
+    """One stored log line (with a fresh unique event key)."""
+    values: dict[str, Any] = {
+        "event_key": uuid.uuid4().hex,
+        "log_group": group,
+        "log_stream": stream,
+        "ts": ts,
+        "message": message,
+    }
+    values.update(extra)
+    return LogEvent(**values)
+
+
+def athena_query(execution_id: str, now: datetime, **extra: Any) -> AthenaQuery:
+    """A query a user ran, SUCCEEDED by default."""
+    values: dict[str, Any] = {
+        "execution_id": execution_id,
+        "sql": "SELECT 1",
+        "submitted_by": "local",
+        "state": "SUCCEEDED",
+        "submitted_at": now - timedelta(minutes=5),
+        "completed_at": now - timedelta(minutes=4),
+    }
+    values.update(extra)
+    return AthenaQuery(**values)

@@ -1,0 +1,191 @@
+"""`/export/…csv`: the CSV export API (ARCHITECTURE §4), streamed whatever its size.
+
+Each route checks its parameters and the names they mention before the response
+starts, so every mistake is a 400 or 404 with one plain line naming the parameter;
+only then does a generator read the database (or S3) batch by batch and hand the
+WSGI server chunks of CSV. Rules about cells, parameters and summaries live in
+`dashapp.exports`, database reads in `dashapp.export_queries`; this module is wiring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from flask import Blueprint, Response, request, stream_with_context
+from sqlalchemy.orm import Session
+
+from dashapp import export_queries, exports
+from dashapp.auth import Role, role_required
+from dashapp.aws import s3_objects
+from dashapp.exports import ExportError, NotFound
+from dashapp.services import Services, services
+
+ACTION = "export_csv"
+CSV_TYPE = "text/csv; charset=utf-8"
+
+
+def _plain(status: int, message: str) -> Response:
+    return Response(
+        message + "\n",
+        status=status,
+        mimetype="text/plain",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def csv_response(
+    filename: str, header: Sequence[str] | None, rows: Iterable[Sequence[str]]
+) -> Response:
+    """A streamed attachment: chunks leave as they are written, nothing is cached."""
+    body = stream_with_context(exports.csv_chunks(header, rows))
+    response = Response(body, mimetype="text/csv", content_type=CSV_TYPE)
+    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _db_rows(
+    svc: Services,
+    fetch: Callable[[Session], Iterable[Any]],
+    to_cells: Callable[[Any], Sequence[str]],
+) -> Iterator[Sequence[str]]:
+    """Rows read in one session that lives exactly as long as the download."""
+    with svc.sessions() as session:
+        for row in fetch(session):
+            yield to_cells(row)
+
+
+def _check(svc: Services, check: Callable[[Session], None]) -> None:
+    with svc.sessions() as session:
+        check(session)
+
+
+def export_blueprint() -> Blueprint:
+    """A fresh blueprint per app, so apps in one process share nothing."""
+    bp = Blueprint("export", __name__, url_prefix="/export")
+
+    @bp.errorhandler(ExportError)
+    def _refused(error: ExportError) -> Response:
+        return _plain(error.status, str(error))
+
+    @bp.get("/job-runs.csv")
+    @role_required(Role.viewer, ACTION)
+    def job_runs() -> Response:
+        svc = services()
+        query = exports.parse_job_runs_args(request.args, svc.clock.now())
+
+        def check(session: Session) -> None:
+            if query.job is not None and not export_queries.glue_job_known(session, query.job):
+                raise NotFound("job", f"no Glue job named {query.job!r}")
+
+        _check(svc, check)
+        rows = _db_rows(svc, lambda s: export_queries.job_run_rows(s, query), exports.job_run_cells)
+        name = exports.export_filename("job-runs", query.window, query.job, query.state)
+        return csv_response(name, exports.JOB_RUNS_HEADER, rows)
+
+    @bp.get("/metrics.csv")
+    @role_required(Role.viewer, ACTION)
+    def metrics() -> Response:
+        svc = services()
+        query = exports.parse_metrics_args(request.args, svc.clock.now())
+        kind = {"glue_job": "Glue job", "lambda_function": "Lambda function"}.get(
+            query.resource_type or "", "Glue job or Lambda function"
+        )
+
+        def check(session: Session) -> None:
+            if query.name is not None and not export_queries.resource_known(
+                session, query.resource_type, query.name
+            ):
+                raise NotFound("name", f"no {kind} named {query.name!r}")
+            if query.metric is not None and not export_queries.metric_known(
+                session, query.resource_type, query.metric
+            ):
+                of = f" of a {kind}" if query.resource_type else ""
+                raise NotFound("metric", f"no metric{of} named {query.metric!r}")
+
+        _check(svc, check)
+        rows = _db_rows(svc, lambda s: export_queries.metric_rows(s, query), exports.metric_cells)
+        name = exports.export_filename(
+            "metrics", query.window, query.resource_type, query.name, query.metric
+        )
+        return csv_response(name, exports.METRICS_HEADER, rows)
+
+    @bp.get("/lambda-summary.csv")
+    @role_required(Role.viewer, ACTION)
+    def lambda_summary() -> Response:
+        svc = services()
+        window = exports.parse_lambda_summary_args(request.args, svc.clock.now())
+
+        def rows() -> Iterator[Sequence[str]]:
+            with svc.sessions() as session:
+                names = export_queries.lambda_function_names(session, window)
+                points = export_queries.lambda_point_rows(session, window)
+                for summary in exports.lambda_summaries(names, points):
+                    yield exports.lambda_summary_cells(summary)
+
+        name = exports.export_filename("lambda-summary", window)
+        return csv_response(name, exports.LAMBDA_SUMMARY_HEADER, rows())
+
+    @bp.get("/log-events.csv")
+    @role_required(Role.viewer, ACTION)
+    def log_events() -> Response:
+        svc = services()
+        query = exports.parse_log_events_args(request.args, svc.clock.now())
+
+        def check(session: Session) -> None:
+            if query.group is not None and not export_queries.log_group_known(session, query.group):
+                raise NotFound("group", f"no log group named {query.group!r}")
+            if query.stream is not None and not export_queries.log_stream_known(
+                session, query.group, query.stream
+            ):
+                where = f" in {query.group!r}" if query.group else ""
+                raise NotFound("stream", f"no log stream named {query.stream!r}{where}")
+
+        _check(svc, check)
+        rows = _db_rows(
+            svc, lambda s: export_queries.log_event_rows(s, query), exports.log_event_cells
+        )
+        name = exports.export_filename("log-events", query.window, query.group, query.stream)
+        return csv_response(name, exports.LOG_EVENTS_HEADER, rows)
+
+    @bp.get("/athena/<query_execution_id>.csv")
+    @role_required(Role.viewer, ACTION)
+    def athena_result(query_execution_id: str) -> Response:
+        svc = services()
+        exports.parse_athena_args(request.args)
+        with svc.sessions() as session:
+            found = export_queries.athena_query(session, query_execution_id)
+        param = "query_execution_id"
+        if found is None:
+            raise NotFound(param, f"no Athena query with id {query_execution_id!r}")
+        if found.state != "SUCCEEDED" or not found.output_location:
+            raise NotFound(
+                param,
+                f"Athena query {query_execution_id!r} is {found.state}; "
+                "only a SUCCEEDED query has a result to export",
+            )
+        try:
+            lines = s3_objects.open_text_lines(svc.aws.client("s3"), found.output_location)
+        except (s3_objects.ObjectNotFound, ValueError):
+            raise NotFound(
+                param,
+                f"the result of Athena query {query_execution_id!r} is no longer at "
+                f"{found.output_location}",
+            ) from None
+        except (ClientError, BotoCoreError) as e:
+            return _plain(502, f"S3 refused the result of Athena query: {e}")
+
+        def rows() -> Iterator[list[str]]:
+            with lines:
+                yield from exports.rewrite_untyped_csv(lines)
+
+        name = exports.export_filename("athena", None, query_execution_id)
+        response = csv_response(name, None, rows())
+        # A client gone before the first chunk never starts rows(): free the connection anyway.
+        response.call_on_close(lines.close)
+        return response
+
+    return bp
