@@ -214,6 +214,56 @@ class Settings(BaseSettings):
     )
     currency: str = _s("Currency label shown with costs (see SMD_DPU_HOUR_PRICE).", default="USD")
 
+    # --- collectors ---------------------------------------------------------
+    collect_inventory_interval_s: int = _s(
+        "How often Glue jobs, Lambda functions and their tags are listed.", default=300, ge=5
+    )
+    collect_glue_runs_interval_s: int = _s(
+        "How often job runs are reconciled with GetJobRuns (events bring changes sooner).",
+        default=15,
+        ge=1,
+    )
+    glue_full_reconcile_every: int = _s(
+        "Every Nth reconciliation reads every job; the others only jobs with active runs.",
+        default=4,
+        ge=1,
+    )
+    collect_events_wait_s: int = _s(
+        "How long one event-consumer cycle long-polls SQS before it reports status.",
+        default=10,
+        ge=1,
+        le=60,
+    )
+    collect_metrics_interval_s: int = _s("How often CloudWatch metrics are read.", default=60, ge=5)
+    metrics_reread_s: int = _s(
+        "Re-read this much of the recent past each cycle, so late datapoints land.",
+        default=600,
+        ge=0,
+    )
+    metrics_backfill_s: int = _s(
+        "On first start (or after a gap), read metrics this far back.", default=3 * 3600, ge=60
+    )
+    collect_logs_interval_s: int = _s(
+        "How often finished runs' and Lambda functions' logs are read.", default=30, ge=1
+    )
+    collect_log_follow_interval_s: float = _s(
+        "How often the log streams of running jobs are polled.", default=1.0, gt=0
+    )
+    log_follow_max_calls_per_s: float = _s(
+        "GetLogEvents calls per second the log follower may spend (the account quota is 25).",
+        default=15.0,
+        gt=0,
+    )
+    logs_backfill_s: int = _s(
+        "Logs of runs and functions this recent are read on first start.", default=24 * 3600, ge=0
+    )
+    logs_streams_per_cycle: int = _s(
+        "At most this many backlog streams are read per logs cycle (GetLogEvents quota).",
+        default=200,
+        ge=1,
+    )
+    collect_retention_interval_s: int = _s("How often old data is pruned.", default=3600, ge=60)
+
     # --- retention --------------------------------------------------------
     retention_runs_days: int = _s("Keep job runs this long (Glue keeps 90).", default=400, ge=1)
     retention_metrics_days: int = _s("Keep metric points this long.", default=35, ge=1)
@@ -221,7 +271,7 @@ class Settings(BaseSettings):
 
     # --- sandbox ----------------------------------------------------------
     sandbox_port: int = _s("Port of the local AWS sandbox.", default=5000, ge=0, le=65535)
-    sandbox_history_days: int = _s("Days of history the sandbox seeds.", default=14, ge=0, le=60)
+    sandbox_history_days: float = _s("Days of history the sandbox seeds.", default=14, ge=0, le=60)
     sandbox_seed: int = _s("Random seed of the sandbox data.", default=42)
 
     @field_validator("datasets", mode="before")

@@ -76,6 +76,7 @@ def run_demo(*, fresh: bool = True) -> int:
     py = sys.executable
     parts = [
         Part("sandbox", [py, "-m", "dashapp", "sandbox"]),
+        Part("collectors", [py, "-m", "collectors"]),
         Part("web", [py, "-m", "dashapp", "web", "--workers", "2"]),
     ]
     stopping = False
@@ -100,7 +101,8 @@ def run_demo(*, fresh: bool = True) -> int:
         _wait_ready(
             f"http://127.0.0.1:{settings.sandbox_port}/_sandbox/health", sandbox, 300, "sandbox"
         )
-        web = start(parts[1])
+        start(parts[1])
+        web = start(parts[2])
         _wait_ready(f"http://127.0.0.1:{settings.port}/healthz", web, 60, "web")
         print(
             f"\n  Dashboard: http://127.0.0.1:{settings.port}\n"
@@ -126,15 +128,15 @@ def run_demo(*, fresh: bool = True) -> int:
 
 
 def _shutdown(parts: list[Part]) -> None:
-    for part in reversed(parts):
-        if part.proc and part.proc.poll() is None:
-            part.proc.send_signal(signal.SIGTERM)
+    """Stop web, then collectors, then the sandbox they talk to — one after the other."""
     for part in reversed(parts):
         if not part.proc:
             continue
+        if part.proc.poll() is None:
+            part.proc.send_signal(signal.SIGTERM)
         try:
-            part.proc.wait(timeout=15)
+            part.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            print(f"{part.name} did not stop in 15 s; killing it", file=sys.stderr)
+            print(f"{part.name} did not stop in 20 s; killing it", file=sys.stderr)
             part.proc.kill()
             part.proc.wait()

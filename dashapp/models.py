@@ -126,6 +126,9 @@ class JobRun(Base):
     upload_id: Mapped[str | None] = mapped_column(String(36), index=True)
     retry_of_run_id: Mapped[str | None] = mapped_column(String(255))
     observed_at: Mapped[datetime]
+    # When the run's CloudWatch metrics were last read (None: never); final once that is
+    # later than completion plus the re-read window.
+    metrics_collected_at: Mapped[datetime | None]
 
 
 class LambdaFunction(Base):
@@ -215,6 +218,20 @@ class LogEvent(Base):
     ingested_at: Mapped[datetime | None]
     level: Mapped[str] = mapped_column(String(8), default="INFO")
     message: Mapped[str] = mapped_column(Text)
+
+
+class LogWatch(Base):
+    """Someone has this stream open in the live log view, until `watched_until`.
+
+    Written by the web tier (a heartbeat while the view is open), read by the log
+    follower: watched streams are read every second, ahead of quiet ones.
+    """
+
+    __tablename__ = "log_watches"
+
+    log_group: Mapped[str] = mapped_column(String(512), primary_key=True)
+    log_stream: Mapped[str] = mapped_column(String(512), primary_key=True)
+    watched_until: Mapped[datetime] = mapped_column(index=True)
 
 
 class Upload(Base):
@@ -315,6 +332,8 @@ class CollectorStatus(Base):
     last_success_at: Mapped[datetime | None]
     last_error_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # ok | partial (some resources failed, the rest stored) | failed
+    last_outcome: Mapped[str | None] = mapped_column(String(8))
     last_duration_s: Mapped[float | None] = mapped_column(Float)
     last_api_calls: Mapped[int] = mapped_column(Integer, default=0)
     last_items: Mapped[int] = mapped_column(Integer, default=0)

@@ -8,12 +8,27 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.parsers import DEFAULT_TIMESTAMP_PARSER
 
 from dashapp.config import Settings
+
+
+def fast_timestamp(value: Any) -> datetime:
+    """botocore's default timestamp parser goes through dateutil for every value; a 100,800-
+    point GetMetricData page then spends seconds on timestamps. Epoch numbers and ISO strings
+    (what AWS sends) are parsed directly; anything else falls back to the default."""
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return DEFAULT_TIMESTAMP_PARSER(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class ApiCallCounter:
@@ -72,6 +87,9 @@ class AwsClients:
         self.settings = settings
         self.counter = counter or ApiCallCounter()
         self._session = session or boto3.session.Session()
+        self._session._session.get_component("response_parser_factory").set_parser_defaults(
+            timestamp_parser=fast_timestamp
+        )
         self._lock = threading.Lock()
         self._cache: dict[str, Any] = {}
 

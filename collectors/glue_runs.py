@@ -1,0 +1,123 @@
+"""Reconcile Glue job runs with GetJobRuns: read only what is new.
+
+Runs come newest first, so reading a job stops at the first run already stored
+in a terminal state — once every run we still hold as active has been seen
+again (an older run can still be going). A cycle is one call per job read; jobs
+with active runs are read every cycle, all jobs every `glue_full_reconcile_every`
+cycles (events bring most changes within a second anyway). Jobs are read in
+parallel; one job failing is reported and the others are stored.
+
+The first read of a job takes its whole history (up to Glue's 90 days), whatever is
+already stored: the event consumer may have stored its newest runs first, and stopping
+at those would cut the history off. Jobs read whole are kept in a cursor.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from collectors.context import CollectorContext, CycleResult
+from collectors.runs import store_runs
+from dashapp.aws import glue
+from dashapp.models import CollectorCursor, GlueJob, JobRun
+
+WORKERS = 16
+HISTORY_CURSOR = "glue_runs:history_read"
+
+
+def collect_glue_runs(ctx: CollectorContext) -> CycleResult:
+    result = CycleResult()
+    now = ctx.clock.now()
+    cycle = ctx.memory.get("cycle", 0)
+    ctx.memory["cycle"] = cycle + 1
+    full = ctx.once or cycle % ctx.settings.glue_full_reconcile_every == 0
+    with ctx.sessions() as session:
+        jobs = list(session.scalars(select(GlueJob.name).where(GlueJob.gone_at.is_(None))))
+        cursor = session.get(CollectorCursor, HISTORY_CURSOR)
+        history_read = set(cursor.value.get("jobs", [])) if cursor else set()
+        active: dict[str, set[str]] = {}
+        for job, run_id in session.execute(
+            select(JobRun.job_name, JobRun.run_id).where(JobRun.state.in_(glue.ACTIVE_STATES))
+        ):
+            active.setdefault(job, set()).add(run_id)
+    selected = jobs if full else [j for j in jobs if j in active]
+    client = ctx.aws.client("glue")
+
+    def read(job: str) -> tuple[str, list[dict[str, Any]] | BaseException]:
+        try:
+            whole = job not in history_read
+            return job, read_new_runs(ctx, client, job, active.get(job, set()), now, whole=whole)
+        except Exception as e:  # noqa: BLE001 - reported per job by the caller
+            return job, e
+
+    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="glue-runs") as pool:
+        outcomes = list(pool.map(read, selected))
+    rows: list[dict[str, Any]] = []
+    read_whole: set[str] = set()
+    for job, outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            result.failed(f"job {job}", outcome)
+        else:
+            rows.extend(outcome)
+            if job not in history_read:
+                read_whole.add(job)
+    with ctx.sessions.begin() as session:
+        result.items += store_runs(session, rows)
+        if read_whole:
+            row = session.get(CollectorCursor, HISTORY_CURSOR) or CollectorCursor(
+                name=HISTORY_CURSOR
+            )
+            row.value = {"jobs": sorted(history_read | read_whole)}
+            row.updated_at = now
+            session.add(row)
+    if selected and len(result.failures) == len(selected):
+        raise RuntimeError(f"every job failed; first: {result.failures[0]}")
+    return result
+
+
+def read_new_runs(
+    ctx: CollectorContext,
+    client: Any,
+    job: str,
+    active: set[str],
+    now: datetime,
+    *,
+    whole: bool = False,
+) -> list[dict[str, Any]]:
+    """Runs of `job` that are new or changed since we last stored them (`whole`: every page
+    of its history, still skipping runs stored as finished)."""
+    unseen_active = set(active)
+    rows: list[dict[str, Any]] = []
+    token: str | None = None
+    # A job whose history was never read is read whole (up to Glue's 90 days), 200 a page.
+    size = 200 if whole else glue.RUNS_PAGE
+    while True:
+        page, token = glue.job_runs_page(client, job, token, max_results=size)
+        stored_terminal = _stored_terminal(ctx, [r["Id"] for r in page])
+        reached_known = False
+        for raw in page:
+            if raw["Id"] in stored_terminal:
+                reached_known = True
+                continue
+            unseen_active.discard(raw["Id"])
+            rows.append(glue.parse_run(raw, now))
+        if not token or (not whole and reached_known and not unseen_active):
+            break
+    return rows
+
+
+def _stored_terminal(ctx: CollectorContext, run_ids: list[str]) -> set[str]:
+    if not run_ids:
+        return set()
+    with ctx.sessions() as session:
+        return set(
+            session.scalars(
+                select(JobRun.run_id).where(
+                    JobRun.run_id.in_(run_ids), JobRun.state.in_(glue.TERMINAL_STATES)
+                )
+            )
+        )

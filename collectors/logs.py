@@ -1,0 +1,333 @@
+"""CloudWatch Logs into log_events, incrementally, one poller per stream.
+
+- `follow_logs` (every second): the driver output and error streams of every
+  running Glue job, read forward from their stored tokens — one GetLogEvents per
+  stream per second however many people watch.
+- `collect_logs` (every half minute): the last lines of runs that just finished,
+  a bounded backlog of older runs (first start), and Lambda log groups — only of
+  functions that were invoked since the last look (metrics tell), only streams
+  with new events (DescribeLogStreams by last event time).
+
+FilterLogEvents (5 calls/s per account) is never used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from collectors.context import CollectorContext, CycleResult
+from dashapp.aws import glue
+from dashapp.aws import logs as awslogs
+from dashapp.db import upsert
+from dashapp.models import (
+    CollectorCursor,
+    JobRun,
+    LambdaFunction,
+    LogEvent,
+    LogStream,
+    LogWatch,
+    MetricPoint,
+)
+
+WORKERS = 8
+
+
+@dataclass(frozen=True)
+class StreamTarget:
+    group: str
+    stream: str
+    resource_type: str
+    resource_name: str
+    run_id: str | None = None
+    following: bool = False
+
+
+def glue_groups(ctx: CollectorContext) -> tuple[str, str]:
+    prefix = ctx.settings.glue_log_group_prefix.rstrip("/")
+    return f"{prefix}/output", f"{prefix}/error"
+
+
+def _run_targets(
+    ctx: CollectorContext, runs: Iterable[tuple[str, str]], *, following: bool
+) -> list[StreamTarget]:
+    out = []
+    for job, run_id in runs:
+        for group in glue_groups(ctx):
+            out.append(StreamTarget(group, run_id, "glue_job", job, run_id, following))
+    return out
+
+
+def follow_logs(ctx: CollectorContext) -> CycleResult:
+    """Poll the streams of running jobs, and streams someone is watching, every second.
+
+    GetLogEvents has an account quota (25 calls/s by default), so a cycle reads at most
+    `log_follow_max_calls_per_s` streams' worth: streams open in someone's live view
+    first, then streams never read, then those with lines in the last minute, then the
+    rest, least recently read first. With a few running jobs every stream is read every
+    cycle; with hundreds, watched streams stay live and the others take turns.
+    """
+    now = ctx.clock.now()
+    with ctx.sessions() as session:
+        runs = list(
+            session.execute(
+                select(JobRun.job_name, JobRun.run_id).where(JobRun.state.in_(glue.ACTIVE_STATES))
+            )
+        )
+        targets = _run_targets(ctx, runs, following=True)
+        watched = {
+            (w.log_group, w.log_stream)
+            for w in session.scalars(select(LogWatch).where(LogWatch.watched_until >= now))
+        }
+        streams = list(
+            session.scalars(
+                select(LogStream).where(
+                    LogStream.run_id.in_([run_id for _, run_id in runs])
+                    | LogStream.log_stream.in_(sorted({s for _, s in watched}))
+                )
+            )
+        )
+    known = {(s.log_group, s.log_stream): s for s in streams}
+    have = {(t.group, t.stream) for t in targets}
+    for group, stream in sorted(watched - have):
+        # A watched stream of a finished run or a Lambda function: read it live too.
+        row = known.get((group, stream))
+        targets.append(
+            StreamTarget(
+                group,
+                stream,
+                row.resource_type if row else _resource_type(group),
+                row.resource_name if row else _resource_name(group, stream),
+                row.run_id if row else None,
+                following=row.following if row else False,
+            )
+        )
+    budget = max(
+        1,
+        int(ctx.settings.log_follow_max_calls_per_s * ctx.settings.collect_log_follow_interval_s),
+    )
+    if len(targets) > budget:
+        targets = sorted(
+            targets,
+            key=lambda t: follow_priority(
+                known.get((t.group, t.stream)), now, watched=(t.group, t.stream) in watched
+            ),
+        )[:budget]
+    return read_streams(ctx, targets)
+
+
+def follow_priority(
+    stream: LogStream | None, now: datetime, *, watched: bool = False
+) -> tuple[int, float]:
+    """Sort key: watched, then never read, then recently active, then least recently read."""
+    last_read = stream.last_read_at.timestamp() if stream and stream.last_read_at else 0.0
+    if watched:
+        return (0, last_read)
+    if stream is None or stream.last_read_at is None:
+        return (1, 0.0)
+    active = stream.last_event_at is not None and now - stream.last_event_at < timedelta(minutes=1)
+    return (2 if active else 3, last_read)
+
+
+def _resource_type(group: str) -> str:
+    return "lambda_function" if group.startswith("/aws/lambda/") else "glue_job"
+
+
+def _resource_name(group: str, stream: str) -> str:
+    return group.removeprefix("/aws/lambda/") if group.startswith("/aws/lambda/") else stream
+
+
+def collect_logs(ctx: CollectorContext) -> CycleResult:
+    now = ctx.clock.now()
+    budget = ctx.settings.logs_streams_per_cycle
+    targets: list[StreamTarget] = []
+    with ctx.sessions() as session:
+        # Runs that finished while we followed them: read their last lines, then stop following.
+        finishing = list(
+            session.execute(
+                select(JobRun.job_name, JobRun.run_id)
+                .join(LogStream, LogStream.run_id == JobRun.run_id)
+                .where(LogStream.following.is_(True), JobRun.state.in_(glue.TERMINAL_STATES))
+                .distinct()
+            )
+        )
+        targets += _run_targets(ctx, finishing, following=False)
+        # Runs whose logs we never read (first start, or finished between two follows).
+        since = now - timedelta(seconds=ctx.settings.logs_backfill_s)
+        known = select(LogStream.run_id).where(LogStream.run_id.is_not(None))
+        backlog = list(
+            session.execute(
+                select(JobRun.job_name, JobRun.run_id)
+                .where(JobRun.state.in_(glue.TERMINAL_STATES), JobRun.run_id.not_in(known))
+                .where((JobRun.started_at >= since) | (JobRun.state != "SUCCEEDED"))
+                .order_by(JobRun.started_at.desc())
+                # Two streams a run: half the budget, the other half is Lambda's.
+                .limit(max(0, budget // 4))
+            )
+        )
+        targets += _run_targets(ctx, backlog, following=False)
+    result = read_streams(ctx, targets)
+    try:
+        lambda_targets = _lambda_targets(ctx, now, budget - len(targets), result)
+        lambda_result = read_streams(ctx, lambda_targets)
+        result.items += lambda_result.items
+        result.failures += lambda_result.failures
+        if lambda_result.lag_s is not None:
+            result.observe_lag(lambda_result.lag_s)
+    except Exception as e:  # noqa: BLE001 - Glue logs were stored; Lambda retries next cycle
+        result.failed("Lambda log streams", e)
+    return result
+
+
+def _lambda_targets(
+    ctx: CollectorContext, now: datetime, budget: int, result: CycleResult
+) -> list[StreamTarget]:
+    """Streams with new events of functions invoked since we last looked."""
+    cursor_name = "logs:lambda"
+    with ctx.sessions() as session:
+        cursor = session.get(CollectorCursor, cursor_name)
+        scanned: dict[str, str] = dict(cursor.value) if cursor else {}
+        default_since = now - timedelta(seconds=ctx.settings.logs_backfill_s)
+        invoked: dict[str, datetime] = dict(
+            session.execute(
+                select(MetricPoint.resource_name, func.max(MetricPoint.ts))
+                .where(
+                    MetricPoint.resource_type == "lambda_function",
+                    MetricPoint.metric == "Invocations",
+                    MetricPoint.stat == "Sum",
+                    MetricPoint.value > 0,
+                    MetricPoint.ts >= default_since,
+                )
+                .group_by(MetricPoint.resource_name)
+            ).all()
+        )
+        live = set(
+            session.scalars(select(LambdaFunction.name).where(LambdaFunction.gone_at.is_(None)))
+        )
+    client = ctx.aws.client("logs")
+    targets: list[StreamTarget] = []
+    for name, last_invoked in sorted(invoked.items(), key=lambda kv: kv[1], reverse=True):
+        if name not in live or budget <= 0:
+            continue
+        since = datetime.fromisoformat(scanned[name]) if name in scanned else default_since
+        if last_invoked + timedelta(minutes=1) < since:
+            continue  # nothing ran since our last look
+        group = f"/aws/lambda/{name}"
+        try:
+            streams = awslogs.recent_streams(client, group, since)
+        except client.exceptions.ResourceNotFoundException:
+            streams = []
+        except Exception as e:  # noqa: BLE001
+            result.failed(f"log group {group}", e)
+            continue
+        for s in streams[:budget]:
+            targets.append(StreamTarget(group, s.name, "lambda_function", name))
+        budget -= len(streams)
+        if streams:
+            newest = max(s.last_event_at for s in streams if s.last_event_at)
+            scanned[name] = newest.isoformat()
+    with ctx.sessions.begin() as session:
+        row = session.get(CollectorCursor, cursor_name) or CollectorCursor(name=cursor_name)
+        row.value = scanned
+        row.updated_at = now
+        session.add(row)
+    return targets
+
+
+def read_streams(ctx: CollectorContext, targets: list[StreamTarget]) -> CycleResult:
+    """Read each stream forward from its cursor (in parallel) and store new lines once."""
+    result = CycleResult()
+    if not targets:
+        return result
+    with ctx.sessions() as session:
+        cursors = {
+            (s.log_group, s.log_stream): s.next_token
+            for s in session.scalars(
+                select(LogStream).where(
+                    LogStream.log_stream.in_(sorted({t.stream for t in targets}))
+                )
+            )
+        }
+    client = ctx.aws.client("logs")
+
+    def read(t: StreamTarget) -> tuple[StreamTarget, Any]:
+        try:
+            lines, token = awslogs.read_forward(
+                client, t.group, t.stream, cursors.get((t.group, t.stream))
+            )
+            return t, (lines, token)
+        except client.exceptions.ResourceNotFoundException:
+            return t, None  # the stream does not exist (yet): nothing to read
+        except Exception as e:  # noqa: BLE001 - reported per stream
+            return t, e
+
+    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="logs") as pool:
+        outcomes = list(pool.map(read, targets))
+    now = ctx.clock.now()
+    with ctx.sessions.begin() as session:
+        for target, outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                result.failed(f"log stream {target.group}/{target.stream}", outcome)
+                continue
+            if outcome is None:
+                # No such stream (yet): remember we looked, so it waits its turn in the
+                # follower and is not probed again and again as a never-read backlog run.
+                outcome = ([], cursors.get((target.group, target.stream)))
+            lines, token = outcome
+            result.items += _store(session, target, lines, token, now)
+            for line in lines:
+                if line.ingested_at is not None:
+                    result.observe_lag((now - line.ingested_at).total_seconds())
+    return result
+
+
+def _store(
+    session: Any,
+    target: StreamTarget,
+    lines: list[awslogs.LogLine],
+    token: str | None,
+    now: datetime,
+) -> int:
+    keys = awslogs.event_keys(target.group, target.stream, lines)
+    rows = [
+        {
+            "event_key": key,
+            "log_group": target.group,
+            "log_stream": target.stream,
+            "ts": line.ts,
+            "ingested_at": line.ingested_at,
+            "level": awslogs.level_of(line.message),
+            "message": line.message,
+        }
+        for key, line in zip(keys, lines, strict=True)
+    ]
+    upsert(session, LogEvent, rows, conflict=["event_key"], update=[])
+    stream = session.scalar(
+        select(LogStream).where(
+            LogStream.log_group == target.group, LogStream.log_stream == target.stream
+        )
+    )
+    if stream is None:
+        stream = LogStream(
+            log_group=target.group,
+            log_stream=target.stream,
+            resource_type=target.resource_type,
+            resource_name=target.resource_name,
+            run_id=target.run_id,
+            events_stored=0,
+        )
+        session.add(stream)
+    stream.next_token = token
+    stream.last_read_at = now
+    stream.following = target.following
+    stream.events_stored = (stream.events_stored or 0) + len(rows)
+    if lines:
+        first, last = min(ln.ts for ln in lines), max(ln.ts for ln in lines)
+        stream.first_event_at = min(stream.first_event_at or first, first)
+        stream.last_event_at = max(stream.last_event_at or last, last)
+    return len(rows)

@@ -1,0 +1,94 @@
+"""Every collector job in one declarative list: what runs, how often, and in which order.
+
+Intervals come from settings; `--once` runs the list top to bottom (inventory
+first, so the runs, metrics and logs collectors know what exists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from collectors.context import CollectorContext, CycleResult
+from collectors.events import consume_events
+from collectors.glue_runs import collect_glue_runs
+from collectors.inventory import collect_inventory
+from collectors.logs import collect_logs, follow_logs
+from collectors.metrics import collect_metrics
+from collectors.retention import collect_retention
+from dashapp.config import Settings
+
+
+@dataclass(frozen=True)
+class CollectorJob:
+    name: str
+    run: Callable[[CollectorContext], CycleResult]
+    interval: Callable[[Settings], float]
+    description: str
+    aws_permissions: tuple[str, ...] = ()
+
+
+JOBS: tuple[CollectorJob, ...] = (
+    CollectorJob(
+        "inventory",
+        collect_inventory,
+        lambda s: s.collect_inventory_interval_s,
+        "Glue jobs and schedules, Lambda functions, tags; marks deleted ones gone",
+        ("glue:GetJobs", "glue:GetTriggers", "lambda:ListFunctions", "tag:GetResources"),
+    ),
+    CollectorJob(
+        "glue_runs",
+        collect_glue_runs,
+        lambda s: s.collect_glue_runs_interval_s,
+        "Reconciles job runs with GetJobRuns (newest first, stops at what is stored)",
+        ("glue:GetJobRuns",),
+    ),
+    CollectorJob(
+        "events",
+        consume_events,
+        # Continuous: each cycle long-polls for collect_events_wait_s; the next starts within 1 s.
+        lambda s: 1.0,
+        "Applies Glue state changes and S3 uploads from the EventBridge-fed SQS queue",
+        (
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "glue:GetJobRun",
+            "s3:GetObject",
+            "cloudwatch:GetMetricData",
+        ),
+    ),
+    CollectorJob(
+        "metrics",
+        collect_metrics,
+        lambda s: s.collect_metrics_interval_s,
+        "Lambda and per-run Glue metrics with GetMetricData (500 queries a call)",
+        ("cloudwatch:GetMetricData",),
+    ),
+    CollectorJob(
+        "logs",
+        collect_logs,
+        lambda s: s.collect_logs_interval_s,
+        "Final lines of finished runs, backlog, Lambda log streams with new events",
+        ("logs:GetLogEvents", "logs:DescribeLogStreams"),
+    ),
+    CollectorJob(
+        "log_follow",
+        follow_logs,
+        lambda s: s.collect_log_follow_interval_s,
+        "Follows the log streams of running Glue jobs every second",
+        ("logs:GetLogEvents",),
+    ),
+    CollectorJob(
+        "retention",
+        collect_retention,
+        lambda s: s.collect_retention_interval_s,
+        "Prunes metric points, log events and runs past their retention",
+    ),
+)
+
+
+def job(name: str) -> CollectorJob:
+    for j in JOBS:
+        if j.name == name:
+            return j
+    raise KeyError(f"no collector named {name!r}; known: {', '.join(j.name for j in JOBS)}")

@@ -1,0 +1,211 @@
+"""Running the collector jobs: once, or forever under a leader lock with a hot standby.
+
+Forever: take the leader lock, or wait for it (polling every second, database
+and AWS clients warm); as leader, run every job on its interval in an APScheduler
+3 BlockingScheduler and check the lock every two seconds; losing it (the database
+connection dropped) stops collecting at once. One job failing never stops the
+others; each cycle's outcome goes to collector_status.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from datetime import UTC
+from types import FrameType
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy.orm import Session, sessionmaker
+
+from collectors import status
+from collectors.context import CollectorContext, CycleResult, describe
+from collectors.leader import LeaderLock, lock_for
+from collectors.registry import JOBS, CollectorJob
+from dashapp.aws.clients import AwsClients
+from dashapp.clock import Clock, SystemClock
+from dashapp.config import Settings
+from dashapp.db import current_revision, head_revision, make_engine, make_session_factory
+
+log = logging.getLogger("collectors")
+LOCK_CHECK_S = 2.0
+STANDBY_POLL_S = 1.0
+
+
+class CollectorRunner:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        jobs: Sequence[CollectorJob] = JOBS,
+        sessions: sessionmaker[Session] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.jobs = list(jobs)
+        self.engine = make_engine(settings.database_url)
+        self.sessions = sessions or make_session_factory(self.engine)
+        self.identity = f"{socket.gethostname()}:{os.getpid()}"
+        self.stop = threading.Event()
+        # Each job has its own clients, so its API-call counts are its own.
+        self.contexts = {
+            j.name: CollectorContext(
+                name=j.name,
+                settings=settings,
+                sessions=self.sessions,
+                aws=AwsClients(settings),
+                clock=self.clock,
+            )
+            for j in self.jobs
+        }
+        self._running = 0
+        self._running_lock = threading.Lock()
+
+    # --- one cycle ------------------------------------------------------------------------------
+    def run_job(self, job: CollectorJob) -> str:
+        """Run one cycle of `job` and record it; returns ok | partial | failed."""
+        ctx = self.contexts[job.name]
+        with self._running_lock:
+            self._running += 1
+        started = self.clock.now()
+        ctx.aws.counter.reset()
+        outcome, error, result = "ok", None, CycleResult()
+        try:
+            status.record_start(
+                self.sessions,
+                job.name,
+                interval_s=job.interval(self.settings),
+                leader=self.identity,
+                at=started,
+            )
+            result = job.run(ctx)
+            if result.failures:
+                outcome = "partial"
+                error = f"{len(result.failures)} failed: " + "; ".join(result.failures[:20])
+        except Exception as e:  # one collector failing never stops the others
+            outcome, error = "failed", describe(e)
+            if ctx.stop.is_set():
+                log.info("collector %s interrupted while stopping: %s", job.name, error)
+            else:
+                log.exception("collector %s failed", job.name)
+        finally:
+            with self._running_lock:
+                self._running -= 1
+        try:
+            status.record_end(
+                self.sessions,
+                job.name,
+                started_at=started,
+                ended_at=self.clock.now(),
+                outcome=outcome,
+                error=error,
+                api_calls=ctx.aws.counter.snapshot(),
+                items=result.items,
+                lag_s=result.lag_s,
+            )
+        except Exception:
+            log.exception("could not record the status of %s", job.name)
+        if outcome != "ok":
+            log.warning("%s: %s", job.name, error)
+        return outcome
+
+    def run_once(self) -> int:
+        """Every job once, in registry order; 0 only when every one fully succeeded."""
+        self._check_schema()
+        outcomes = {}
+        for job in self.jobs:
+            self.contexts[job.name].once = True
+            outcomes[job.name] = self.run_job(job)
+        for name, outcome in outcomes.items():
+            log.info("%-11s %s", name, outcome)
+        return 0 if all(o == "ok" for o in outcomes.values()) else 1
+
+    # --- forever --------------------------------------------------------------------------------
+    def run_forever(self, lock: LeaderLock | None = None) -> int:
+        self._check_schema()
+        lock = lock or lock_for(self.engine)
+        announced_standby = False
+        while not self.stop.is_set():
+            if lock.try_acquire():
+                log.info("%s is the active collector", self.identity)
+                announced_standby = False
+                for ctx in self.contexts.values():
+                    ctx.stop.clear()
+                self._lead(lock)
+                if not self.stop.is_set():
+                    log.warning("lost the leader lock; back to standby")
+            else:
+                if not announced_standby:
+                    log.info("another collector is active; %s waits as hot standby", self.identity)
+                    announced_standby = True
+                self.stop.wait(STANDBY_POLL_S)
+        lock.release()
+        return 0
+
+    def _lead(self, lock: LeaderLock) -> None:
+        scheduler = BlockingScheduler(
+            timezone=UTC,
+            executors={"default": ThreadPoolExecutor(max_workers=len(self.jobs) + 2)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+        )
+        now = self.clock.now()
+        for job in self.jobs:
+            scheduler.add_job(
+                self.run_job,
+                "interval",
+                seconds=job.interval(self.settings),
+                args=[job],
+                id=job.name,
+                name=job.name,
+                next_run_time=now,
+            )
+
+        def check() -> None:
+            if self.stop.is_set() or not lock.still_held():
+                for ctx in self.contexts.values():
+                    ctx.stop.set()
+                scheduler.shutdown(wait=False)
+
+        scheduler.add_job(check, "interval", seconds=LOCK_CHECK_S, id="leader-check")
+        self._scheduler = scheduler
+        scheduler.start()
+        self._wait_for_running(15)
+
+    def request_stop(self) -> None:
+        self.stop.set()
+        for ctx in self.contexts.values():
+            ctx.stop.set()
+        scheduler = getattr(self, "_scheduler", None)
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
+
+    def _wait_for_running(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._running_lock:
+                if self._running == 0:
+                    return
+            time.sleep(0.05)
+
+    def _check_schema(self) -> None:
+        rev, head = current_revision(self.engine), head_revision()
+        if rev != head:
+            raise SystemExit(
+                f"database at revision {rev or 'nothing'}, code expects {head}: "
+                "run `python -m dashapp db upgrade`"
+            )
+
+
+def install_signal_handlers(runner: CollectorRunner) -> None:
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("stopping (signal %d)", signum)
+        runner.request_stop()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)

@@ -1,0 +1,184 @@
+"""CloudWatch metrics: GetMetricData in batches of 500 queries, results mapped back by index.
+
+A query carries the key it is stored under (resource type, name, dimension,
+metric, stat), so results never depend on labels or on the order AWS returns
+them in: ids are `q<index>` and map back to the query list of that call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dashapp.clock import as_utc
+
+MAX_QUERIES = 500  # per GetMetricData call (AWS limit)
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """One series to read, and where its datapoints are stored."""
+
+    namespace: str
+    metric: str
+    dimensions: tuple[tuple[str, str], ...]
+    stat: str
+    period_s: int
+    resource_type: str
+    resource_name: str
+    dimension: str = ""  # e.g. the Glue run id; "" when the resource alone names the series
+
+    def to_request(self, query_id: str) -> dict[str, Any]:
+        return {
+            "Id": query_id,
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": self.namespace,
+                    "MetricName": self.metric,
+                    "Dimensions": [{"Name": k, "Value": v} for k, v in self.dimensions],
+                },
+                "Period": self.period_s,
+                "Stat": self.stat,
+            },
+            "ReturnData": True,
+        }
+
+
+@dataclass(frozen=True)
+class Datapoint:
+    query: MetricQuery
+    ts: datetime
+    value: float
+
+
+def batched(items: Sequence[Any], size: int = MAX_QUERIES) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def align_down(when: datetime, period_s: int) -> datetime:
+    """The start of the period `when` falls in (CloudWatch aligns buckets to the epoch)."""
+    epoch = int(when.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % period_s, UTC)
+
+
+def request_queries(queries: Sequence[MetricQuery]) -> list[dict[str, Any]]:
+    return [q.to_request(f"q{i}") for i, q in enumerate(queries)]
+
+
+def parse_results(
+    queries: Sequence[MetricQuery], results: Iterable[dict[str, Any]]
+) -> list[Datapoint]:
+    """Datapoints of one call's MetricDataResults, mapped to their query by the id's index."""
+    out: list[Datapoint] = []
+    for result in results:
+        qid = result["Id"]
+        if not qid.startswith("q") or not qid[1:].isdigit() or int(qid[1:]) >= len(queries):
+            raise ValueError(f"GetMetricData returned an id we did not send: {qid!r}")
+        query = queries[int(qid[1:])]
+        for ts, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=True):
+            out.append(Datapoint(query, as_utc(ts), float(value)))
+    return out
+
+
+def get_metric_data(
+    client: Any, queries: Sequence[MetricQuery], start: datetime, end: datetime
+) -> list[Datapoint]:
+    """Datapoints of `queries` in [start, end): ⌈N/500⌉ calls, plus pages past 100,800 points."""
+    points: list[Datapoint] = []
+    for chunk in batched(list(queries)):
+        request = request_queries(chunk)
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "MetricDataQueries": request,
+                "StartTime": start,
+                "EndTime": end,
+                "ScanBy": "TimestampAscending",
+            }
+            if token:
+                kwargs["NextToken"] = token
+            resp = client.get_metric_data(**kwargs)
+            points.extend(parse_results(chunk, resp.get("MetricDataResults", [])))
+            token = resp.get("NextToken")
+            if not token:
+                break
+    return points
+
+
+def lambda_queries(function: str, period_s: int = 60) -> list[MetricQuery]:
+    """What the Lambda monitor shows for one function (8 queries)."""
+    dims = (("FunctionName", function),)
+    spec = (
+        ("Invocations", "Sum"),
+        ("Errors", "Sum"),
+        ("Throttles", "Sum"),
+        ("Duration", "Average"),
+        ("Duration", "p95"),
+        ("Duration", "p99"),
+        ("Duration", "Maximum"),
+        ("ConcurrentExecutions", "Maximum"),
+    )
+    return [
+        MetricQuery("AWS/Lambda", m, dims, s, period_s, "lambda_function", function)
+        for m, s in spec
+    ]
+
+
+GLUE_RUN_METRICS = (
+    ("glue.driver.aggregate.recordsRead", "count", "Sum"),
+    ("glue.driver.aggregate.bytesRead", "count", "Sum"),
+    ("glue.driver.aggregate.elapsedTime", "gauge", "Maximum"),
+    ("glue.driver.aggregate.numFailedTasks", "count", "Sum"),
+)
+ROWS_WRITTEN = "RowsWritten"
+
+
+def glue_run_queries(
+    job: str, run_id: str, ingestion_namespace: str, period_s: int = 60
+) -> list[MetricQuery]:
+    """Glue's per-run driver metrics plus our ingestion job's rows written (5 queries)."""
+    queries = [
+        MetricQuery(
+            "Glue",
+            metric,
+            (("JobName", job), ("JobRunId", run_id), ("Type", kind)),
+            stat,
+            period_s,
+            "glue_job",
+            job,
+            run_id,
+        )
+        for metric, kind, stat in GLUE_RUN_METRICS
+    ]
+    queries.append(
+        MetricQuery(
+            ingestion_namespace,
+            ROWS_WRITTEN,
+            (("JobName", job), ("JobRunId", run_id)),
+            "Sum",
+            period_s,
+            "glue_job",
+            job,
+            run_id,
+        )
+    )
+    return queries
+
+
+def window(
+    now: datetime, period_s: int, *, since: datetime | None, reread: timedelta, backfill: timedelta
+) -> tuple[datetime, datetime]:
+    """[start, end) to read: from the last read end (minus a re-read for late data) to now.
+
+    Both ends are aligned to the period so a bucket is never read half-filled as
+    if it were complete without being read again.
+    """
+    period = timedelta(seconds=period_s)
+    end = align_down(now, period_s) + period
+    # The last read ended after a bucket still filling: always read at least that one again.
+    start = (since - max(reread, period)) if since is not None else (end - backfill)
+    start = min(max(start, end - backfill), end - period)  # never empty (StartTime < EndTime)
+    return align_down(start, period_s), end
