@@ -144,7 +144,9 @@ def _resource_name(group: str, stream: str) -> str:
 
 def collect_logs(ctx: CollectorContext) -> CycleResult:
     now = ctx.clock.now()
-    budget = ctx.settings.logs_streams_per_cycle
+    # `--once` reads everything there is (a complete snapshot); a running collector spreads a
+    # backlog over cycles to stay within the GetLogEvents quota.
+    budget = 1_000_000 if ctx.once else ctx.settings.logs_streams_per_cycle
     targets: list[StreamTarget] = []
     with ctx.sessions() as session:
         # Runs that finished while we followed them: read their last lines, then stop following.

@@ -81,14 +81,18 @@ def layout(**_query: str) -> html.Div:
 def collector_health(
     status: CollectorStatus, now: datetime, stale_after_s: int
 ) -> tuple[str, Tone, str]:
-    """(label, tone, icon): failing beats stale beats OK."""
-    failing = status.last_error_at is not None and (
-        status.last_success_at is None or status.last_error_at > status.last_success_at
+    """(label, tone, icon): failing beats stale beats partial beats OK."""
+    failing = status.last_outcome == "failed" or (
+        status.last_error_at is not None
+        and (status.last_success_at is None or status.last_error_at > status.last_success_at)
     )
     if failing:
         return "Failing", "danger", "x-octagon-fill"
     if is_collector_stale(status, now, stale_after_s):
         return "Stale", "warning", "exclamation-triangle-fill"
+    if status.last_outcome == "partial":
+        # Stored what it could; some resources failed (named under "Last error").
+        return "Partial", "warning", "exclamation-circle-fill"
     return "OK", "success", "check-circle-fill"
 
 

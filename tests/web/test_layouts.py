@@ -305,6 +305,17 @@ def test_collectors_table_rows_and_health() -> None:
     assert "(limit 3 min)" in text(rows[1])
     assert "Failing" in text(rows[2])
     assert "AccessDenied: logs:GetLogEvents" in text(rows[2])
+    partial = collector(
+        "glue_runs",
+        NOW,
+        ok_ago_s=5,
+        last_outcome="partial",
+        last_error_at=NOW - timedelta(seconds=5),
+        last_error="1 failed: job nightly-export: AccessDeniedException: not authorized",
+    )
+    row = of_type(system.collectors_table([partial], NOW, 180), "Tr")[1]
+    assert "Partial" in text(row)
+    assert "job nightly-export: AccessDeniedException" in text(row)
     first_time = of_type(rows[0], "Time")[0]
     assert first_time.title == "2026-11-25T18:32:05Z"
     assert all(th.scope == "row" for th in of_type(of_type(table, "Tbody")[0], "Th"))
