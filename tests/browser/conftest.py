@@ -28,6 +28,7 @@ from dashapp.clock import FixedClock
 from dashapp.config import Settings
 from dashapp.db import make_engine, make_session_factory, upgrade
 from dashapp.models import AuditEntry, CollectorStatus, GlueJob, JobRun
+from tests.browser.stack import LiveStack, live_stack_running
 from tests.conftest import missing
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -126,6 +127,7 @@ class Traffic:
     """Every request a browser context made, and everything that went wrong on the way."""
 
     origin: str
+    also_allowed: tuple[str, ...] = ()  # e.g. the S3 endpoint a page uploads to directly
     requests: list[str] = field(default_factory=list)
     http_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
@@ -139,12 +141,14 @@ class Traffic:
         context.on("page", lambda p: p.on("pageerror", lambda e: self.page_errors.append(str(e))))
 
     def off_origin(self) -> list[str]:
-        own = urlsplit(self.origin)
+        allowed = {
+            (urlsplit(u).scheme, urlsplit(u).netloc) for u in (self.origin, *self.also_allowed)
+        }
         return [
             url
             for url in self.requests
             if urlsplit(url).scheme not in ("data", "blob")
-            and (urlsplit(url).scheme, urlsplit(url).netloc) != (own.scheme, own.netloc)
+            and (urlsplit(url).scheme, urlsplit(url).netloc) not in allowed
         ]
 
     def assert_clean(self) -> None:
@@ -218,3 +222,40 @@ def screenshot(page: Page, artifacts: Path, name: str, theme: str) -> Path:
     path = artifacts / f"{name}-{theme}-{size['width']}x{size['height']}.png"
     page.screenshot(path=str(path), full_page=True, animations="disabled")
     return path
+
+
+@pytest.fixture(scope="session")
+def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    """Sandbox + collectors + web, real clock (see tests/browser/stack.py). Session-wide:
+    starting it takes a while; tests must not depend on each other's uploads or runs."""
+    with live_stack_running(tmp_path_factory.mktemp("stack")) as stack:
+        yield stack
+
+
+@pytest.fixture
+def stack_context(
+    browser: Browser, live_stack: LiveStack
+) -> Iterator[Callable[..., tuple[BrowserContext, Traffic]]]:
+    """Browser contexts on the live stack. Requests to the sandbox (direct-to-S3 uploads)
+    are the only ones allowed off the web app's origin."""
+    made: list[tuple[BrowserContext, Traffic]] = []
+
+    def make(
+        color_scheme: str = "light", viewport: dict[str, int] | None = None
+    ) -> tuple[BrowserContext, Traffic]:
+        context = browser.new_context(
+            viewport=viewport or VIEWPORT,
+            base_url=live_stack.web_url,
+            color_scheme=color_scheme,  # type: ignore[arg-type]
+            reduced_motion="reduce",
+            accept_downloads=True,
+        )
+        traffic = Traffic(origin=live_stack.web_url, also_allowed=(live_stack.sandbox_url,))
+        traffic.attach(context)
+        made.append((context, traffic))
+        return context, traffic
+
+    yield make
+    for context, traffic in made:
+        context.close()
+        traffic.assert_clean()
