@@ -7,12 +7,14 @@ what the "data as of" indicator says, and axe-core's serious/critical findings.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -113,10 +115,28 @@ def test_keyboard_alone_reaches_and_follows_the_navigation(page: Page, live: Liv
     expect(page.locator("#system-configuration")).to_contain_text("SMD_REFRESH_INTERVAL_S")
 
 
+def _first_tab_stop(page: Page) -> str:
+    """The id of the element the first Tab of a fresh page lands on.
+
+    The key goes to the document only once it has focus; on a loaded CI machine
+    the first press can arrive before that, so the page is reloaded (up to three
+    times) until a press lands somewhere. A page whose first stop is not the skip
+    link still fails every attempt.
+    """
+    for _ in range(3):
+        page.goto("/")
+        wait_for_data(page)
+        with contextlib.suppress(PlaywrightTimeoutError):
+            page.wait_for_function("() => document.hasFocus()", timeout=5_000)
+        page.keyboard.press("Tab")
+        landed = page.evaluate("() => document.activeElement && document.activeElement.id")
+        if landed is not None and page.evaluate("() => document.activeElement !== document.body"):
+            return landed
+    return ""
+
+
 def test_skip_link_moves_focus_to_the_main_content(page: Page, live: LiveApp) -> None:
-    page.goto("/")
-    wait_for_data(page)
-    page.keyboard.press("Tab")
+    assert _first_tab_stop(page) == "smd-skip-link"
     expect(page.locator("#smd-skip-link")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("#main-content")).to_be_focused()
