@@ -1,0 +1,283 @@
+"""Uploading a 1 GB file through the web app's upload path costs the web server no memory.
+
+Prints, all measured in this one run against the sandbox (`python -m dashapp sandbox`)
+and the web app under gunicorn (`python -m dashapp web`), each its own process:
+1. the web server's peak RSS growth (master + workers, sampled every 20 ms) while a
+   1 GB CSV goes through the same HTTP API the page's script uses: POST /api/uploads
+   with the first megabyte → presigned part URLs → PUT the parts straight to S3, four at
+   a time as the browser does → POST /api/uploads/<id>/complete. It must stay < 50 MB;
+2. that upload's throughput against boto3's `upload_file` of the same file to the same
+   endpoint (default TransferConfig), as a ratio, with the app's phases (check, parts,
+   complete). On the sandbox, completing is dominated by moto computing a CRC64NVME of the
+   whole object in Python when the multipart upload declares no checksum algorithm, as
+   ours does (the browser sends parts without checksums); boto3 declares CRC32.
+
+Usage: .venv/bin/python bench/upload.py [--size-mb 1024] [--database-url postgresql://...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+# The sandbox takes any credentials; never pick up a real profile by accident.
+os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1")
+os.environ.pop("AWS_PROFILE", None)
+
+import boto3  # noqa: E402
+import requests  # noqa: E402
+
+from dashapp.db import upgrade  # noqa: E402
+from dashapp.uploads.sniff import SAMPLE_BYTES  # noqa: E402
+from tests.sandbox_process import free_port  # noqa: E402
+
+MB = 1_000_000
+PARALLEL_PARTS = 4  # as assets/smd-upload.js
+RSS_LIMIT_MB = 50.0
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{url} exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{url} not ready in {timeout_s} s:\n{log.read_text()[-3000:]}")
+
+
+def start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as out:
+        return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def tree_pids(pid: int) -> list[int]:
+    """The process and all its descendants (gunicorn master and workers)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+    return out
+
+
+def rss_bytes(pid: int) -> int:
+    total = 0
+    for p in tree_pids(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return total
+
+
+class RssSampler:
+    """Peak RSS of a process tree, sampled in a thread while a block runs."""
+
+    def __init__(self, pid: int, every_s: float = 0.02) -> None:
+        self.pid, self.every_s = pid, every_s
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_bytes(self.pid))
+            time.sleep(self.every_s)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_bytes(self.pid))
+
+
+def make_csv(path: Path, size: int) -> int:
+    """A valid orders CSV of about `size` bytes (whole rows); its exact size."""
+    header = b"order_id,customer_id,amount,currency,ordered_at\n"
+    row = b"100000,c-000042,1234.50,EUR,2026-11-25T10:00:00Z\n"
+    rows = (size - len(header)) // len(row)
+    block_rows = 4 * MB // len(row)
+    with open(path, "wb") as f:
+        f.write(header)
+        for start in range(0, rows, block_rows):
+            f.write(row * min(block_rows, rows - start))
+    return path.stat().st_size
+
+
+def app_upload(web: str, path: Path, name: str) -> dict[str, Any]:
+    """The page script's protocol, in Python: check, send the parts straight to S3, complete."""
+    size = path.stat().st_size
+    headers = {"X-SMD-Upload": "1"}
+    with open(path, "rb") as f:
+        sample = f.read(min(size, SAMPLE_BYTES))
+    r = requests.post(
+        f"{web}/api/uploads",
+        data={"dataset": "orders", "name": name, "size": str(size)},
+        files={"sample": ("sample", sample)},
+        headers=headers,
+        timeout=60,
+    )
+    r.raise_for_status()
+    plan = r.json()
+    phases = {"check": time.perf_counter()}
+    session = requests.Session()
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=PARALLEL_PARTS))
+
+    def put(i: int) -> None:
+        with open(path, "rb") as f:
+            f.seek(i * plan["part_size"])
+            data = f.read(plan["part_size"])
+        for attempt in range(4):
+            try:
+                session.put(plan["part_urls"][i], data=data, timeout=300).raise_for_status()
+                return
+            except requests.RequestException:
+                if attempt == 3:
+                    raise
+                time.sleep(0.5 * 2**attempt)
+
+    if plan["method"] == "multipart":
+        with ThreadPoolExecutor(PARALLEL_PARTS) as pool:
+            list(pool.map(put, range(len(plan["part_urls"]))))
+    else:
+        with open(path, "rb") as f:
+            post = plan["post"]
+            requests.post(post["url"], data=post["fields"], files={"file": f}).raise_for_status()
+    phases["send"] = time.perf_counter()
+    done = requests.post(
+        f"{web}/api/uploads/{plan['upload_id']}/complete",
+        json={"multipart_upload_id": plan["multipart_upload_id"]},
+        headers=headers,
+        timeout=300,
+    )
+    if not done.ok:
+        raise SystemExit(f"complete answered {done.status_code}: {done.text}")
+    phases["complete"] = time.perf_counter()
+    return {**plan, **done.json(), "phases": phases}
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - started, result
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--size-mb", type=int, default=1000, help="file size in MB (10^6 bytes)")
+    ap.add_argument("--database-url", default=None)
+    args = ap.parse_args()
+    size = args.size_mb * MB
+
+    with tempfile.TemporaryDirectory(prefix="smd-bench-upload-") as tmp_name:
+        tmp = Path(tmp_name)
+        db_url = args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}"
+        upgrade(db_url)
+        sandbox_port, web_port = free_port(), free_port()
+        sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+        web_url = f"http://127.0.0.1:{web_port}"
+        base_env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        sandbox = start(
+            [
+                sys.executable,
+                "-m",
+                "dashapp",
+                "sandbox",
+                "--port",
+                str(sandbox_port),
+                "--no-simulator",
+            ],
+            {**base_env, "SMD_SANDBOX_HISTORY_DAYS": "0"},
+            tmp / "sandbox.log",
+        )
+        web = start(
+            [sys.executable, "-m", "dashapp", "web", "--workers", "1", "--threads", "8"],
+            {
+                **base_env,
+                "DATABASE_URL": db_url,
+                "AWS_ENDPOINT_URL": sandbox_url,
+                "SMD_PORT": str(web_port),
+                "SMD_UPLOAD_MAX_BYTES": str(size * 2),
+            },
+            tmp / "web.log",
+        )
+        try:
+            wait_http(f"{sandbox_url}/_sandbox/health", sandbox, tmp / "sandbox.log")
+            wait_http(f"{web_url}/healthz", web, tmp / "web.log")
+            path = tmp / "orders-bench.csv"
+            print(f"Writing a {size / MB:,.0f} MB CSV …")
+            size = make_csv(path, size)
+            # Warm up: imports, connection pools and the first request's allocations.
+            small = tmp / "warm.csv"
+            make_csv(small, 2 * MB)
+            app_upload(web_url, small, "warm.csv")
+
+            s3 = boto3.client("s3", endpoint_url=sandbox_url, region_name="us-east-1")
+            baseline_rss = rss_bytes(web.pid)
+            with RssSampler(web.pid) as sampler:
+                app_s, result = timed(lambda: app_upload(web_url, path, "orders-bench.csv"))
+            growth_mb = (sampler.peak - baseline_rss) / MB
+            head = s3.head_object(Bucket="smd-raw", Key=result["key"])
+            assert head["ContentLength"] == size, head["ContentLength"]
+            s3.delete_object(Bucket="smd-raw", Key=result["key"])
+
+            boto_key = "bench/boto3-upload_file.csv"
+            boto_s, _ = timed(lambda: s3.upload_file(str(path), "smd-raw", boto_key))
+            assert s3.head_object(Bucket="smd-raw", Key=boto_key)["ContentLength"] == size
+            s3.delete_object(Bucket="smd-raw", Key=boto_key)
+
+            parts = len(result["part_urls"])
+            print(f"\n1. Web server memory while {size / MB:,.0f} MB went through the upload path")
+            print(
+                f"   method {result['method']}, {parts} parts of "
+                f"{(result['part_size'] or size) / MB:.1f} MB, status {result['status']}"
+            )
+            print(f"   RSS before {baseline_rss / MB:8.1f} MB   peak {sampler.peak / MB:8.1f} MB")
+            verdict = "OK" if growth_mb < RSS_LIMIT_MB else "OVER THE LIMIT"
+            print(f"   peak growth {growth_mb:6.1f} MB   (limit {RSS_LIMIT_MB:.0f} MB: {verdict})")
+            print("\n2. Throughput, same file, same endpoint")
+            print(f"   app upload path   {app_s:7.2f} s  {size / MB / app_s:8.1f} MB/s")
+            ph = result["phases"]
+            check_s = app_s - (ph["complete"] - ph["check"])
+            parts_s, complete_s = ph["send"] - ph["check"], ph["complete"] - ph["send"]
+            print(f"     check {check_s:.2f} s, parts {parts_s:.2f} s, complete {complete_s:.2f} s")
+            print(f"   boto3 upload_file {boto_s:7.2f} s  {size / MB / boto_s:8.1f} MB/s")
+            print(f"   ratio app / boto3 {boto_s / app_s:7.2f}")
+            return 0 if growth_mb < RSS_LIMIT_MB else 1
+        finally:
+            for proc in (web, sandbox):
+                proc.terminate()
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,221 @@
+"""Uploads (`/uploads`): the history of every upload, filtered, with its trail and a CSV export.
+
+Filters (dataset, status, user, time range) come from the query string too, so a
+filtered view is a link to share; the export link carries the same filters to
+`/export/uploads.csv`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+from dash import html
+
+from dashapp.config import Dataset
+from dashapp.upload_queries import UploadView
+from dashapp.uploads.service import STATUSES
+from layouts.components import GRID_THEME, icon, loading
+from layouts.upload import STATUS_BADGES, logs_href
+
+PATH = "/uploads"
+NAME = "Uploads"
+DATASET = "uploads-dataset"
+STATUS = "uploads-status"
+USER = "uploads-user"
+RANGE = "uploads-range"
+GRID = "uploads-grid"
+SUMMARY = "uploads-summary"
+EXPORT = "uploads-export"
+RANGES: dict[str, tuple[str, timedelta]] = {
+    "24h": ("Last 24 hours", timedelta(hours=24)),
+    "7d": ("Last 7 days", timedelta(days=7)),
+    "30d": ("Last 30 days", timedelta(days=30)),
+    "90d": ("Last 90 days", timedelta(days=90)),
+}
+DEFAULT_RANGE = "7d"
+ANY = "any"  # the select's "no filter" choice (an empty value would show as no choice)
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("created_at", "Created (UTC)"),
+    ("file", "File"),
+    ("dataset", "Dataset"),
+    ("uploaded_by", "User"),
+    ("size_bytes", "Size (bytes)"),
+    ("status", "Status"),
+    ("run", "Run (logs)"),
+    ("rows_read", "Rows read"),
+    ("rows_written", "Rows written"),
+    ("error", "Error"),
+)
+
+
+def layout(**query: str) -> html.Div:
+    """The page skeleton, filters set from the query string (a shared link); the dataset
+    choices and the rows come from callbacks/uploads.py (no data before sign-in)."""
+    return uploads_page(query)
+
+
+def dataset_options(datasets: Sequence[Dataset]) -> list[dict[str, str]]:
+    return [{"label": "All datasets", "value": ANY}] + [
+        {"label": d.label, "value": d.name} for d in datasets
+    ]
+
+
+def _select(id_: str, label: str, options: list[dict[str, str]], value: str) -> html.Div:
+    return html.Div(
+        [
+            html.Label(label, htmlFor=id_, className="form-label"),
+            dbc.Select(id=id_, options=options, value=value),
+        ],
+        className="col-12 col-md-6 col-lg-3",
+    )
+
+
+def uploads_page(query: dict[str, str]) -> html.Div:
+    # A dataset named in the link is kept as given; an unknown one matches nothing.
+    dataset = query.get("dataset") or ANY
+    status = query.get("status", ANY) if query.get("status") in STATUSES else ANY
+    range_ = query.get("range", DEFAULT_RANGE)
+    range_ = range_ if range_ in RANGES else DEFAULT_RANGE
+    return html.Div(
+        [
+            html.H1(NAME, className="h2"),
+            html.P(
+                "Every file uploaded into a dataset, where it went and how its ingest ended.",
+                className="lead smd-lead",
+            ),
+            html.Form(
+                [
+                    _select(
+                        DATASET,
+                        "Dataset",
+                        [{"label": "All datasets", "value": ANY}]
+                        + ([{"label": dataset, "value": dataset}] if dataset != ANY else []),
+                        dataset,
+                    ),
+                    _select(
+                        STATUS,
+                        "Status",
+                        [{"label": "Any status", "value": ANY}]
+                        + [{"label": STATUS_BADGES[s][0], "value": s} for s in STATUSES],
+                        status,
+                    ),
+                    html.Div(
+                        [
+                            html.Label("User", htmlFor=USER, className="form-label"),
+                            dbc.Input(
+                                id=USER,
+                                type="search",
+                                value=query.get("user", ""),
+                                debounce=True,
+                                placeholder="Any user",
+                            ),
+                        ],
+                        className="col-12 col-md-6 col-lg-3",
+                    ),
+                    _select(
+                        RANGE,
+                        "Time range",
+                        [{"label": label, "value": k} for k, (label, _) in RANGES.items()],
+                        range_,
+                    ),
+                ],
+                className="row g-3 mb-3",
+                role="search",
+                **{"aria-label": "Filter uploads"},
+            ),
+            html.Div(
+                [
+                    html.P(loading("uploads"), id=SUMMARY, className="mb-0", role="status"),
+                    html.A(
+                        [icon("download", "me-1"), "Export CSV"],
+                        id=EXPORT,
+                        href="/export/uploads.csv",
+                        className="btn btn-secondary btn-sm",
+                        download="",
+                    ),
+                ],
+                className="d-flex justify-content-between align-items-center gap-2 mb-2",
+            ),
+            uploads_grid(),
+        ]
+    )
+
+
+def uploads_grid() -> dag.AgGrid:
+    """The sortable history; rows come from the callback."""
+    defs: list[dict[str, Any]] = []
+    for field, header in COLUMNS:
+        col: dict[str, Any] = {"field": field, "headerName": header, "sortable": True}
+        if field in ("size_bytes", "rows_read", "rows_written"):
+            col["type"] = "rightAligned"
+        if field == "run":
+            col["cellRenderer"] = "markdown"
+        if field == "file":
+            col["minWidth"] = 200
+        if field == "error":
+            col.update({"minWidth": 260, "wrapText": True, "autoHeight": True})
+        defs.append(col)
+    return dag.AgGrid(
+        id=GRID,
+        columnDefs=defs,
+        rowData=[],
+        columnSize="autoSize",
+        defaultColDef={"resizable": True},
+        dashGridOptions={
+            "theme": GRID_THEME,
+            "domLayout": "autoHeight",
+            "overlayNoRowsTemplate": "No upload matches these filters.",
+            "ensureDomOrder": True,
+            "pagination": True,
+            "paginationPageSize": 50,
+        },
+        getRowId="params.data.id",
+        className="smd-uploads-grid",
+        style={"width": "100%"},
+    )
+
+
+def grid_rows(views: Sequence[UploadView], labels: dict[str, str]) -> list[dict[str, Any]]:
+    """Rows for the grid: plain values, a markdown link from the run to its logs."""
+    return [
+        {
+            "id": v.id,
+            "created_at": f"{v.created_at:%Y-%m-%d %H:%M:%S}",
+            "file": v.original_name,
+            "dataset": labels.get(v.dataset, v.dataset),
+            "uploaded_by": v.uploaded_by,
+            "size_bytes": v.size_bytes,
+            "status": STATUS_BADGES.get(v.status, (v.status, "", ""))[0],
+            "run": f"[{_short(v.run_id)}]({logs_href(v.run_id, failed=v.status == 'failed')})"
+            if v.run_id
+            else "",
+            "rows_read": v.rows_read,
+            "rows_written": v.rows_written,
+            "error": v.error or "",
+        }
+        for v in views
+    ]
+
+
+def _short(run_id: str) -> str:
+    """Glue run ids are 67 characters; the start tells them apart in a list."""
+    return run_id if len(run_id) <= 14 else run_id[:13] + "…"
+
+
+def export_href(dataset: str, status: str, user: str, since: str, until: str) -> str:
+    """The CSV export of exactly what the grid shows (all rows, not only the first page)."""
+    params = {"dataset": dataset, "status": status, "user": user, "since": since, "until": until}
+    return "/export/uploads.csv?" + urlencode({k: v for k, v in params.items() if v})
+
+
+def summary(shown: int, total: int, range_label: str) -> str:
+    if total == 0:
+        return f"No uploads in the {range_label.lower()} match."
+    if shown < total:
+        return f"Showing the newest {shown:,} of {total:,} uploads ({range_label.lower()})."
+    return f"{total:,} upload{'s' if total != 1 else ''} ({range_label.lower()})."
