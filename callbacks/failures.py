@@ -1,0 +1,136 @@
+"""Callbacks of the Failed runs page: the grid, the selection, the confirmed bulk re-run.
+
+The grid reads the database through `jobcontrol_queries` (never AWS). The bulk
+re-run checks the role first, then re-runs each selected run with the token the
+confirmation modal was opened with, so re-sending the request starts nothing twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from dash import Dash, Input, Output, State, ctx, no_update
+from sqlalchemy.exc import SQLAlchemyError
+
+from callbacks.job_actions import remote_addr
+from dashapp import jobcontrol, jobcontrol_queries
+from dashapp.auth import Forbidden, Role, current_identity, require
+from dashapp.services import Services, services
+from dashapp.web.health import db_error_line
+from layouts import failures as fl
+from layouts.components import database_unreachable, icon, notice
+from layouts.job_actions import NEEDS_OPERATOR
+
+
+def grid_view(svc: Services, range_value: str | None, job: str | None) -> tuple[Any, Any, Any]:
+    """(rows, status line, job options) for the filters, as of the services' clock."""
+    now = svc.clock.now()
+    hours = fl.RANGE_HOURS.get(range_value or "", fl.RANGE_HOURS[fl.DEFAULT_RANGE])
+    since = now - timedelta(hours=hours)
+    chosen = None if job in (None, "", fl.ALL_JOBS) else job
+    try:
+        with svc.sessions() as session:
+            runs = jobcontrol_queries.failed_runs(
+                session,
+                since=since,
+                until=now + timedelta(seconds=1),
+                now=now,
+                policy_for=svc.settings.retry_policy,
+                job=chosen,
+            )
+            names = jobcontrol_queries.failed_job_names(session, since=since)
+    except SQLAlchemyError as e:
+        return [], database_unreachable(db_error_line(e)), no_update
+    options = [{"label": "All jobs", "value": fl.ALL_JOBS}] + [
+        {"label": n, "value": n} for n in names
+    ]
+    if chosen and chosen not in names:
+        options.append({"label": chosen, "value": chosen})
+    count = len(runs)
+    status = f"{count} failed run{'s' if count != 1 else ''}" + (
+        f" (the newest {jobcontrol_queries.MAX_FAILED_ROWS})"
+        if count >= jobcontrol_queries.MAX_FAILED_ROWS
+        else ""
+    )
+    return fl.rows(runs), status, options
+
+
+def selection_state(selected: list[dict[str, Any]] | None, allowed: bool) -> tuple[bool, Any]:
+    """Whether "Re-run selected…" is enabled, and the hint next to it."""
+    if not allowed:
+        return True, [icon("lock", "me-1"), NEEDS_OPERATOR]
+    n = len(selected or [])
+    if n == 0:
+        return True, "Select failed runs in the table to re-run them."
+    return False, f"{n} run{'s' if n != 1 else ''} selected."
+
+
+def bulk_action(svc: Services, selected: list[dict[str, Any]] | None, token: str | None) -> Any:
+    """Check the role, re-run every selected run, and say per run what happened."""
+    run_ids = [str(r["run_id"]) for r in selected or [] if r.get("run_id")]
+    try:
+        identity = require(Role.operator, "bulk_rerun", target=",".join(run_ids)[:1024])
+    except Forbidden as e:
+        return notice(str(e), "danger", "lock")
+    outcomes = jobcontrol.bulk_rerun(
+        svc.sessions,
+        svc.aws.client("glue"),
+        identity,
+        run_ids,
+        token=token or uuid.uuid4().hex,
+        now=svc.clock.now(),
+        remote_addr=remote_addr(),
+    )
+    return fl.results(outcomes)
+
+
+def register(app: Dash) -> None:
+    @app.callback(
+        Output(fl.GRID, "rowData"),
+        Output(fl.STATUS, "children"),
+        Output(fl.JOB, "options"),
+        Input(fl.RANGE, "value"),
+        Input(fl.JOB, "value"),
+        Input(fl.REFRESH, "n_clicks"),
+        Input(fl.RESULTS, "children"),
+    )
+    def _grid(range_value: str | None, job: str | None, _n: Any, _results: Any) -> Any:
+        return grid_view(services(), range_value, job)
+
+    @app.callback(
+        Output(fl.RERUN, "disabled"),
+        Output(fl.RERUN_HINT, "children"),
+        Input(fl.GRID, "selectedRows"),
+    )
+    def _selection(selected: list[dict[str, Any]] | None) -> Any:
+        return selection_state(selected, current_identity().can(Role.operator))
+
+    @app.callback(
+        Output(fl.MODAL, "is_open"),
+        Output(fl.MODAL_BODY, "children"),
+        Output(fl.TOKEN, "data"),
+        Input(fl.RERUN, "n_clicks"),
+        Input(fl.CANCEL, "n_clicks"),
+        State(fl.GRID, "selectedRows"),
+        prevent_initial_call=True,
+    )
+    def _open(_open: Any, _cancel: Any, selected: list[dict[str, Any]] | None) -> Any:
+        if ctx.triggered_id != fl.RERUN or not selected:
+            return False, no_update, None
+        return True, fl.confirmation(selected), uuid.uuid4().hex
+
+    @app.callback(
+        Output(fl.RESULTS, "children"),
+        Output(fl.MODAL, "is_open", allow_duplicate=True),
+        Output(fl.GRID, "deselectAll"),
+        Input(fl.CONFIRM, "n_clicks"),
+        State(fl.GRID, "selectedRows"),
+        State(fl.TOKEN, "data"),
+        prevent_initial_call=True,
+    )
+    def _confirm(n: Any, selected: list[dict[str, Any]] | None, token: str | None) -> Any:
+        if not n or not selected:
+            return no_update, False, no_update
+        return bulk_action(services(), selected, token), False, True
