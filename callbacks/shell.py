@@ -8,6 +8,7 @@ it costs no request and works while the server is unreachable.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ from dashapp.queries import Freshness
 from dashapp.services import Services, services
 from dashapp.web.health import db_error_line
 from dashapp.web.humanize import ago, clock_utc, span
+from dashapp.web.pages import kiosk_paths
 from layouts import shell
 from layouts.shell import FreshnessView
 
@@ -109,6 +111,19 @@ def nav_states(pathname: str | None, hrefs: Sequence[str]) -> tuple[list[str | N
     return current, classes
 
 
+# Kiosk pages (the wall) hide the header and mark <html> so their stylesheet applies
+# (assets/smd-overview.css); leaving the page restores both.
+_KIOSK = """
+function (pathname) {
+    var paths = __PATHS__;
+    var here = "/" + String(pathname || "/").replace(/^\\/+|\\/+$/g, "");
+    var kiosk = paths.indexOf(here) !== -1;
+    document.documentElement.classList.toggle("smd-kiosk", kiosk);
+    document.documentElement.classList.toggle("smd-wall", kiosk);
+    return kiosk;
+}
+"""
+
 _TOGGLE_THEME = """
 function (nClicks) {
     if (!nClicks) { return window.dash_clientside.no_update; }
@@ -155,6 +170,11 @@ def register(app: Dash) -> None:
     def _identity(_pathname: str | None) -> list[Any]:
         return shell.identity_children(current_identity())
 
+    app.clientside_callback(
+        _KIOSK.replace("__PATHS__", json.dumps(list(kiosk_paths()))),
+        Output(shell.HEADER, "hidden"),
+        Input(shell.URL, "pathname"),
+    )
     app.clientside_callback(
         _TOGGLE_THEME,
         Output(shell.THEME_STORE, "data"),

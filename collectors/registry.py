@@ -16,6 +16,7 @@ from collectors.inventory import collect_inventory
 from collectors.logs import collect_logs, follow_logs
 from collectors.metrics import collect_metrics
 from collectors.retention import collect_retention
+from collectors.retries import collect_retries
 from dashapp.config import Settings
 
 
@@ -77,6 +78,13 @@ JOBS: tuple[CollectorJob, ...] = (
         lambda s: s.collect_log_follow_interval_s,
         "Follows the log streams of running Glue jobs every second",
         ("logs:GetLogEvents",),
+    ),
+    CollectorJob(
+        "retries",
+        collect_retries,
+        lambda s: s.collect_retries_interval_s,
+        "Re-runs failed runs with a transient error, per SMD_RETRY_POLICIES (attempts, back-off)",
+        ("glue:StartJobRun",),
     ),
     CollectorJob(
         "retention",

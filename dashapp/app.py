@@ -15,9 +15,19 @@ from typing import Any
 from dash import Dash
 from flask import Flask, request
 
+import callbacks.audit
+import callbacks.failures
+import callbacks.job_actions
+import callbacks.job_detail
+import callbacks.lambda_monitor
+import callbacks.logs
+import callbacks.overview
 import callbacks.pipelines
 import callbacks.shell
 import callbacks.system
+import callbacks.upload
+import callbacks.uploads
+import callbacks.wall
 from dashapp.clock import Clock
 from dashapp.config import Settings
 from dashapp.services import Services
@@ -26,6 +36,7 @@ from dashapp.web.health import health_blueprint
 from dashapp.web.index_page import INDEX_STRING, META_TAGS
 from dashapp.web.metrics import metrics_blueprint
 from dashapp.web.pages import APP_TITLE, PAGES, register_pages, title_for_path
+from dashapp.web.uploads_api import uploads_blueprint
 from layouts.shell import shell_layout
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
@@ -36,7 +47,21 @@ VENDOR_STYLESHEETS = (
     "vendor/bootstrap-icons/font/bootstrap-icons.min.css",
 )
 
-CALLBACK_MODULES = (callbacks.shell, callbacks.pipelines, callbacks.system)
+CALLBACK_MODULES = (
+    callbacks.shell,
+    callbacks.overview,
+    callbacks.job_detail,
+    callbacks.wall,
+    callbacks.pipelines,
+    callbacks.system,
+    callbacks.lambda_monitor,
+    callbacks.logs,
+    callbacks.upload,
+    callbacks.uploads,
+    callbacks.job_actions,
+    callbacks.failures,
+    callbacks.audit,
+)
 
 
 class _ShellDash(Dash):
@@ -74,6 +99,7 @@ def create_app(
     server.register_blueprint(health_blueprint())
     server.register_blueprint(export_blueprint())
     server.register_blueprint(metrics_blueprint())
+    server.register_blueprint(uploads_blueprint())
 
     app = _ShellDash(
         name="dashapp",

@@ -7,6 +7,7 @@ Invalid values stop start-up with one line naming the setting (`load_settings`).
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
 import json
 import re
@@ -126,6 +127,43 @@ def default_datasets() -> tuple[Dataset, ...]:
     )
 
 
+DEFAULT_TRANSIENT_PATTERNS: tuple[str, ...] = (
+    r"(?i)throttl",
+    r"(?i)rate exceeded",
+    r"ConcurrentRunsExceededException",
+    r"ResourceNumberLimitExceeded",
+    r"(?i)connection reset",
+    r"(?i)timed? ?out",
+    r"(?i)failed to connect",
+    r"(?i)service ?unavailable",
+    r"(?i)internal ?(server )?error",
+)
+
+
+class RetryPolicy(BaseModel):
+    """Automatic re-runs of a job's transient failures (ours, on top of Glue's MaxRetries)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    attempts: int = Field(2, ge=0, le=10, description="Re-runs after the first failure.")
+    backoff_s: float = Field(60.0, ge=0, description="Wait before the first re-run.")
+    backoff_factor: float = Field(2.0, ge=1, le=10, description="Each later wait grows by this.")
+    transient_patterns: tuple[str, ...] = Field(
+        DEFAULT_TRANSIENT_PATTERNS, description="Regexes on ErrorMessage that mean 'try again'."
+    )
+    retry_timeouts: bool = Field(True, description="A TIMEOUT run counts as transient.")
+
+    @field_validator("transient_patterns")
+    @classmethod
+    def _patterns(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in v:
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise ValueError(f"transient pattern {pattern!r} is not a regex: {e}") from e
+        return v
+
+
 def _s(description: str, **kw: Any) -> Any:
     return Field(description=description, **kw)
 
@@ -178,6 +216,12 @@ class Settings(BaseSettings):
     events_queue: str = _s(
         "SQS queue (name or URL) EventBridge feeds with S3 and Glue events.",
         default="smd-collector-events",
+    )
+    upload_max_bytes: int = _s(
+        "Largest file a user may upload, in bytes (S3 allows 5 TiB; the default is 5 GiB).",
+        default=5 * 1024**3,
+        ge=1,
+        le=5 * 1024**4,
     )
     trigger_mode: Literal["eventbridge", "direct"] = _s(
         "eventbridge: the upload event starts the job; direct: the web app starts it.",
@@ -263,6 +307,14 @@ class Settings(BaseSettings):
         ge=1,
     )
     collect_retention_interval_s: int = _s("How often old data is pruned.", default=3600, ge=60)
+    retry_policies: Annotated[dict[str, RetryPolicy], NoDecode] = _s(
+        "Auto-retry per job as JSON: {job name or glob: {attempts, backoff_s, backoff_factor, "
+        "transient_patterns?, retry_timeouts?}}; the first matching key wins; {} retries nothing.",
+        default_factory=dict,
+    )
+    collect_retries_interval_s: int = _s(
+        "How often failed runs are checked for an automatic re-run.", default=30, ge=5
+    )
 
     # --- retention --------------------------------------------------------
     retention_runs_days: int = _s("Keep job runs this long (Glue keeps 90).", default=400, ge=1)
@@ -286,6 +338,27 @@ class Settings(BaseSettings):
             except json.JSONDecodeError as e:
                 raise ValueError(f"not valid JSON ({e.msg} at column {e.colno})") from e
         return v
+
+    @field_validator("retry_policies", mode="before")
+    @classmethod
+    def _parse_retry_policies(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            try:
+                v = json.loads(v.strip() or "{}")
+            except json.JSONDecodeError as e:
+                raise ValueError(f"not valid JSON ({e.msg} at column {e.colno})") from e
+            if not isinstance(v, dict):
+                raise ValueError("must be a JSON object: {job name or glob: policy}")
+        return v
+
+    def retry_policy(self, job_name: str) -> RetryPolicy | None:
+        """The auto-retry policy of a job: the first key equal to it or matching it as a glob."""
+        if job_name in self.retry_policies:
+            return self.retry_policies[job_name]
+        for pattern, policy in self.retry_policies.items():
+            if fnmatch.fnmatchcase(job_name, pattern):
+                return policy
+        return None
 
     @field_validator("raw_bucket", "processed_bucket", "athena_results_bucket")
     @classmethod

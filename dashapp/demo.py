@@ -30,6 +30,9 @@ class Part:
     proc: subprocess.Popen[bytes] | None = None
 
 
+DEMO_RETRY_POLICIES = '{"*": {"attempts": 2, "backoff_s": 120, "backoff_factor": 2}}'
+
+
 def demo_environment(base: dict[str, str], sandbox_port: int) -> dict[str, str]:
     """Environment for every demo process: the sandbox as AWS, the demo database unless set."""
     env = dict(base)
@@ -41,6 +44,8 @@ def demo_environment(base: dict[str, str], sandbox_port: int) -> dict[str, str]:
     env.pop("AWS_PROFILE", None)
     env.setdefault("AWS_REGION", "us-east-1")
     env.setdefault("DATABASE_URL", f"sqlite:///{DEMO_DB}")
+    # Show auto-retry at work: the sandbox's throttling and time-out failures are re-run.
+    env.setdefault("SMD_RETRY_POLICIES", DEMO_RETRY_POLICIES)
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

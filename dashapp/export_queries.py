@@ -248,6 +248,8 @@ def log_event_rows(session: Session, request: LogEventsRequest) -> Iterator[Row[
         stmt = stmt.where(LogEvent.log_group == request.group)
     if request.stream is not None:
         stmt = stmt.where(LogEvent.log_stream == request.stream)
+    if request.levels is not None:
+        stmt = stmt.where(LogEvent.level.in_(request.levels))
     if request.q is not None:
         pattern = literal("%" + _escape_like(request.q) + "%")
         stmt = stmt.where(

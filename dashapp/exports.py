@@ -89,7 +89,9 @@ WINDOW_PARAMS = ("since", "until")
 JOB_RUNS_PARAMS = ("job", "state", *WINDOW_PARAMS)
 METRICS_PARAMS = ("resource_type", "name", "metric", *WINDOW_PARAMS)
 LAMBDA_SUMMARY_PARAMS = WINDOW_PARAMS
-LOG_EVENTS_PARAMS = ("group", "stream", "q", *WINDOW_PARAMS)
+LOG_EVENTS_PARAMS = ("group", "stream", "q", "level", *WINDOW_PARAMS)
+# Most severe first; `level=WARN` means WARN and ERROR, as the log viewer's filter does.
+LOG_LEVELS: tuple[str, ...] = ("ERROR", "WARN", "INFO", "DEBUG")
 ATHENA_PARAMS: tuple[str, ...] = ()
 
 
@@ -160,6 +162,7 @@ class LogEventsRequest:
     group: str | None = None
     stream: str | None = None
     q: str | None = None
+    levels: tuple[str, ...] | None = None
 
 
 class _Args(Protocol):
@@ -268,14 +271,25 @@ def parse_lambda_summary_args(args: _Args, now: datetime) -> Window:
 
 
 def parse_log_events_args(args: _Args, now: datetime) -> LogEventsRequest:
-    """`group`, `stream`, `q` (case-insensitive substring) and the window."""
+    """`group`, `stream`, `q` (case-insensitive substring), `level` (least severe kept), window."""
     values = single_values(args, LOG_EVENTS_PARAMS)
     return LogEventsRequest(
         parse_window(values, now),
         group=values.get("group"),
         stream=values.get("stream"),
         q=values.get("q"),
+        levels=parse_min_level(values.get("level")),
     )
+
+
+def parse_min_level(raw: str | None) -> tuple[str, ...] | None:
+    """The levels `level=` keeps: it and every more severe one."""
+    if raw is None or not raw.strip():
+        return None
+    level = raw.strip().upper()
+    if level not in LOG_LEVELS:
+        raise BadParameter("level", f"must be one of {', '.join(LOG_LEVELS)}, not {raw!r}")
+    return LOG_LEVELS[: LOG_LEVELS.index(level) + 1]
 
 
 def parse_athena_args(args: _Args) -> None:

@@ -99,6 +99,8 @@ class JobRun(Base):
     __tablename__ = "job_runs"
     __table_args__ = (
         Index("ix_job_runs_job_started", "job_name", "started_at"),
+        # The monitoring pages' "last success of each job": one seek per job.
+        Index("ix_job_runs_job_state_started", "job_name", "state", "started_at"),
         Index("ix_job_runs_state_started", "state", "started_at"),
         Index("ix_job_runs_started", "started_at"),
     )
@@ -208,6 +210,8 @@ class LogEvent(Base):
     __table_args__ = (
         Index("ix_log_events_stream_ts", "log_group", "log_stream", "ts"),
         Index("ix_log_events_ts", "ts"),
+        # The live viewer's tail: new rows of one group since the last id it saw.
+        Index("ix_log_events_group_id", "log_group", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -319,6 +323,32 @@ class AuditEntry(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     remote_addr: Mapped[str | None] = mapped_column(String(64))
+
+
+class JobAction(Base):
+    """A claim on one job-control request (start, re-run, auto-retry), keyed by its token.
+
+    Claimed before Glue is called, so a double click, a retried request or a second
+    collector cycle finds the claim and never starts a second run. Auto-retries use
+    the token `auto-retry:<failed run id>` (`:2`, `:3` for the next tries when Glue
+    refused the start): at most one re-run per failed run, ever.
+    """
+
+    __tablename__ = "job_actions"
+    __table_args__ = (Index("ix_job_actions_created", "created_at"),)
+
+    request_token: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # start | rerun | auto_retry
+    job_name: Mapped[str] = mapped_column(String(255))
+    source_run_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    new_run_id: Mapped[str | None] = mapped_column(String(255))
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    arguments: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    actor: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))  # claimed | started | failed
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
 
 
 class CollectorStatus(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -23,7 +24,10 @@ class _Gunicorn(BaseApplication):
         # Each worker builds its own app (own engine and pools) after the fork.
         from dashapp.app import create_app
 
-        return create_app(self._settings).server
+        server = create_app(self._settings).server
+        # As in wsgi.py: the long-lived startup heap stays out of full GC passes.
+        gc.freeze()
+        return server
 
 
 def serve(settings: Settings, *, workers: int = 2, threads: int = 8) -> None:

@@ -92,3 +92,17 @@ def notice(message: Any, tone: Tone, icon_name: str) -> html.Div:
 def database_unreachable(message: str) -> html.Div:
     """What a data panel shows when its query failed: the panel stays, the cause is named."""
     return notice(["Database unreachable: ", html.Code(message)], "danger", "x-octagon-fill")
+
+
+# AG Grid's Quartz theme on Bootstrap's colour variables: every grid follows light and dark mode.
+GRID_THEME = {
+    "function": (
+        "themeQuartz.withParams({"
+        "backgroundColor: 'var(--bs-body-bg)', foregroundColor: 'var(--bs-body-color)', "
+        "headerBackgroundColor: 'var(--bs-tertiary-bg)', "
+        "headerTextColor: 'var(--bs-emphasis-color)', "
+        "borderColor: 'var(--bs-border-color)', accentColor: 'var(--smd-focus-ring)', "
+        "oddRowBackgroundColor: 'var(--bs-body-bg)', "
+        "fontFamily: 'inherit'})"
+    )
+}

@@ -1,4 +1,4 @@
-"""Pipelines (`/`): one card per configured dataset, from upload location to Glue job.
+"""Pipelines (`/pipelines`): one card per configured dataset, from upload location to Glue job.
 
 A PM should read each card as a sentence: files for this dataset go to this S3
 prefix, this Glue job ingests them, it expects these columns this often, and it
@@ -18,7 +18,7 @@ from dashapp.queries import JobSummary
 from dashapp.web.humanize import duration, span
 from layouts.components import badge, empty_state, icon, loading, notice, state_badge, time_ago
 
-PATH = "/"
+PATH = "/pipelines"
 NAME = "Pipelines"
 CARDS = "pipelines-cards"
 

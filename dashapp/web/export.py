@@ -16,11 +16,18 @@ from botocore.exceptions import BotoCoreError, ClientError
 from flask import Blueprint, Response, request, stream_with_context
 from sqlalchemy.orm import Session
 
-from dashapp import export_queries, exports
+from dashapp import (
+    export_queries,
+    exports,
+    monitoring_export,
+    monitoring_queries,
+    upload_queries,
+)
 from dashapp.auth import Role, role_required
 from dashapp.aws import s3_objects
 from dashapp.exports import ExportError, NotFound
 from dashapp.services import Services, services
+from dashapp.uploads import export as upload_export
 
 ACTION = "export_csv"
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -150,6 +157,44 @@ def export_blueprint() -> Blueprint:
         )
         name = exports.export_filename("log-events", query.window, query.group, query.stream)
         return csv_response(name, exports.LOG_EVENTS_HEADER, rows)
+
+    @bp.get("/uploads.csv")
+    @role_required(Role.viewer, ACTION)
+    def uploads() -> Response:
+        svc = services()
+        names = tuple(d.name for d in svc.settings.datasets)
+        query = upload_export.parse_uploads_args(request.args, svc.clock.now(), names)
+        rows = _db_rows(
+            svc, lambda s: upload_queries.iter_uploads(s, query), upload_export.upload_cells
+        )
+        window = exports.Window(query.since, query.until)
+        name = exports.export_filename("uploads", window, query.dataset, query.status, query.user)
+        return csv_response(name, upload_export.UPLOADS_HEADER, rows)
+
+    @bp.get("/job-summary.csv")
+    @role_required(Role.viewer, ACTION)
+    def job_summary() -> Response:
+        svc = services()
+        now = svc.clock.now()
+        query = monitoring_export.parse_job_summary_args(request.args, now, svc.settings.datasets)
+
+        def rows() -> Iterator[Sequence[str]]:
+            with svc.sessions() as session:
+                jobs = monitoring_queries.job_overviews(
+                    session, query.window.since, query.window.until
+                )
+            settings = svc.settings
+            cards = monitoring_queries.build_cards(
+                jobs, settings.datasets, now, settings.dpu_hour_price
+            )
+            shown = monitoring_queries.filter_cards(cards, query.filter)
+            for card in monitoring_queries.order_cards(shown):
+                yield monitoring_export.job_summary_cells(card, settings.currency)
+
+        name = exports.export_filename(
+            "job-summary", query.window, query.filter.status, query.filter.dataset
+        )
+        return csv_response(name, monitoring_export.JOB_SUMMARY_HEADER, rows())
 
     @bp.get("/athena/<query_execution_id>.csv")
     @role_required(Role.viewer, ACTION)

@@ -21,7 +21,7 @@ def test_system_status_shows_every_collector_healthy_on_the_running_product(stac
 def test_pipelines_show_the_sandbox_jobs_last_runs(stack_context):
     context, _ = stack_context()
     page = context.new_page()
-    page.goto("/")
+    page.goto("/pipelines")
     wait_for_data(page)
     # Every dataset's job ran in the sandbox's history: no card says "not collected".
     expect(page.get_by_text("not collected yet")).to_have_count(0)

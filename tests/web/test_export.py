@@ -418,6 +418,32 @@ def test_log_search_is_a_case_insensitive_literal_substring(
     assert found("MATCHED") == ["a_b matched", "axb matched"]
 
 
+def test_log_events_level_keeps_that_level_and_the_more_severe_ones(
+    app: dash.Dash, sessions: sessionmaker[Session]
+) -> None:
+    _add(
+        sessions,
+        *[
+            log_event(
+                "/aws/lambda/fn", "s", T0 + timedelta(seconds=i), f"{level} line", level=level
+            )
+            for i, level in enumerate(("DEBUG", "INFO", "WARN", "ERROR"))
+        ],
+    )
+
+    def messages(query: str) -> list[str]:
+        lines = _csv(app, "/export/log-events.csv?" + query).decode().split("\r\n")[1:-1]
+        return [line.rsplit(",", 1)[1] for line in lines]
+
+    assert messages("") == ["DEBUG line", "INFO line", "WARN line", "ERROR line"]
+    assert messages("level=warn") == ["WARN line", "ERROR line"]
+    assert messages("level=ERROR") == ["ERROR line"]
+    assert messages("level=DEBUG") == ["DEBUG line", "INFO line", "WARN line", "ERROR line"]
+    assert _refused(app, "/export/log-events.csv?level=LOUD", 400) == (
+        "level: must be one of ERROR, WARN, INFO, DEBUG, not 'LOUD'"
+    )
+
+
 def test_log_events_filter_by_group_and_stream_and_refuse_unknown_ones(
     app: dash.Dash, sessions: sessionmaker[Session]
 ) -> None:
@@ -494,7 +520,7 @@ def test_log_events_filter_by_group_and_stream_and_refuse_unknown_ones(
         ),
         (
             "/export/log-events.csv?search=x",
-            "search: unknown parameter; this export takes group, stream, q, since, until",
+            "search: unknown parameter; this export takes group, stream, q, level, since, until",
         ),
         (
             "/export/metrics.csv?name=a&name=b",

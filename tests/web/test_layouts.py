@@ -54,7 +54,8 @@ def test_shell_has_landmarks_skip_link_and_every_id_callbacks_need() -> None:
 def test_shell_links_every_navigable_page() -> None:
     layout = shell.shell_layout(PAGES, refresh_interval_s=5)
     links = [c for c in walk(layout) if isinstance(getattr(c, "id", None), dict)]
-    assert [(link.href, text(link)) for link in links] == [(p.path, p.name) for p in PAGES]
+    expected = [(p.path, p.name) for p in PAGES if p.in_nav]
+    assert [(link.href, text(link)) for link in links] == expected
     assert all(attr(link, "data-smd-link") == "true" for link in links)
     assert NOT_FOUND.path not in [link.href for link in links]
 
@@ -95,11 +96,20 @@ def test_served_layout_leaks_nothing_before_sign_in(
 # --- page skeletons -------------------------------------------------------------------
 
 
+# Pages whose h1 names their subject instead: a job's page its job, the wall its jobs.
+SUBJECT_HEADINGS = {"layouts.job_detail": "Glue job orders-ingest", "layouts.wall": "Glue jobs"}
+
+
 @pytest.mark.parametrize("spec", [*PAGES, NOT_FOUND], ids=lambda p: p.module)
-def test_every_page_has_one_h1_named_like_its_nav_entry(spec: object) -> None:
-    layout = spec.layout(unexpected_query="ignored")  # type: ignore[attr-defined]
+def test_every_page_has_one_h1_named_like_its_nav_entry(spec: object, app: dash.Dash) -> None:
+    query = {"unexpected_query": "ignored"}
+    if spec.path_template:  # type: ignore[attr-defined]
+        query["job_name"] = "orders-ingest"
+    with app.server.test_request_context("/"):  # job controls ask who is signed in
+        layout = spec.layout(**query)  # type: ignore[attr-defined]
     headings = of_type(layout, "H1")
-    assert [text(h) for h in headings] == [spec.name]  # type: ignore[attr-defined]
+    expected = SUBJECT_HEADINGS.get(spec.module, spec.name)  # type: ignore[attr-defined]
+    assert [text(h) for h in headings] == [expected]
 
 
 def test_pipelines_skeleton_has_the_cards_container_and_no_data() -> None:

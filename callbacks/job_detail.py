@@ -1,0 +1,521 @@
+"""Callbacks of the job detail page: charts, the server-side run grid, the run panel, the URL.
+
+Every callback body is a pure-ish function of the services and its inputs
+(`job_view`, `grid_response`, `run_panel`, `url_search`) so tests call them
+directly. The grid answers AG Grid's `getRowsRequest` with one bounded SELECT
+(`monitoring_queries.run_page`); an unsupported sort or filter is refused with a
+message instead of being ignored.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import plotly.graph_objects as go
+from dash import Dash, Input, Output, State, html, no_update
+from sqlalchemy.exc import SQLAlchemyError
+
+from callbacks.timerange import register_time_range
+from dashapp import monitoring_queries as mq
+from dashapp.clock import iso_z
+from dashapp.services import Services, services
+from dashapp.timerange import permalink_search, resolve_range
+from dashapp.web.health import db_error_line
+from dashapp.web.humanize import duration
+from layouts import job_detail as jd
+from layouts import shell
+from layouts.components import (
+    database_unreachable,
+    empty_state,
+    icon,
+    notice,
+    state_badge,
+    time_ago,
+)
+from layouts.job_actions import run_actions
+from layouts.logs import run_logs_href
+from layouts.overview import money
+from layouts.timerange import range_ids
+
+FAILED_COLOUR = "#d62728"
+OK_COLOUR = "#1f77b4"
+SECOND_COLOUR = "#2ca02c"
+
+
+# --- charts -------------------------------------------------------------------------------
+
+
+def _layout(dark: bool, y_title: str, window: tuple[datetime, datetime] | None) -> dict[str, Any]:
+    ink = "#dee2e6" if dark else "#212529"
+    grid = "#495057" if dark else "#dee2e6"
+    return {
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "font": {"color": ink, "size": 12},
+        "margin": {"l": 56, "r": 12, "t": 8, "b": 40},
+        "xaxis": {
+            "gridcolor": grid,
+            "title": {"text": "Run start (UTC)"},
+            # The whole range, so an empty stretch reads as "no runs then", not zoomed away.
+            **({"range": [window[0], window[1]]} if window else {}),
+        },
+        "yaxis": {"gridcolor": grid, "title": {"text": y_title}, "rangemode": "tozero"},
+        "legend": {"orientation": "h", "y": 1.12, "x": 0},
+        "hovermode": "closest",
+    }
+
+
+def _failed(p: mq.SeriesPoint) -> bool:
+    return p.state in mq.FAILED_STATES
+
+
+def _series(
+    points: Sequence[mq.SeriesPoint], value: Any, name: str, colour: str
+) -> list[go.Scatter]:
+    """A line of the value per run plus failed runs marked with a red cross on top."""
+    xs = [p.started_at for p in points]
+    ys = [value(p) for p in points]
+    ids = [p.run_id for p in points]
+    traces = [
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="lines+markers",
+            name=name,
+            line={"color": colour, "width": 1.5},
+            marker={"size": 5},
+            customdata=ids,
+            hovertemplate="%{customdata}<br>%{x|%Y-%m-%d %H:%M:%S}Z<br>%{y}<extra>"
+            + name
+            + "</extra>",
+        )
+    ]
+    return traces
+
+
+def _failures(points: Sequence[mq.SeriesPoint], value: Any) -> go.Scatter:
+    bad = [p for p in points if _failed(p)]
+    return go.Scatter(
+        x=[p.started_at for p in bad],
+        y=[value(p) or 0 for p in bad],
+        mode="markers",
+        name="Failed run",
+        marker={"symbol": "x", "size": 11, "color": FAILED_COLOUR, "line": {"width": 1}},
+        customdata=[p.run_id for p in bad],
+        hovertemplate="Failed: %{customdata}<br>%{x|%Y-%m-%d %H:%M:%S}Z<extra></extra>",
+    )
+
+
+def chart_figures(
+    points: Sequence[mq.SeriesPoint],
+    dpu_hour_price: float,
+    currency: str,
+    dark: bool,
+    window: tuple[datetime, datetime] | None = None,
+) -> dict[str, go.Figure]:
+    """The three charts: duration, rows read/written, DPU-seconds (cost on hover)."""
+    duration_fig = go.Figure(
+        [*_series(points, lambda p: p.duration_s, "Duration (s)", OK_COLOUR)],
+        layout=_layout(dark, "Seconds", window),
+    )
+    duration_fig.add_trace(_failures(points, lambda p: p.duration_s))
+    rows_fig = go.Figure(
+        [
+            *_series(points, lambda p: p.rows_read, "Rows read", OK_COLOUR),
+            *_series(points, lambda p: p.rows_written, "Rows written", SECOND_COLOUR),
+        ],
+        layout=_layout(dark, "Rows", window),
+    )
+    rows_fig.add_trace(_failures(points, lambda p: p.rows_read))
+    costs = [mq.cost(p.dpu_seconds, dpu_hour_price) for p in points]
+    dpu_fig = go.Figure(
+        [
+            go.Bar(
+                x=[p.started_at for p in points],
+                y=[p.dpu_seconds for p in points],
+                name="DPU-seconds",
+                marker={"color": [FAILED_COLOUR if _failed(p) else OK_COLOUR for p in points]},
+                customdata=[[p.run_id, c or 0.0] for p, c in zip(points, costs, strict=True)],
+                hovertemplate="%{customdata[0]}<br>%{y:,.0f} DPU-s · %{customdata[1]:.4f} "
+                + currency
+                + "<extra></extra>",
+            )
+        ],
+        layout=_layout(dark, "DPU-seconds", window),
+    )
+    dpu_fig.add_trace(_failures(points, lambda p: p.dpu_seconds))
+    return {"duration": duration_fig, "rows": rows_fig, "dpu": dpu_fig}
+
+
+def _range_text(values: Sequence[float], fmt: Any) -> str:
+    if not values:
+        return "no values recorded"
+    return f"from {fmt(min(values))} to {fmt(max(values))}, median {fmt(mq.median(values) or 0)}"
+
+
+def chart_summaries(
+    points: Sequence[mq.SeriesPoint], dpu_hour_price: float, currency: str, truncated: bool
+) -> dict[str, str]:
+    """Each chart's text alternative: what a sighted user reads off it."""
+    if not points:
+        text = "No runs in this time range."
+        return {"duration": text, "rows": text, "dpu": text}
+    failed = [p.run_id for p in points if _failed(p)]
+    head = (
+        f"{len(points)} runs{' (the latest ones)' if truncated else ''} between "
+        f"{iso_z(points[0].started_at)} and {iso_z(points[-1].started_at)}; "
+        + (
+            f"{len(failed)} failed ({', '.join(failed[:5])}{'…' if len(failed) > 5 else ''}). "
+            if failed
+            else "none failed. "
+        )
+    )
+    durations = [p.duration_s for p in points if p.duration_s is not None]
+    read = [float(p.rows_read) for p in points if p.rows_read is not None]
+    written = [float(p.rows_written) for p in points if p.rows_written is not None]
+    dpu = [p.dpu_seconds for p in points if p.dpu_seconds is not None]
+    total_cost = mq.cost(sum(dpu), dpu_hour_price) if dpu else None
+    return {
+        "duration": head + "Duration " + _range_text(durations, duration) + ".",
+        "rows": head
+        + "Rows read "
+        + _range_text(read, lambda v: f"{v:,.0f}")
+        + "; rows written "
+        + _range_text(written, lambda v: f"{v:,.0f}")
+        + ".",
+        "dpu": head
+        + "DPU-seconds "
+        + _range_text(dpu, lambda v: f"{v:,.0f}")
+        + f"; total cost {money(total_cost, currency)}.",
+    }
+
+
+# --- the whole page's data ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobView:
+    info: Any
+    stats: Any
+    figures: dict[str, Any]
+    summaries: dict[str, str]
+    chart_export: str
+    found: bool
+
+
+def runs_export_href(job_name: str, since: datetime, until: datetime, state: str | None) -> str:
+    """`/export/job-runs.csv` for the job's runs in the range (pinned to absolute times)."""
+    params = {"job": job_name, "state": state, "since": iso_z(since), "until": iso_z(until)}
+    return "/export/job-runs.csv" + permalink_search(params)
+
+
+def _info(info: mq.JobInfo | None, now: datetime) -> list[Any]:
+    if info is None:
+        return ["Not in the collected inventory (runs only)."]
+    parts: list[Any] = []
+    if info.description:
+        parts.append(info.description + " · ")
+    capacity = (
+        f"{info.number_of_workers} × {info.worker_type}"
+        if info.worker_type and info.number_of_workers
+        else (f"{info.max_capacity:g} DPU" if info.max_capacity else "capacity unknown")
+    )
+    parts.append(capacity)
+    if info.schedule:
+        parts += [" · schedule ", html.Code(info.schedule)]
+    if info.gone_at:
+        parts += [" · deleted from AWS ", time_ago(info.gone_at, now)]
+    return parts
+
+
+def job_view(svc: Services, job_name: str, range_value: str | None, dark: bool) -> JobView:
+    """Header line, range figures, charts with text alternatives and export links."""
+    settings = svc.settings
+    now = svc.clock.now()
+    window, _ = resolve_range(range_value, now)
+    try:
+        with svc.sessions() as session:
+            info = mq.job_info(session, job_name)
+            found = info is not None or mq.job_has_runs(session, job_name)
+            stats = mq.range_stats(session, job_name, window.since, window.until)
+            points, truncated = mq.run_series(session, job_name, window.since, window.until)
+    except SQLAlchemyError as e:
+        empty = {k: {} for k, _ in jd.CHARTS}
+        msg = db_error_line(e)
+        return JobView("", database_unreachable(msg), empty, {}, "", True)
+    if not found:
+        stats_line: Any = empty_state(
+            f"No Glue job named {job_name!r}",
+            "The collector has seen no job and no run by this name. Check the link, or go "
+            "back to the Overview.",
+            "question-circle",
+        )
+    else:
+        rate = stats.success_rate
+        stats_line = (
+            f"{window.label}: {stats.runs} runs, {stats.succeeded} succeeded, "
+            f"{stats.failed} failed"
+            + (f" ({rate * 100:.0f}% success)" if rate is not None else "")
+            + f", {stats.rows_written:,} rows written, {stats.dpu_seconds / 3600:,.2f} DPU-hours "
+            f"({money(mq.cost(stats.dpu_seconds, settings.dpu_hour_price), settings.currency)})."
+        )
+    figures = chart_figures(
+        points, settings.dpu_hour_price, settings.currency, dark, (window.since, window.until)
+    )
+    return JobView(
+        info=_info(info, now),
+        stats=stats_line,
+        figures={k: f.to_plotly_json() for k, f in figures.items()},
+        summaries=chart_summaries(points, settings.dpu_hour_price, settings.currency, truncated),
+        chart_export=runs_export_href(job_name, window.since, window.until, None),
+        found=found,
+    )
+
+
+# --- grid ---------------------------------------------------------------------------------
+
+
+def grid_response(
+    svc: Services, job_name: str, range_value: str | None, request: dict[str, Any] | None
+) -> tuple[dict[str, Any], str]:
+    """AG Grid's `getRowsResponse` for a block request, and a note (why nothing came back)."""
+    window, _ = resolve_range(range_value, svc.clock.now())
+    try:
+        req = mq.parse_grid_request(request)
+    except mq.GridRequestError as e:
+        return {"rowData": [], "rowCount": 0}, f"Filter not applied: {e}."
+    try:
+        with svc.sessions() as session:
+            page = mq.run_page(session, job_name, window.since, window.until, req)
+    except SQLAlchemyError as e:
+        return {"rowData": [], "rowCount": 0}, f"Database unreachable: {db_error_line(e)}"
+    response: dict[str, Any] = {"rowData": page.rows}
+    if page.last_row is not None:
+        response["rowCount"] = page.last_row
+    return response, ""
+
+
+def grid_export(
+    job_name: str, range_value: str | None, now: datetime, filter_model: dict[str, Any] | None
+) -> tuple[str, str]:
+    """The run history's export link and, when the grid filters more than the API can, a note."""
+    window, _ = resolve_range(range_value, now)
+    state = jd.state_of_filter_model(filter_model)
+    others = [k for k in (filter_model or {}) if k != "state" or state is None]
+    note = ""
+    if others:
+        note = (
+            "The export holds every run in the range"
+            + (f" in state {state}" if state else "")
+            + "; the other column filters apply on screen only."
+        )
+    return runs_export_href(job_name, window.since, window.until, state), note
+
+
+# --- run panel ----------------------------------------------------------------------------
+
+
+def run_panel(svc: Services, job_name: str, run_id: str | None) -> list[Any]:
+    """The selected run's facts, error, arguments, upload, logs link and actions."""
+    if not run_id:
+        return [html.P("Select a run in the history to see its details.", className="mb-0")]
+    now = svc.clock.now()
+    try:
+        with svc.sessions() as session:
+            detail = mq.run_detail(session, job_name, run_id)
+    except SQLAlchemyError as e:
+        return [database_unreachable(db_error_line(e))]
+    if detail is None:
+        return [
+            notice(f"Run {run_id} is not a stored run of {job_name}.", "warning", "question-circle")
+        ]
+    run = detail.run
+    facts: list[tuple[str, Any]] = [
+        ("State", state_badge(run["state"])),
+        ("Started", [time_ago(run["started_at"], now), f" ({iso_z(run['started_at'])})"]),
+        (
+            "Duration",
+            duration(run["duration_s"])
+            if run["duration_s"] is not None
+            else (
+                f"running for {duration((now - run['started_at']).total_seconds())}"
+                if run["completed_at"] is None
+                else "–"
+            ),
+        ),
+        (
+            "Attempt",
+            str(run["attempt"])
+            + (f" (retry of {run['previous_run_id']})" if run["previous_run_id"] else ""),
+        ),
+        ("Trigger", run["trigger_name"] or "Manual or API start"),
+        ("Rows", f"{run['rows_read'] or 0:,} read · {run['rows_written'] or 0:,} written"),
+        ("DPU-seconds", f"{run['dpu_seconds']:,.0f}" if run["dpu_seconds"] is not None else "–"),
+        (
+            "Upload",
+            html.A(
+                [icon("cloud-arrow-up", "me-1"), detail.upload_name or detail.upload_id],
+                href=f"/uploads?upload={quote(detail.upload_id, safe='')}",
+            )
+            if detail.upload_id
+            else "Not started by an upload",
+        ),
+    ]
+    items: list[Any] = []
+    for term, value in facts:
+        items += [html.Dt(term, className="col-sm-3"), html.Dd(value, className="col-sm-9")]
+    args = run["arguments"] or {}
+    body: list[Any] = [
+        html.Div(
+            [
+                html.H2(["Run ", html.Code(run_id)], className="h5 mb-0 text-break"),
+                html.A(
+                    [icon("journal-text", "me-1"), "Logs of this run"],
+                    href=run_logs_href(run_id, first_error=run["state"] in mq.FAILED_STATES),
+                    className="btn btn-sm btn-outline-primary",
+                ),
+            ],
+            className="d-flex flex-wrap justify-content-between align-items-center gap-2 mb-2",
+        ),
+        run_actions(run_id, job_name, run["state"]),
+        html.Dl(items, className="row smd-facts mt-2 mb-2"),
+    ]
+    if run["error_message"]:
+        body.append(
+            notice(
+                [
+                    html.Strong("Error message"),
+                    html.Pre(run["error_message"], className="smd-error mb-0"),
+                ],
+                "danger",
+                "exclamation-octagon-fill",
+            )
+        )
+    body.append(html.H3("Arguments", className="h6 mt-3"))
+    body.append(
+        html.Pre(json.dumps(args, indent=2, sort_keys=True), className="smd-args mb-0")
+        if args
+        else html.P("No run arguments (the job's defaults applied).", className="mb-0")
+    )
+    return body
+
+
+def url_search(range_value: str | None, run_id: str | None, filter_model: Any) -> str:
+    """The page's query string: range, selected run and the grid's state filter."""
+    return permalink_search(
+        {"range": range_value, "run": run_id, "state": jd.state_of_filter_model(filter_model)},
+        defaults={"range": "24h"},
+    )
+
+
+# The stored choice is empty while the theme follows the system: read what is applied.
+_APPLIED_THEME = """
+function (_stored) {
+    return document.documentElement.getAttribute("data-bs-theme") === "dark" ? "dark" : "light";
+}
+"""
+
+_PURGE = """
+function (value) {
+    if (window.dash_ag_grid && window.dash_ag_grid.getApiAsync) {
+        window.dash_ag_grid.getApiAsync("__GRID__").then(function (api) {
+            api.purgeInfiniteCache();
+        }).catch(function () {});
+    }
+    return value || null;
+}
+""".replace("__GRID__", jd.GRID)
+
+
+def register(app: Dash) -> None:
+    """Wire the job detail page."""
+    register_time_range(app, jd.PAGE)
+    rid = range_ids(jd.PAGE)
+
+    @app.callback(
+        Output(jd.HEADER_INFO, "children"),
+        Output(jd.STATS, "children"),
+        [Output(jd.chart_id(k), "figure") for k, _ in jd.CHARTS],
+        [Output(jd.chart_summary_id(k), "children") for k, _ in jd.CHARTS],
+        [Output(jd.chart_export_id(k), "href") for k, _ in jd.CHARTS],
+        Input(shell.REFRESH, "n_intervals"),
+        Input(rid.value, "data"),
+        Input(jd.THEME, "data"),
+        State(jd.JOB, "data"),
+    )
+    def _page(
+        _n: int | None, range_value: str | None, theme: str | None, job_name: str
+    ) -> tuple[Any, ...]:
+        view = job_view(services(), job_name, range_value, theme == "dark")
+        keys = [k for k, _ in jd.CHARTS]
+        return (
+            view.info,
+            view.stats,
+            *[view.figures.get(k, no_update) for k in keys],
+            *[view.summaries.get(k, "") for k in keys],
+            *[view.chart_export for _ in keys],
+        )
+
+    @app.callback(
+        Output(jd.GRID, "getRowsResponse"),
+        Output(jd.GRID_NOTE, "children", allow_duplicate=True),
+        Input(jd.GRID, "getRowsRequest"),
+        State(rid.value, "data"),
+        State(jd.JOB, "data"),
+        prevent_initial_call=True,
+    )
+    def _rows(request: dict[str, Any] | None, range_value: str | None, job: str) -> Any:
+        response, note = grid_response(services(), job, range_value, request)
+        return response, note or no_update
+
+    @app.callback(
+        Output(jd.GRID_EXPORT, "href"),
+        Output(jd.GRID_NOTE, "children"),
+        Input(rid.value, "data"),
+        Input(jd.GRID, "filterModel"),
+        Input(shell.REFRESH, "n_intervals"),
+        State(jd.JOB, "data"),
+    )
+    def _export(range_value: str | None, model: Any, _n: int | None, job: str) -> Any:
+        return grid_export(job, range_value, services().clock.now(), model)
+
+    app.clientside_callback(
+        _APPLIED_THEME, Output(jd.THEME, "data"), Input(shell.THEME_STORE, "data")
+    )
+    app.clientside_callback(
+        _PURGE, Output(jd.PURGE, "data"), Input(rid.value, "data"), prevent_initial_call=True
+    )
+
+    @app.callback(
+        Output(jd.RUN, "data"),
+        Input(jd.GRID, "selectedRows"),
+        prevent_initial_call=True,
+    )
+    def _select(rows: list[dict[str, Any]] | None) -> Any:
+        if not rows:
+            return no_update
+        return rows[0].get("run_id") or no_update
+
+    @app.callback(
+        Output(jd.RUN_PANEL, "children"),
+        Input(jd.RUN, "data"),
+        Input(shell.REFRESH, "n_intervals"),
+        State(jd.JOB, "data"),
+    )
+    def _panel(run_id: str | None, _n: int | None, job: str) -> list[Any]:
+        return run_panel(services(), job, run_id)
+
+    @app.callback(
+        Output(jd.URL, "search"),
+        Input(rid.value, "data"),
+        Input(jd.RUN, "data"),
+        Input(jd.GRID, "filterModel"),
+        prevent_initial_call=True,
+    )
+    def _url(range_value: str | None, run_id: str | None, model: Any) -> str:
+        return url_search(range_value, run_id, model)

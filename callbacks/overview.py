@@ -1,0 +1,184 @@
+"""Callbacks of the Overview: tiles and cards on the refresh timer, filters, tiles, URL.
+
+`overview_view` is the whole read: job overviews from the database (six indexed
+queries whatever the number of jobs), then the pure steps of
+`dashapp.monitoring_queries` (build, filter, order, total). A database error replaces
+the cards with the reason instead of leaving stale cards on screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dash import Dash, Input, Output, State, ctx, no_update
+from sqlalchemy.exc import SQLAlchemyError
+
+from callbacks.timerange import register_time_range, register_url_sync
+from dashapp import monitoring_queries as mq
+from dashapp.clock import iso_z
+from dashapp.services import Services, services
+from dashapp.timerange import DEFAULT_RANGE, permalink_search, resolve_range
+from dashapp.web.health import db_error_line
+from layouts import overview, shell
+from layouts.timerange import range_ids
+
+
+@dataclass(frozen=True)
+class OverviewView:
+    """Everything the Overview callback writes."""
+
+    tiles: dict[str, tuple[str, str]]
+    cards: list[Any]
+    count: str
+    export_href: str
+    tag_options: list[dict[str, str]]
+    dataset_options: list[dict[str, str]]
+
+
+def card_filter(
+    status: str | None, tag: str | None, dataset: str | None, q: str | None
+) -> mq.CardFilter:
+    """The filter from the controls (blank means not filtering)."""
+
+    def chosen(value: str | None) -> str | None:
+        return None if not value or value == overview.ANY else value
+
+    return mq.CardFilter(chosen(status), chosen(tag), chosen(dataset), (q or "").strip() or None)
+
+
+def export_href(since: Any, until: Any, flt: mq.CardFilter) -> str:
+    """The job-summary export of exactly these cards (the range pinned to absolute times)."""
+    params = {
+        "since": iso_z(since),
+        "until": iso_z(until),
+        "status": flt.status,
+        "tag": flt.tag,
+        "dataset": flt.dataset,
+        "q": flt.q,
+    }
+    return "/export/job-summary.csv" + permalink_search(params)
+
+
+def _options(blank: str, values: list[str]) -> list[dict[str, str]]:
+    return [{"label": blank, "value": overview.ANY}] + [{"label": v, "value": v} for v in values]
+
+
+def overview_view(svc: Services, range_value: str | None, flt: mq.CardFilter) -> OverviewView:
+    """Tiles, cards, count line, export link and filter options for the current view."""
+    settings = svc.settings
+    now = svc.clock.now()
+    window, _ = resolve_range(range_value, now)  # the store only holds checked values
+    try:
+        with svc.sessions() as session:
+            jobs = mq.job_overviews(session, window.since, window.until, details=False)
+            cards = mq.build_cards(jobs, settings.datasets, now, settings.dpu_hour_price)
+            shown = mq.order_cards(mq.filter_cards(cards, flt))
+            visible = shown[: overview.MAX_CARDS]
+            details = mq.card_details(
+                session, [c.name for c in visible], window.since, window.until
+            )
+    except SQLAlchemyError as e:
+        return OverviewView("", [overview.database_notice(db_error_line(e))], "", no_update, [], [])
+    shown = mq.with_details(visible, details) + shown[overview.MAX_CARDS :]
+    # Tiles describe the jobs the other filters leave, so pressing one never empties them.
+    tile_cards = mq.filter_cards(cards, mq.CardFilter(None, flt.tag, flt.dataset, flt.q))
+    tags = sorted({t for c in cards for t in mq.tag_labels(c.job.tags)} | {flt.tag or ""} - {""})
+    datasets = sorted({d.name for d in settings.datasets} | ({flt.dataset} - {None}))
+    return OverviewView(
+        tiles=overview.tile_texts(mq.totals(tile_cards), settings.currency),
+        cards=overview.cards_grid(shown, now, window.value, settings.currency, bool(cards)),
+        count=overview.count_text(
+            min(len(shown), overview.MAX_CARDS), len(shown), len(cards), window
+        ),
+        export_href=export_href(window.since, window.until, flt),
+        tag_options=_options("Any tag", tags),
+        dataset_options=_options("Any dataset", [d for d in datasets if d]),
+    )
+
+
+def tile_toggle(key: str, current: str | None) -> str:
+    """Pressing a tile shows only its jobs; pressing the active tile again shows all."""
+    return overview.ANY if (current or "") == key else key
+
+
+def register(app: Dash) -> None:
+    """Wire the Overview: picker, URL, tiles and the data refresh."""
+    register_time_range(app, overview.PAGE)
+    rid = range_ids(overview.PAGE)
+    register_url_sync(
+        app,
+        overview.URL,
+        {
+            "range": (rid.value, "data"),
+            "status": (overview.STATUS, "value"),
+            "tag": (overview.TAG, "value"),
+            "dataset": (overview.DATASET, "value"),
+            "q": (overview.SEARCH, "value"),
+        },
+        defaults={
+            "range": DEFAULT_RANGE,
+            "status": overview.ANY,
+            "tag": overview.ANY,
+            "dataset": overview.ANY,
+        },
+    )
+
+    keys = [k for k, _, _ in overview.TILE_SPECS]
+
+    @app.callback(
+        [Output(overview.tile_id(k, "value"), "children") for k in keys],
+        [Output(overview.tile_id(k, "detail"), "children") for k in keys],
+        Output(overview.CARDS, "children"),
+        Output(overview.COUNT, "children"),
+        Output(overview.EXPORT, "href"),
+        Output(overview.TAG, "options"),
+        Output(overview.DATASET, "options"),
+        Input(shell.REFRESH, "n_intervals"),
+        Input(rid.value, "data"),
+        Input(overview.STATUS, "value"),
+        Input(overview.TAG, "value"),
+        Input(overview.DATASET, "value"),
+        Input(overview.SEARCH, "value"),
+    )
+    def _refresh(
+        _n: int | None,
+        range_value: str | None,
+        status: str | None,
+        tag: str | None,
+        dataset: str | None,
+        q: str | None,
+    ) -> tuple[Any, ...]:
+        view = overview_view(services(), range_value, card_filter(status, tag, dataset, q))
+        return (
+            *[view.tiles[k][0] if view.tiles else "–" for k in keys],
+            *[view.tiles[k][1] if view.tiles else "" for k in keys],
+            view.cards,
+            view.count,
+            view.export_href,
+            view.tag_options or no_update,
+            view.dataset_options or no_update,
+        )
+
+    @app.callback(
+        [Output(overview.tile_id(k), "aria-pressed") for k in overview.FILTER_TILES],
+        [Output(overview.tile_id(k), "className") for k in overview.FILTER_TILES],
+        [Output(overview.tile_id(k), "title") for k in overview.FILTER_TILES],
+        Input(overview.STATUS, "value"),
+    )
+    def _pressed(status: str | None) -> tuple[str, ...]:
+        states = [overview.tile_pressed(k, status or "") for k in overview.FILTER_TILES]
+        return tuple(part[i] for i in range(3) for part in states)
+
+    @app.callback(
+        Output(overview.STATUS, "value"),
+        [Input(overview.tile_id(k), "n_clicks") for k in overview.FILTER_TILES],
+        State(overview.STATUS, "value"),
+        prevent_initial_call=True,
+    )
+    def _tile(*args: Any) -> str:
+        current = args[-1]
+        trigger = ctx.triggered_id
+        if not isinstance(trigger, str):
+            return no_update
+        return tile_toggle(trigger.removeprefix("overview-tile-"), current)

@@ -1,0 +1,276 @@
+"""The Lambda monitor's reads: the functions table, one function's series, comparisons.
+
+The table's summary columns are `/export/lambda-summary.csv` for the same window:
+the same rows (`export_queries.lambda_function_names` / `lambda_point_rows`), the
+same maths (`exports.lambda_summaries`) and the same rounding (`exports.number_cell`),
+so a number on screen equals the number in the download. Concurrency (the peak of
+`ConcurrentExecutions` Maximum) is the one column the CSV does not carry.
+
+Charts read stored per-minute datapoints and, for long ranges, fold them into
+buckets (`timerange.bucket_seconds`) so a month stays a few hundred points: counts
+add up, averages average, percentiles and maxima keep the worst minute.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dashapp import export_queries, exports
+from dashapp.clock import iso_z
+from dashapp.exports import LambdaSummary, Window
+from dashapp.models import MetricPoint
+from dashapp.timerange import bucket_seconds
+
+RESOURCE_TYPE = "lambda_function"
+MIN_COMPARE = 2
+MAX_COMPARE = 6
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of a chart: its label, metric and stat, and (time, value) points."""
+
+    label: str
+    metric: str
+    stat: str
+    points: list[tuple[datetime, float]]
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """One per-function chart: which (metric, stat) pairs it draws, under which labels."""
+
+    key: str
+    title: str
+    unit: str
+    series: tuple[tuple[str, str, str], ...]  # (metric, stat, label)
+
+
+CHARTS: tuple[ChartSpec, ...] = (
+    ChartSpec(
+        "invocations",
+        "Invocations and errors",
+        "count",
+        (("Invocations", "Sum", "Invocations"), ("Errors", "Sum", "Errors")),
+    ),
+    ChartSpec(
+        "duration",
+        "Duration",
+        "ms",
+        (
+            ("Duration", "Average", "Average"),
+            ("Duration", "p95", "p95"),
+            ("Duration", "p99", "p99"),
+            ("Duration", "Maximum", "Maximum"),
+        ),
+    ),
+    ChartSpec("throttles", "Throttles", "count", (("Throttles", "Sum", "Throttles"),)),
+    ChartSpec(
+        "concurrency",
+        "Concurrent executions",
+        "executions",
+        (("ConcurrentExecutions", "Maximum", "Peak concurrency"),),
+    ),
+)
+
+# What the comparison view can overlay: key → (metric, stat, label, unit).
+COMPARE_METRICS: dict[str, tuple[str, str, str, str]] = {
+    "invocations": ("Invocations", "Sum", "Invocations", "count"),
+    "errors": ("Errors", "Sum", "Errors", "count"),
+    "duration_p95": ("Duration", "p95", "Duration p95", "ms"),
+    "duration_p99": ("Duration", "p99", "Duration p99", "ms"),
+    "duration_avg": ("Duration", "Average", "Duration average", "ms"),
+    "throttles": ("Throttles", "Sum", "Throttles", "count"),
+    "concurrency": ("ConcurrentExecutions", "Maximum", "Peak concurrency", "executions"),
+}
+
+
+class CompareError(ValueError):
+    """A comparison that cannot be drawn; `str()` tells the user what to change."""
+
+
+def _rounded(value: float | None, places: int | None = None) -> float | None:
+    """A number exactly as lambda-summary.csv writes it (None for an empty cell)."""
+    cell = exports.number_cell(value, places)
+    return float(cell) if cell else None
+
+
+def grid_row(summary: LambdaSummary, concurrency: float | None) -> dict[str, Any]:
+    """One table row; every summary value rounded as the CSV rounds it."""
+    return {
+        "function_name": summary.function_name,
+        "invocations": _rounded(summary.invocations),
+        "errors": _rounded(summary.errors),
+        "error_rate": _rounded(summary.error_rate, 6),
+        "throttles": _rounded(summary.throttles),
+        "duration_avg_ms": _rounded(summary.duration_avg_ms, 3),
+        "duration_p95_ms": _rounded(summary.duration_p95_ms, 3),
+        "duration_p99_ms": _rounded(summary.duration_p99_ms, 3),
+        "concurrency_max": _rounded(concurrency),
+    }
+
+
+def peak_concurrency(session: Session, window: Window) -> dict[str, float]:
+    """Each function's highest `ConcurrentExecutions` Maximum in [since, until)."""
+    rows = session.execute(
+        select(MetricPoint.resource_name, func.max(MetricPoint.value))
+        .where(
+            MetricPoint.resource_type == RESOURCE_TYPE,
+            MetricPoint.metric == "ConcurrentExecutions",
+            MetricPoint.stat == "Maximum",
+            MetricPoint.ts >= window.since,
+            MetricPoint.ts < window.until,
+        )
+        .group_by(MetricPoint.resource_name)
+    )
+    return {name: float(value) for name, value in rows}
+
+
+def lambda_table_rows(session: Session, window: Window) -> list[dict[str, Any]]:
+    """The functions table: one row per function lambda-summary.csv lists, same order."""
+    names = export_queries.lambda_function_names(session, window)
+    summaries = exports.lambda_summaries(names, export_queries.lambda_point_rows(session, window))
+    peaks = peak_concurrency(session, window)
+    return [grid_row(s, peaks.get(s.function_name)) for s in summaries]
+
+
+def summary_href(window: Window) -> str:
+    """`/export/lambda-summary.csv` for exactly the table's window."""
+    return "/export/lambda-summary.csv?" + urlencode(
+        {"since": iso_z(window.since), "until": iso_z(window.until)}
+    )
+
+
+def metrics_href(name: str, metric: str, window: Window) -> str:
+    """`/export/metrics.csv` for one function's metric in the chart's window."""
+    return "/export/metrics.csv?" + urlencode(
+        {
+            "resource_type": RESOURCE_TYPE,
+            "name": name,
+            "metric": metric,
+            "since": iso_z(window.since),
+            "until": iso_z(window.until),
+        }
+    )
+
+
+def _points(
+    session: Session, names: Sequence[str], pairs: Iterable[tuple[str, str]], window: Window
+) -> dict[tuple[str, str, str], list[tuple[datetime, float]]]:
+    wanted = set(pairs)
+    metrics = sorted({m for m, _ in wanted})
+    rows = session.execute(
+        select(
+            MetricPoint.resource_name,
+            MetricPoint.metric,
+            MetricPoint.stat,
+            MetricPoint.ts,
+            MetricPoint.value,
+        )
+        .where(
+            MetricPoint.resource_type == RESOURCE_TYPE,
+            MetricPoint.resource_name.in_(list(names)),
+            MetricPoint.metric.in_(metrics),
+            MetricPoint.ts >= window.since,
+            MetricPoint.ts < window.until,
+        )
+        .order_by(MetricPoint.ts)
+    )
+    found: dict[tuple[str, str, str], list[tuple[datetime, float]]] = defaultdict(list)
+    for name, metric, stat, ts, value in rows:
+        if (metric, stat) in wanted:
+            found[(name, metric, stat)].append((ts, float(value)))
+    return found
+
+
+def bucketed(
+    points: Sequence[tuple[datetime, float]], stat: str, step_s: int
+) -> list[tuple[datetime, float]]:
+    """Fold per-minute points into `step_s` buckets: Sum adds, Average averages, others max."""
+    if step_s <= 60:
+        return list(points)
+    groups: dict[datetime, list[float]] = defaultdict(list)
+    for ts, value in points:
+        start = int(ts.timestamp()) // step_s * step_s
+        groups[datetime.fromtimestamp(start, UTC)].append(value)
+    out = []
+    for ts in sorted(groups):
+        values = groups[ts]
+        if stat == "Sum":
+            out.append((ts, sum(values)))
+        elif stat == "Average":
+            out.append((ts, sum(values) / len(values)))
+        else:
+            out.append((ts, max(values)))
+    return out
+
+
+def chart_step(window: Window) -> int:
+    """The bucket width charts of this window use (60 s: every stored minute)."""
+    return bucket_seconds((window.until - window.since).total_seconds(), 240)
+
+
+def function_charts(session: Session, name: str, window: Window) -> dict[str, list[Series]]:
+    """Every chart of CHARTS for one function, keyed by chart key."""
+    pairs = [(m, s) for chart in CHARTS for m, s, _ in chart.series]
+    found = _points(session, [name], pairs, window)
+    step = chart_step(window)
+    return {
+        chart.key: [
+            Series(label, m, s, bucketed(found.get((name, m, s), []), s, step))
+            for m, s, label in chart.series
+        ]
+        for chart in CHARTS
+    }
+
+
+def validate_compare(names: Sequence[str] | None, metric: str | None) -> tuple[list[str], str]:
+    """The comparison's functions (2 to 6, duplicates dropped) and metric key, or CompareError."""
+    chosen = list(dict.fromkeys(n for n in (names or []) if n))
+    key = metric or "invocations"
+    if key not in COMPARE_METRICS:
+        raise CompareError(f"unknown metric {metric!r}; one of {', '.join(COMPARE_METRICS)}")
+    if len(chosen) < MIN_COMPARE:
+        raise CompareError(f"Pick at least {MIN_COMPARE} functions to compare.")
+    if len(chosen) > MAX_COMPARE:
+        raise CompareError(
+            f"Compare at most {MAX_COMPARE} functions at once; {len(chosen)} are selected."
+        )
+    return chosen, key
+
+
+def compare_series(
+    session: Session, names: Sequence[str], metric_key: str, window: Window
+) -> list[Series]:
+    """One series per function for the chosen metric, in the order given."""
+    metric, stat, _label, _unit = COMPARE_METRICS[metric_key]
+    found = _points(session, names, [(metric, stat)], window)
+    step = chart_step(window)
+    return [
+        Series(name, metric, stat, bucketed(found.get((name, metric, stat), []), stat, step))
+        for name in names
+    ]
+
+
+def describe_series(series: Series, unit: str) -> str:
+    """A text alternative of one line: total or peak, and when the peak was."""
+    if not series.points:
+        return f"{series.label}: no datapoints in the range."
+    peak_ts, peak = max(series.points, key=lambda p: p[1])
+    peak_text = f"peak {_fmt(peak)} {unit} at {peak_ts:%Y-%m-%d %H:%M} UTC"
+    if series.stat == "Sum":
+        total = sum(v for _, v in series.points)
+        return f"{series.label}: {_fmt(total)} in total, {peak_text}."
+    return f"{series.label}: {peak_text}."
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"

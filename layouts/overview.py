@@ -1,0 +1,513 @@
+"""Overview (`/`): one card per Glue job, failed and late first, with summary tiles.
+
+Each card reads as a status line a person can act on: what state the job is in
+(icon and word, never colour alone), when it last ran and for how long against its
+median, how many rows, its success rate over the range with a sparkline, what the
+last run cost, and whether its data is on time. Tiles above count jobs by status
+and filter the cards when pressed. All state (range, filters) lives in the URL, so
+a copied link reopens the same view; the layout reads it from `**query`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from dashapp.monitoring_queries import JobCard, SparkBucket, Totals
+from dashapp.timerange import TimeRange, normalise_range
+from dashapp.web.humanize import duration, span
+from layouts.components import badge, empty_state, icon, loading, notice, time_ago
+from layouts.logs import run_logs_href
+from layouts.timerange import time_range_picker
+
+PATH = "/"
+NAME = "Overview"
+PAGE = "overview"
+
+URL = "overview-url"
+SEARCH = "overview-search"
+STATUS = "overview-status"
+TAG = "overview-tag"
+DATASET = "overview-dataset"
+TILES = "overview-tiles"
+CARDS = "overview-cards"
+COUNT = "overview-count"
+EXPORT = "overview-export"
+
+ANY = "all"  # the "no filter" choice of each select (an empty value renders blank)
+MAX_CARDS = 36  # beyond this the page asks to narrow the view (the export has them all)
+
+STATUS_OPTIONS: tuple[tuple[str, str], ...] = (
+    (ANY, "Any status"),
+    ("failed", "Failed"),
+    ("late", "Late"),
+    ("running", "Running"),
+    ("succeeded", "Succeeded"),
+    ("stopped", "Stopped"),
+    ("never", "Never run"),
+)
+
+# Card status → (label, tone, icon) of its badge.
+STATUS_BADGES: dict[str, tuple[str, Any, str]] = {
+    "failed": ("Failed", "danger", "x-octagon-fill"),
+    "late": ("Late", "warning", "alarm-fill"),
+    "running": ("Running", "info", "arrow-repeat"),
+    "stopped": ("Stopped", "secondary", "stop-circle-fill"),
+    "succeeded": ("Succeeded", "success", "check-circle-fill"),
+    "never": ("Never run", "secondary", "dash-circle"),
+}
+
+
+def layout(**query: str) -> html.Div:
+    """The page with its controls set from the URL; callbacks/overview.py fills tiles and cards."""
+    value, error = normalise_range(query.get("range"))
+    return html.Div(
+        [
+            dcc.Location(id=URL, refresh=False),
+            html.Div(
+                [
+                    html.H1(NAME, className="h2 mb-0"),
+                    html.A(
+                        [icon("download", "me-1"), "Export job summary (CSV)"],
+                        id=EXPORT,
+                        href="/export/job-summary.csv",
+                        download="",
+                        className="btn btn-sm btn-outline-secondary",
+                    ),
+                ],
+                className="d-flex flex-wrap justify-content-between align-items-center gap-2",
+            ),
+            html.P(
+                "Every Glue job: failed and late ones first. Press a tile to show only those jobs.",
+                className="lead smd-lead",
+            ),
+            html.Section(
+                [
+                    html.H2("Filters", className="visually-hidden", id="overview-filters-h"),
+                    time_range_picker(PAGE, value, error),
+                    filters(query),
+                ],
+                className="smd-controls mb-3",
+                **{"aria-labelledby": "overview-filters-h"},
+            ),
+            html.Section(
+                [
+                    html.H2("Summary", className="visually-hidden", id="overview-summary-h"),
+                    html.Div(tiles_skeleton(), id=TILES),
+                ],
+                **{"aria-labelledby": "overview-summary-h"},
+            ),
+            html.Section(
+                [
+                    html.H2("Jobs", className="visually-hidden", id="overview-jobs-h"),
+                    html.P(id=COUNT, className="smd-count", role="status"),
+                    html.Div(loading("jobs"), id=CARDS),
+                ],
+                **{"aria-labelledby": "overview-jobs-h"},
+            ),
+        ],
+        className="smd-overview",
+    )
+
+
+def _select(id_: str, label: str, options: Sequence[tuple[str, str]], value: str) -> html.Div:
+    return html.Div(
+        [
+            html.Label(label, htmlFor=id_, className="form-label small mb-0"),
+            dbc.Select(
+                id=id_,
+                options=[{"label": text, "value": v} for v, text in options],
+                value=value,
+                size="sm",
+            ),
+        ],
+        className="smd-filter",
+    )
+
+
+def filters(query: Mapping[str, str]) -> html.Div:
+    """Search, status, tag and dataset, each labelled, set from the URL's values."""
+    tag = query.get("tag") or ANY
+    dataset = query.get("dataset") or ANY
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Label("Search jobs", htmlFor=SEARCH, className="form-label small mb-0"),
+                    dcc.Input(
+                        id=SEARCH,
+                        type="search",
+                        value=query.get("q", ""),
+                        debounce=0.4,
+                        placeholder="Name, tag or dataset",
+                        className="form-control form-control-sm",
+                    ),
+                ],
+                className="smd-filter smd-filter--search",
+            ),
+            _select(STATUS, "Status", STATUS_OPTIONS, query.get("status") or ANY),
+            # Options arrive with the data; the URL's value is kept meanwhile.
+            _select(TAG, "Tag", [(ANY, "Any tag"), *([(tag, tag)] if tag != ANY else [])], tag),
+            _select(
+                DATASET,
+                "Dataset",
+                [(ANY, "Any dataset"), *([(dataset, dataset)] if dataset != ANY else [])],
+                dataset,
+            ),
+        ],
+        className="d-flex flex-wrap align-items-end gap-3 mt-2",
+    )
+
+
+# --- tiles ------------------------------------------------------------------------------
+
+
+def _percent(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate * 100:.0f}%"
+
+
+def money(amount: float | None, currency: str) -> str:
+    """'0.42 USD'; small amounts keep enough places to be non-zero."""
+    if amount is None:
+        return "–"
+    places = 2 if amount >= 1 or amount == 0 else 4
+    return f"{amount:,.{places}f} {currency}"
+
+
+# (key, label, icon); keyed tiles filter the cards, the rest only inform.
+TILE_SPECS: tuple[tuple[str, str, str], ...] = (
+    ("running", "Running", "arrow-repeat"),
+    ("succeeded", "Succeeded", "check-circle-fill"),
+    ("failed", "Failed", "x-octagon-fill"),
+    ("late", "Late", "alarm-fill"),
+    ("rate", "Success rate", "percent"),
+    ("dpu", "DPU-hours", "cpu"),
+    ("cost", "Cost", "cash-coin"),
+)
+FILTER_TILES = ("running", "succeeded", "failed", "late")
+
+
+def tile_id(key: str, part: str = "") -> str:
+    """Id of a tile (`part` '') or of its 'value' / 'detail' text."""
+    return f"overview-tile-{key}" + (f"-{part}" if part else "")
+
+
+def tiles_skeleton() -> html.Div:
+    """The tiles, drawn once: the refresh only changes their numbers and pressed state,
+    so a press is never lost to a re-render racing it."""
+    items = []
+    for key, label, icon_name in TILE_SPECS:
+        body = [
+            html.Span([icon(icon_name, "me-1"), label], className="smd-tile-label"),
+            " ",  # the accessible name reads "Failed 1 jobs failing", not "Failed1jobs"
+            html.Span("…", id=tile_id(key, "value"), className="smd-tile-value"),
+            " ",
+            html.Span("", id=tile_id(key, "detail"), className="smd-tile-detail"),
+        ]
+        if key in FILTER_TILES:
+            items.append(
+                html.Button(
+                    body,
+                    id=tile_id(key),
+                    type="button",
+                    className=f"smd-tile smd-tile--{key}",
+                    title=f"Show only {label.lower()} jobs",
+                    **{"aria-pressed": "false"},
+                )
+            )
+        else:
+            items.append(html.Div(body, className="smd-tile smd-tile--info"))
+    return html.Div(items, className="smd-tiles")
+
+
+def tile_texts(total: Totals, currency: str) -> dict[str, tuple[str, str]]:
+    """Each tile's (value, detail)."""
+    return {
+        "running": (str(total.running), "jobs running now"),
+        "succeeded": (str(total.succeeded), f"jobs OK · {total.runs_succeeded} runs"),
+        "failed": (str(total.failed), f"jobs failing · {total.runs_failed} failed runs"),
+        "late": (str(total.late), "jobs past their SLA"),
+        "rate": (
+            _percent(total.success_rate),
+            f"of {total.runs_succeeded + total.runs_failed} finished runs",
+        ),
+        "dpu": (f"{total.dpu_hours:,.2f}", "in the range"),
+        "cost": (money(total.cost, currency), "in the range"),
+    }
+
+
+def tile_pressed(key: str, active: str) -> tuple[str, str, str]:
+    """aria-pressed, class and tooltip of a filter tile given the active status filter."""
+    pressed = key == active
+    label = next(label for k, label, _ in TILE_SPECS if k == key)
+    return (
+        "true" if pressed else "false",
+        f"smd-tile smd-tile--{key}" + (" active" if pressed else ""),
+        "Show all jobs" if pressed else f"Show only {label.lower()} jobs",
+    )
+
+
+# --- cards ------------------------------------------------------------------------------
+
+
+def status_badge(status: str) -> html.Span:
+    """The card's state: icon and word."""
+    label, tone, icon_name = STATUS_BADGES[status]
+    return badge(label, tone, icon_name)
+
+
+def sla_badge(card: JobCard) -> html.Span | None:
+    """'On time' / 'Late' against the job's SLA; None when the job has none."""
+    sla = card.sla
+    if sla is None:
+        return None
+    source = "dataset SLA" if sla.source == "dataset" else "schedule"
+    title = f"Expected to succeed at least every {span(sla.interval_s)} ({source})"
+    if sla.late:
+        return badge("Late", "warning", "alarm-fill", title=title)
+    return badge("On time", "success", "clock-fill", title=title)
+
+
+SPARK_BAR_PX = 6
+SPARK_GAP_PX = 2
+SPARK_COLOURS = {"ok": "--bs-success", "warn": "--bs-warning", "bad": "--bs-danger"}
+
+
+def sparkline(buckets: Sequence[SparkBucket], label: str) -> html.Div:
+    """Success rate per slice of the range as small bars, with the numbers as its text.
+
+    The bars are background layers of one element, not one element each: a page of
+    cards would otherwise build hundreds of components on every refresh.
+    """
+    layers: list[tuple[str, str, str]] = []  # (image, size, position)
+    described = []
+    for i, b in enumerate(buckets):
+        x = f"{i * (SPARK_BAR_PX + SPARK_GAP_PX)}px"
+        rate = b.rate
+        if rate is None:
+            colour, height = "--bs-secondary-color", "2px"
+            described.append("no runs")
+        else:
+            tone = "ok" if rate >= 0.999 else ("warn" if rate >= 0.5 else "bad")
+            colour, height = SPARK_COLOURS[tone], f"{max(rate * 100, 8):.0f}%"
+            described.append(_percent(rate))
+        layers.append(
+            (f"linear-gradient(var({colour}), var({colour}))", f"{SPARK_BAR_PX}px {height}", x)
+        )
+    width = max(len(buckets) * (SPARK_BAR_PX + SPARK_GAP_PX) - SPARK_GAP_PX, SPARK_BAR_PX)
+    return html.Div(
+        className="smd-spark",
+        role="img",
+        style={
+            "width": f"{width}px",
+            "backgroundImage": ", ".join(image for image, _, _ in layers) or "none",
+            "backgroundSize": ", ".join(size for _, size, _ in layers),
+            "backgroundPosition": ", ".join(f"{x} 100%" for _, _, x in layers),
+        },
+        **{"aria-label": f"{label}, oldest to newest: {', '.join(described)}"},
+    )
+
+
+def _vs_median(run_s: float | None, median_s: float | None) -> list[Any]:
+    if run_s is None:
+        return ["–"]
+    text: list[Any] = [duration(run_s)]
+    if median_s:
+        delta = (run_s - median_s) / median_s
+        word = "slower" if delta > 0 else "faster"
+        text.append(
+            html.Span(
+                f" (median {duration(median_s)}; "
+                + ("as usual" if abs(delta) < 0.05 else f"{abs(delta) * 100:.0f}% {word}")
+                + ")",
+                className="text-body-secondary",
+            )
+        )
+    return text
+
+
+def _runs_text(rate: float | None, finished: int) -> str:
+    return f"{_percent(rate)} of {finished} run" + ("" if finished == 1 else "s")
+
+
+def _rows(n: int | None) -> str:
+    return "–" if n is None else f"{n:,}"
+
+
+def job_href(name: str, range_value: str) -> str:
+    """The job's detail page in the same time range."""
+    return f"/jobs/{quote(name, safe='')}?range={quote(range_value, safe=':~')}"
+
+
+def job_card(
+    card: JobCard, now: datetime, range_value: str, currency: str, index: int = 0
+) -> html.Div:
+    """One job as an article: header (name, state, SLA), facts, and the last error."""
+    job = card.job
+    run = job.last_run
+    heading_id = f"job-{index}-{re.sub(r'[^A-Za-z0-9_-]', '-', job.name)}-h"
+    header_badges = [status_badge(card.status)]
+    sla = sla_badge(card)
+    if sla is not None and card.status != "late":
+        header_badges.append(sla)
+    last_run: Any
+    if run is None:
+        last_run = "No runs recorded"
+    else:
+        last_run = ["Started ", time_ago(run.started_at, now)]
+        if run.completed_at is None:
+            last_run.append(f", running for {duration((now - run.started_at).total_seconds())}")
+    rate = job.stats.success_rate
+    facts: list[tuple[str, Any]] = [
+        ("Last run", last_run),
+        ("Duration", _vs_median(run.duration_s if run else None, job.median_duration_s)),
+        (
+            "Rows",
+            f"{_rows(run.rows_read)} read · {_rows(run.rows_written)} written" if run else "–",
+        ),
+        (
+            "Success rate",
+            html.Div(
+                [
+                    html.Span(
+                        _runs_text(rate, job.stats.succeeded + job.stats.failed),
+                        className="me-2",
+                    ),
+                    sparkline(job.spark, f"Success rate of {job.name} over the range"),
+                ],
+                className="d-flex align-items-center flex-wrap",
+            ),
+        ),
+        (
+            "Last run cost",
+            money(card.last_cost, currency)
+            + (f" ({run.dpu_seconds:,.0f} DPU-s)" if run and run.dpu_seconds else ""),
+        ),
+    ]
+    if card.sla is not None:
+        if card.sla.age_s is None:
+            fresh: Any = f"Never succeeded; expected every {span(card.sla.interval_s)}"
+        else:
+            fresh = [
+                "Last success ",
+                time_ago(job.last_success_at, now) if job.last_success_at else "–",
+                f"; expected every {span(card.sla.interval_s)}",
+            ]
+        facts.append(("Freshness", fresh))
+    items: list[Any] = []
+    for term, value in facts:
+        items.append(html.Dt(term, className="col-5"))
+        items.append(html.Dd(value, className="col-7"))
+    body: list[Any] = [html.Dl(items, className="row smd-facts mb-2")]
+    if job.tags or card.datasets:
+        body.append(
+            html.Ul(
+                [html.Li(html.Code(f"dataset={d}")) for d in card.datasets]
+                + [html.Li(html.Code(t)) for t in _tag_texts(job.tags)],
+                className="smd-tags",
+                **{"aria-label": "Datasets and tags"},
+            )
+        )
+    if run is not None and run.error_message and card.status == "failed":
+        body.append(_error_notice("Error: ", run.run_id, run.error_message, job.name, "danger"))
+    elif job.last_failure is not None:
+        failure = job.last_failure
+        body.append(
+            _error_notice(
+                ["Last failure (", time_ago(failure.started_at, now), "): "],
+                failure.run_id,
+                failure.error_message or failure.state.title(),
+                job.name,
+                "warning",
+            )
+        )
+    return html.Div(
+        html.Article(
+            [
+                html.Div(
+                    [
+                        html.H3(
+                            html.A(job.name, href=job_href(job.name, range_value)),
+                            id=heading_id,
+                            className="h5 mb-0 smd-card-title",
+                        ),
+                        html.Div(header_badges, className="d-flex gap-1 flex-wrap"),
+                    ],
+                    className="card-header d-flex justify-content-between align-items-start gap-2",
+                ),
+                html.Div(body, className="card-body"),
+            ],
+            className=f"card h-100 smd-job smd-job--{card.status}",
+            **{"aria-labelledby": heading_id, "data-job": job.name, "data-status": card.status},
+        ),
+        className="col",
+    )
+
+
+def _error_notice(lead: Any, run_id: str, message: str, job_name: str, tone: Any) -> html.Div:
+    """A run's error on a card, with its logs one click away."""
+    return notice(
+        [
+            html.Strong(lead),
+            html.Span(_truncate(message, 240), className="smd-job-error"),
+            " ",
+            html.A(
+                [icon("journal-text", "me-1"), "Logs"],
+                href=run_logs_href(run_id, first_error=True),
+                className="ms-1",
+                **{"aria-label": f"Logs of failed run {run_id} of {job_name}"},
+            ),
+        ],
+        tone,
+        "exclamation-octagon-fill" if tone == "danger" else "exclamation-triangle-fill",
+    )
+
+
+def _tag_texts(tags: Mapping[str, str]) -> list[str]:
+    return sorted(f"{k}={v}" for k, v in tags.items())
+
+
+def _truncate(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def cards_grid(
+    cards: Sequence[JobCard], now: datetime, range_value: str, currency: str, any_jobs: bool
+) -> list[Any]:
+    """The cards (at most MAX_CARDS), or why there are none."""
+    if not any_jobs:
+        return [
+            empty_state(
+                "No Glue jobs collected yet",
+                [
+                    "Cards appear after the collector's first inventory cycle (",
+                    html.Code("python -m collectors"),
+                    ").",
+                ],
+                "hourglass-split",
+            )
+        ]
+    if not cards:
+        return [empty_state("No job matches these filters", "Clear a filter or widen the range.")]
+    shown = [job_card(c, now, range_value, currency, i) for i, c in enumerate(cards[:MAX_CARDS])]
+    return [html.Div(shown, className="row row-cols-1 row-cols-lg-2 row-cols-xxl-3 g-3")]
+
+
+def count_text(shown: int, matching: int, total: int, time_range: TimeRange) -> str:
+    """'12 of 40 jobs · Last 24 hours', saying when the page shows only the first ones."""
+    text = f"{matching} of {total} jobs · {time_range.label}"
+    if matching > shown:
+        text += f" · showing the first {shown}; narrow the filters or export the rest"
+    return text
+
+
+def database_notice(message: str) -> html.Div:
+    """What the cards area says when the database cannot be read."""
+    return notice(["Database unreachable: ", html.Code(message)], "danger", "x-octagon-fill")

@@ -1,0 +1,216 @@
+"""Overview and wall: component trees, the callback views on both databases, the
+job-summary CSV route, and the staleness wording of the wall."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import dash
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from callbacks.overview import card_filter, export_href, overview_view, tile_toggle
+from callbacks.wall import stale_message, wall_view
+from dashapp import monitoring_queries as mq
+from dashapp.models import CollectorStatus
+from dashapp.queries import Freshness, LaggingCollector
+from dashapp.services import Services
+from layouts import overview, wall
+from tests.web.conftest import NOW
+from tests.web.seed import seed_demo
+from tests.web.tree import attr, by_id, of_type, text
+
+# --- layouts ------------------------------------------------------------------------------
+
+
+def test_overview_skeleton_reads_its_state_from_the_url() -> None:
+    layout = overview.layout(range="7d", status="failed", tag="team=ops", q="orders", x="y")
+    assert by_id(layout, "overview-range-value").data == "7d"
+    assert by_id(layout, overview.STATUS).value == "failed"
+    assert by_id(layout, overview.TAG).value == "team=ops"
+    assert by_id(layout, overview.SEARCH).value == "orders"
+    assert by_id(layout, overview.DATASET).value == overview.ANY
+    assert text(by_id(layout, overview.CARDS)) == "Loading jobs…"
+    # Tiles exist from the start (a press is never lost to a re-render); four filter.
+    for key in overview.FILTER_TILES:
+        tile = by_id(layout, overview.tile_id(key))
+        assert tile.type == "button" and attr(tile, "aria-pressed") == "false"
+    assert by_id(layout, overview.URL).refresh is False
+
+
+def test_a_bad_range_in_the_link_is_explained() -> None:
+    layout = overview.layout(range="3 weeks")
+    assert by_id(layout, "overview-range-value").data == "24h"
+    assert "showing 24h instead" in text(by_id(layout, "overview-range-error"))
+
+
+def test_tile_toggle_and_filters() -> None:
+    assert tile_toggle("failed", overview.ANY) == "failed"
+    assert tile_toggle("failed", "failed") == overview.ANY
+    assert card_filter(overview.ANY, "", None, "  x ") == mq.CardFilter(None, None, None, "x")
+    assert overview.tile_pressed("late", "late") == (
+        "true",
+        "smd-tile smd-tile--late active",
+        "Show all jobs",
+    )
+
+
+def test_export_href_pins_the_range() -> None:
+    flt = mq.CardFilter("failed", "team=a b", None, None)
+    href = export_href(NOW - timedelta(hours=1), NOW, flt)
+    assert href == (
+        "/export/job-summary.csv?since=2026-11-25T17:32:17Z&until=2026-11-25T18:32:17Z"
+        "&status=failed&tag=team%3Da+b"
+    )
+
+
+# --- the callback's view, on both databases ---------------------------------------------
+
+
+def _seed(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as s:
+        seed_demo(s, NOW)
+
+
+def test_overview_view_orders_cards_and_counts(
+    svc: Services, sessions: sessionmaker[Session]
+) -> None:
+    _seed(sessions)
+    view = overview_view(svc, "24h", mq.CardFilter())
+    jobs = [attr(a, "data-job") for a in of_type(view.cards, "Article")]
+    assert jobs == [
+        "crm-customers-ingest",
+        "ops-inventory-snapshot",
+        "web-clickstream-ingest",
+        "sales-orders-ingest",
+    ]
+    first = of_type(view.cards, "Article")[0]
+    assert "Error: AnalysisException: cannot resolve 'customer_id'" in text(first)
+    assert view.tiles["failed"] == ("1", "jobs failing · 1 failed runs")
+    assert view.tiles["rate"] == ("67%", "of 3 finished runs")
+    assert view.count == "4 of 4 jobs · Last 24 hours"
+    assert view.export_href.startswith("/export/job-summary.csv?since=2026-11-24T18:32:17Z")
+    assert [o["value"] for o in view.dataset_options] == [
+        overview.ANY,
+        "clickstream",
+        "customers",
+        "inventory",
+        "orders",
+    ]
+    only_failed = overview_view(svc, "24h", mq.CardFilter(status="failed"))
+    assert len(of_type(only_failed.cards, "Article")) == 1
+    # The tiles still count every job, so another tile can be pressed.
+    assert only_failed.tiles["succeeded"][0] == "1"
+
+
+def test_overview_view_on_an_empty_database(svc: Services) -> None:
+    view = overview_view(svc, None, mq.CardFilter())
+    assert "No Glue jobs collected yet" in text(view.cards)
+
+
+def test_overview_view_names_an_unreachable_database(unreachable_svc: Services) -> None:
+    view = overview_view(unreachable_svc, "24h", mq.CardFilter())
+    assert text(view.cards).startswith("Database unreachable")
+
+
+# --- /export/job-summary.csv --------------------------------------------------------------
+
+
+def test_job_summary_export_lists_the_cards(
+    app: dash.Dash, sessions: sessionmaker[Session]
+) -> None:
+    _seed(sessions)
+    client = app.server.test_client()
+    response = client.get(
+        "/export/job-summary.csv?since=2026-11-24T18:32:17Z&until=2026-11-25T18:32:17Z"
+    )
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [r["job_name"] for r in rows] == [
+        "crm-customers-ingest",
+        "ops-inventory-snapshot",
+        "web-clickstream-ingest",
+        "sales-orders-ingest",
+    ]
+    crm = rows[0]
+    assert (crm["status"], crm["late"], crm["last_run_state"]) == ("failed", "true", "FAILED")
+    assert crm["last_run_started_at"] == "2026-11-25T17:42:17Z"
+    assert crm["success_rate"] == "0" and crm["currency"] == "USD"
+    assert rows[1]["last_run_id"] == "" and rows[1]["sla_interval_s"] == "93600"
+    failed = client.get("/export/job-summary.csv?status=FAILED&q=crm")
+    assert [r["job_name"] for r in csv.DictReader(io.StringIO(failed.get_data(as_text=True)))] == [
+        "crm-customers-ingest"
+    ]
+
+
+def test_job_summary_export_refuses_bad_parameters(app: dash.Dash) -> None:
+    client = app.server.test_client()
+    bad = client.get("/export/job-summary.csv?status=broken")
+    assert bad.status_code == 400 and "unknown status 'broken'" in bad.get_data(as_text=True)
+    unknown = client.get("/export/job-summary.csv?dataset=nope")
+    assert unknown.status_code == 404 and "no dataset named 'nope'" in unknown.get_data(
+        as_text=True
+    )
+    extra = client.get("/export/job-summary.csv?jobs=x")
+    assert extra.status_code == 400
+
+
+# --- wall -----------------------------------------------------------------------------------
+
+
+def test_wall_layout_is_a_dark_kiosk_without_controls() -> None:
+    layout = wall.layout(range="6h")
+    root = by_id(layout, wall.ROOT)
+    assert attr(root, "data-bs-theme") == "dark" and attr(root, "data-smd-kiosk") == "true"
+    assert by_id(layout, wall.RANGE).data == "6h"
+    assert of_type(layout, "Button") == [] and of_type(layout, "Input") == []
+
+
+def test_stale_message_wording() -> None:
+    assert stale_message(Freshness("fresh", NOW, 3.0, 180, 2), NOW) is None
+    assert "No data yet" in (stale_message(Freshness("empty", None, None, 180, 0), NOW) or "")
+    lagging = (LaggingCollector("glue_runs", NOW - timedelta(minutes=7), 420.0),)
+    stale = Freshness("stale", NOW - timedelta(minutes=7), 420.0, 180, 2, lagging)
+    assert stale_message(stale, NOW) == (
+        "Data is stale: last update 7 min ago (18:25:17 UTC); glue_runs behind by more than 3 min."
+    )
+
+
+def test_wall_view_puts_problems_first_and_warns_when_stale(
+    svc: Services, sessions: sessionmaker[Session]
+) -> None:
+    _seed(sessions)
+    clock, banner, banner_class, counts, problems, healthy = wall_view(svc, "24h")
+    assert clock == "18:32:17 UTC"
+    assert banner == [] and "d-none" in banner_class
+    assert [text(of_type(t, "H3")) for t in of_type(problems, "Article")] == [
+        "crm-customers-ingest",
+        "ops-inventory-snapshot",
+    ]
+    assert len(of_type(healthy, "Li")) == 2
+    assert "1 Failed" in text(counts)
+    with sessions.begin() as s:
+        s.execute(update(CollectorStatus).values(last_success_at=NOW - timedelta(minutes=10)))
+    _, banner, banner_class, *_ = wall_view(svc, "24h")
+    assert "Data is stale: last update 10 min ago" in text(banner)
+    assert "d-none" not in banner_class
+
+
+def test_wall_view_names_an_unreachable_database(unreachable_svc: Services) -> None:
+    _, banner, banner_class, *_ = wall_view(unreachable_svc, None)
+    assert text(banner).startswith("Database unreachable")
+    assert "d-none" not in banner_class
+
+
+def test_count_line_says_when_the_page_shows_only_the_first_cards() -> None:
+    from dashapp.timerange import parse_range
+
+    window = parse_range("24h", NOW)
+    assert overview.count_text(12, 12, 40, window) == "12 of 40 jobs · Last 24 hours"
+    assert overview.count_text(60, 900, 1000, window) == (
+        "900 of 1000 jobs · Last 24 hours · showing the first 60; "
+        "narrow the filters or export the rest"
+    )
