@@ -37,8 +37,9 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    true,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from dashapp.clock import as_utc
 from dashapp.config import Dataset
@@ -250,6 +251,53 @@ def _bucket_index(session: Session, column: Any, since: datetime, step_s: float)
     return cast(func.floor(offset), Integer)
 
 
+def _latest_pg(
+    session: Session, names: Sequence[str]
+) -> tuple[dict[str, LastRun], dict[str, datetime]]:
+    """PostgreSQL: each job's latest run and last success in one statement (LATERAL joins,
+    two index seeks a job), half the cost of the portable two-query form."""
+    run = (
+        select(*LAST_RUN_COLUMNS[1:])
+        .where(JobRun.job_name == GlueJob.name)
+        .order_by(JobRun.started_at.desc())
+        .limit(1)
+        .lateral("latest_run")
+    )
+    ok = (
+        select(func.coalesce(JobRun.completed_at, JobRun.started_at).label("at"))
+        .where(JobRun.job_name == GlueJob.name, JobRun.state == SUCCEEDED)
+        .order_by(JobRun.started_at.desc())
+        .limit(1)
+        .lateral("last_success")
+    )
+    rows = session.execute(
+        select(GlueJob.name.label("job_name"), *run.c, ok.c.at)
+        .select_from(GlueJob)
+        .outerjoin(run, true())
+        .outerjoin(ok, true())
+    )
+    wanted = set(names)
+    runs: dict[str, LastRun] = {}
+    successes: dict[str, datetime] = {}
+    for r in rows:
+        if r.job_name not in wanted:
+            continue
+        if r.run_id is not None:
+            runs[r.job_name] = _last_run(r)
+        if r.at is not None:
+            successes[r.job_name] = as_utc(r.at)
+    return runs, successes
+
+
+def _latest(
+    session: Session, names: Sequence[str]
+) -> tuple[dict[str, LastRun], dict[str, datetime]]:
+    """Each job's latest run and when it last succeeded."""
+    if session.get_bind().dialect.name == "postgresql":
+        return _latest_pg(session, names)
+    return _last_runs(session, names), _last_successes(session, names)
+
+
 def _last_runs(session: Session, names: Sequence[str]) -> dict[str, LastRun]:
     """Each job's latest run: one index seek per job (job_name, started_at DESC).
 
@@ -349,7 +397,7 @@ def _last_failures(session: Session, since: datetime, until: datetime) -> dict[s
     """Each job's latest failed run in the range (failures are few: a window over them)."""
     ranked = (
         select(
-            JobRun,
+            *LAST_RUN_COLUMNS,
             func.row_number()
             .over(
                 partition_by=JobRun.job_name,
@@ -364,8 +412,7 @@ def _last_failures(session: Session, since: datetime, until: datetime) -> dict[s
         )
         .subquery()
     )
-    latest = aliased(JobRun, ranked)
-    found = session.scalars(select(latest).where(ranked.c.rn == 1))
+    found = session.execute(select(ranked).where(ranked.c.rn == 1))
     return {r.job_name: _last_run(r) for r in found}
 
 
@@ -501,13 +548,13 @@ def job_overviews(
     names = [j.name for j in jobs]
     if not names:
         return []
-    last_runs = _last_runs(session, names)
-    successes = _last_successes(session, names)
+    last_runs, successes = _latest(session, names)
     # Without details, `card_details` fills them in later for the cards actually drawn.
     durations = _medians(session, since, until) if details else {}
     sparks = _sparks(session, since, until, spark_buckets) if details else {}
     failures = _last_failures(session, since, until)
     empty_spark = _empty_spark(since, until, spark_buckets)
+    no_stats = RangeStats()
     return [
         JobOverview(
             name=j.name,
@@ -517,7 +564,7 @@ def job_overviews(
             gone_at=j.gone_at,
             last_run=last_runs.get(j.name),
             last_success_at=successes.get(j.name),
-            stats=stats.get(j.name, RangeStats()),
+            stats=stats.get(j.name, no_stats),
             median_duration_s=durations.get(j.name),
             spark=sparks.get(j.name, empty_spark),
             last_failure=failures.get(j.name),

@@ -97,6 +97,16 @@ def _advance_until(
         sim.tick()
 
 
+def _catch_up(clock: FixedClock) -> None:
+    """Bring the simulated clock to the real one before a run is started through the API.
+
+    The API stamps such a run with the real time, so the simulation must reach it; doing
+    that first keeps the simulated clock from running hours ahead of the real one over the
+    module (CloudWatch Logs refuses events more than two hours in the future).
+    """
+    clock.set(max(clock.now(), datetime.now(UTC)))
+
+
 def _state_events(client: Callable[..., Any]) -> list[dict[str, Any]]:
     sqs = client("sqs")
     url = sqs.get_queue_url(QueueName="smd-collector-events")["QueueUrl"]
@@ -176,6 +186,7 @@ def test_a_schedule_fires_and_the_run_lives_through_its_states(world, sandbox_cl
 def test_a_run_started_through_the_api_is_run_too(world, sandbox_client):
     sim, clock, _ = world
     glue = sandbox_client("glue")
+    _catch_up(clock)
     run_id = glue.start_job_run(JobName="dq-checks-orders", Arguments={"--date": "2026-11-25"})[
         "JobRunId"
     ]
@@ -196,6 +207,7 @@ def test_stopping_a_running_run_ends_it_stopped_with_an_event(world, sandbox_cli
     sim, clock, _ = world
     glue = sandbox_client("glue")
     job = "marketing-attribution-model"
+    _catch_up(clock)
     run_id = glue.start_job_run(JobName=job)["JobRunId"]
     _advance_until(
         sim,
@@ -225,6 +237,7 @@ def test_stopping_a_running_run_ends_it_stopped_with_an_event(world, sandbox_cli
 def test_a_failing_job_is_retried_by_glue_up_to_max_retries(world, sandbox_client):
     sim, clock, _ = world
     glue = sandbox_client("glue")
+    _catch_up(clock)
     first = glue.start_job_run(JobName=FLAKY.name)["JobRunId"]
     _advance_until(
         sim,
