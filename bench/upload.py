@@ -71,13 +71,13 @@ def start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
 
 def tree_pids(pid: int) -> list[int]:
     """The process and all its descendants (gunicorn master and workers)."""
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
+    out, pending = [], [pid]
+    while pending:
+        p = pending.pop()
         out.append(p)
         for task in Path(f"/proc/{p}/task").glob("*"):
             with contextlib.suppress(OSError):
-                todo.extend(int(c) for c in (task / "children").read_text().split())
+                pending.extend(int(c) for c in (task / "children").read_text().split())
     return out
 
 

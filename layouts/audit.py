@@ -18,7 +18,7 @@ from dash import html
 from dashapp.audit import OUTCOMES
 from dashapp.audit_queries import AuditRow
 from dashapp.clock import iso_z
-from layouts.components import GRID_THEME, loading, notice
+from layouts.components import loading, notice, paged_grid_options
 from layouts.failures import RANGES
 
 PATH = "/audit"
@@ -134,14 +134,7 @@ def grid() -> dag.AgGrid:
         columnDefs=column_defs,
         rowData=[],
         defaultColDef={"resizable": True, "filter": True},
-        dashGridOptions={
-            "theme": GRID_THEME,
-            "domLayout": "autoHeight",
-            "pagination": True,
-            "paginationPageSize": 50,
-            "overlayNoRowsTemplate": "No audit entries match.",
-            "ensureDomOrder": True,
-        },
+        dashGridOptions=paged_grid_options("No audit entries match."),
         getRowId="params.data.id",
         className="smd-audit-grid",
         style={"width": "100%"},

@@ -106,3 +106,17 @@ GRID_THEME = {
         "fontFamily: 'inherit'})"
     )
 }
+
+
+def paged_grid_options(empty_text: str, **extra: Any) -> dict[str, Any]:
+    """Options of a grid whose rows all come at once: themed, grows with its rows (no
+    inner scrollbar), pages of 50, rows in DOM order for screen readers and keyboard."""
+    return {
+        "theme": GRID_THEME,
+        "domLayout": "autoHeight",
+        "pagination": True,
+        "paginationPageSize": 50,
+        "overlayNoRowsTemplate": empty_text,
+        "ensureDomOrder": True,
+        **extra,
+    }

@@ -18,7 +18,7 @@ from dash import dcc, html
 from dashapp.clock import iso_z
 from dashapp.jobcontrol import ActionResult
 from dashapp.jobcontrol_queries import FailedRun
-from layouts.components import GRID_THEME, icon, loading, notice
+from layouts.components import icon, loading, notice, paged_grid_options
 
 PATH = "/failures"
 NAME = "Failed runs"
@@ -169,16 +169,11 @@ def grid() -> dag.AgGrid:
         columnDefs=column_defs,
         rowData=[],
         defaultColDef={"resizable": True, "filter": True},
-        dashGridOptions={
-            "theme": GRID_THEME,
-            "rowSelection": {"mode": "multiRow", "checkboxes": True, "headerCheckbox": True},
-            "selectionColumnDef": {"pinned": "left"},
-            "domLayout": "autoHeight",
-            "pagination": True,
-            "paginationPageSize": 50,
-            "overlayNoRowsTemplate": "No failed runs in this time range.",
-            "ensureDomOrder": True,
-        },
+        dashGridOptions=paged_grid_options(
+            "No failed runs in this time range.",
+            rowSelection={"mode": "multiRow", "checkboxes": True, "headerCheckbox": True},
+            selectionColumnDef={"pinned": "left"},
+        ),
         getRowId="params.data.run_id",
         className="smd-failures-grid",
         style={"width": "100%"},

@@ -19,7 +19,7 @@ from dash import html
 from dashapp.config import Dataset
 from dashapp.upload_queries import UploadView
 from dashapp.uploads.service import STATUSES
-from layouts.components import GRID_THEME, icon, loading
+from layouts.components import icon, loading, paged_grid_options
 from layouts.upload import STATUS_BADGES, logs_href
 
 PATH = "/uploads"
@@ -166,14 +166,7 @@ def uploads_grid() -> dag.AgGrid:
         rowData=[],
         columnSize="autoSize",
         defaultColDef={"resizable": True},
-        dashGridOptions={
-            "theme": GRID_THEME,
-            "domLayout": "autoHeight",
-            "overlayNoRowsTemplate": "No upload matches these filters.",
-            "ensureDomOrder": True,
-            "pagination": True,
-            "paginationPageSize": 50,
-        },
+        dashGridOptions=paged_grid_options("No upload matches these filters."),
         getRowId="params.data.id",
         className="smd-uploads-grid",
         style={"width": "100%"},
