@@ -250,6 +250,26 @@ def lines_patch(result: TailResult, q: str | None, replace: bool) -> Any:
     return patch
 
 
+def tail_outputs(svc: Services, view: dict[str, Any] | None) -> tuple[Any, ...]:
+    """What one tail tick writes: lines patch, view, status, download link and its class."""
+    if not view:
+        return (no_update,) * 5
+    try:
+        result = tail_view(svc, view)
+    except SQLAlchemyError:
+        return (no_update,) * 5  # the next tick retries; the first read shows the cause
+    if not result.rows:
+        return no_update, result.view, no_update, no_update, no_update
+    replace = int(view.get("count") or 0) == 0
+    return (
+        lines_patch(result, view.get("q"), replace),
+        result.view,
+        result.status,
+        result.download_href,
+        SHOWN_DOWNLOAD,
+    )
+
+
 _SCROLL = """
 function (view, paused) {
     var box = document.getElementById("__LINES__");
@@ -383,22 +403,7 @@ def register(app: Dash) -> None:
         prevent_initial_call=True,
     )
     def _tail(_n: int | None, view: dict[str, Any] | None) -> tuple[Any, ...]:
-        if not view:
-            return (no_update,) * 5
-        try:
-            result = tail_view(services(), view)
-        except SQLAlchemyError:
-            return (no_update,) * 5  # the next tick retries; the first read shows the cause
-        if not result.rows:
-            return no_update, result.view, no_update, no_update, no_update
-        replace = int(view.get("count") or 0) == 0
-        return (
-            lines_patch(result, view.get("q"), replace),
-            result.view,
-            result.status,
-            result.download_href,
-            SHOWN_DOWNLOAD,
-        )
+        return tail_outputs(services(), view)
 
     app.clientside_callback(
         _SCROLL,

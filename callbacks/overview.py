@@ -1,9 +1,12 @@
 """Callbacks of the Overview: tiles and cards on the refresh timer, filters, tiles, URL.
 
-`overview_view` is the whole read: job overviews from the database (six indexed
+`overview_view` is the whole read: job overviews from the database (five indexed
 queries whatever the number of jobs), then the pure steps of
-`dashapp.monitoring_queries` (build, filter, order, total). A database error replaces
-the cards with the reason instead of leaving stale cards on screen.
+`dashapp.monitoring_queries` (build, filter, order, total). Only the first page of
+cards is drawn (medians and sparklines are read for those alone); "Show more" adds a
+page, so the cost of a refresh follows what is on screen, not the size of the account.
+A database error replaces the cards with the reason instead of leaving stale cards on
+screen.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ class OverviewView:
     export_href: str
     tag_options: list[dict[str, str]]
     dataset_options: list[dict[str, str]]
+    more_hidden: bool = True
+    more_label: str = ""
 
 
 def card_filter(
@@ -64,37 +69,49 @@ def _options(blank: str, values: list[str]) -> list[dict[str, str]]:
     return [{"label": blank, "value": overview.ANY}] + [{"label": v, "value": v} for v in values]
 
 
-def overview_view(svc: Services, range_value: str | None, flt: mq.CardFilter) -> OverviewView:
-    """Tiles, cards, count line, export link and filter options for the current view."""
+def overview_view(
+    svc: Services, range_value: str | None, flt: mq.CardFilter, limit: object = None
+) -> OverviewView:
+    """Tiles, cards (the first `limit`), count line, export link, filter options, "Show more"."""
     settings = svc.settings
     now = svc.clock.now()
     window, _ = resolve_range(range_value, now)  # the store only holds checked values
+    limit = overview.card_limit(limit)
     try:
         with svc.sessions() as session:
             jobs = mq.job_overviews(session, window.since, window.until, details=False)
             cards = mq.build_cards(jobs, settings.datasets, now, settings.dpu_hour_price)
-            shown = mq.order_cards(mq.filter_cards(cards, flt))
-            visible = shown[: overview.MAX_CARDS]
+            matching = mq.order_cards(mq.filter_cards(cards, flt))
+            visible = matching[:limit]
             details = mq.card_details(
                 session, [c.name for c in visible], window.since, window.until
             )
     except SQLAlchemyError as e:
         return OverviewView("", [overview.database_notice(db_error_line(e))], "", no_update, [], [])
-    shown = mq.with_details(visible, details) + shown[overview.MAX_CARDS :]
     # Tiles describe the jobs the other filters leave, so pressing one never empties them.
     tile_cards = mq.filter_cards(cards, mq.CardFilter(None, flt.tag, flt.dataset, flt.q))
     tags = sorted({t for c in cards for t in mq.tag_labels(c.job.tags)} | {flt.tag or ""} - {""})
     datasets = sorted({d.name for d in settings.datasets} | ({flt.dataset} - {None}))
+    more_hidden, more_label = overview.more_button(len(visible), len(matching))
     return OverviewView(
         tiles=overview.tile_texts(mq.totals(tile_cards), settings.currency),
-        cards=overview.cards_grid(shown, now, window.value, settings.currency, bool(cards)),
-        count=overview.count_text(
-            min(len(shown), overview.MAX_CARDS), len(shown), len(cards), window
+        cards=overview.cards_grid(
+            mq.with_details(visible, details), now, window.value, settings.currency, bool(cards)
         ),
+        count=overview.count_text(len(visible), len(matching), len(cards), window),
         export_href=export_href(window.since, window.until, flt),
         tag_options=_options("Any tag", tags),
         dataset_options=_options("Any dataset", [d for d in datasets if d]),
+        more_hidden=more_hidden,
+        more_label=more_label,
     )
+
+
+def next_limit(trigger: object, current: object) -> int:
+    """Show more adds a page of cards; a new range or filter starts over at one page."""
+    if trigger == overview.MORE:
+        return overview.card_limit(overview.card_limit(current) + overview.CARDS_PAGE)
+    return overview.CARDS_PAGE
 
 
 def tile_toggle(key: str, current: str | None) -> str:
@@ -134,12 +151,15 @@ def register(app: Dash) -> None:
         Output(overview.EXPORT, "href"),
         Output(overview.TAG, "options"),
         Output(overview.DATASET, "options"),
+        Output(overview.MORE, "hidden"),
+        Output(overview.MORE, "children"),
         Input(shell.REFRESH, "n_intervals"),
         Input(rid.value, "data"),
         Input(overview.STATUS, "value"),
         Input(overview.TAG, "value"),
         Input(overview.DATASET, "value"),
         Input(overview.SEARCH, "value"),
+        Input(overview.LIMIT, "data"),
     )
     def _refresh(
         _n: int | None,
@@ -148,8 +168,10 @@ def register(app: Dash) -> None:
         tag: str | None,
         dataset: str | None,
         q: str | None,
+        limit: object,
     ) -> tuple[Any, ...]:
-        view = overview_view(services(), range_value, card_filter(status, tag, dataset, q))
+        flt = card_filter(status, tag, dataset, q)
+        view = overview_view(services(), range_value, flt, limit)
         return (
             *[view.tiles[k][0] if view.tiles else "–" for k in keys],
             *[view.tiles[k][1] if view.tiles else "" for k in keys],
@@ -158,7 +180,25 @@ def register(app: Dash) -> None:
             view.export_href,
             view.tag_options or no_update,
             view.dataset_options or no_update,
+            view.more_hidden,
+            view.more_label or no_update,
         )
+
+    @app.callback(
+        Output(overview.LIMIT, "data"),
+        Input(overview.MORE, "n_clicks"),
+        Input(rid.value, "data"),
+        Input(overview.STATUS, "value"),
+        Input(overview.TAG, "value"),
+        Input(overview.DATASET, "value"),
+        Input(overview.SEARCH, "value"),
+        State(overview.LIMIT, "data"),
+        prevent_initial_call=True,
+    )
+    def _limit(*args: Any) -> int:
+        current = args[-1]
+        new = next_limit(ctx.triggered_id, current)
+        return no_update if new == current else new
 
     @app.callback(
         [Output(overview.tile_id(k), "aria-pressed") for k in overview.FILTER_TILES],

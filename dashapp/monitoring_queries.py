@@ -19,12 +19,13 @@ pure functions here, tested without one. Callbacks call, per page:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -95,6 +96,7 @@ _RATE_RE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$",
 _CRON_RE = re.compile(r"^cron\((.+)\)$", re.I)
 
 
+@functools.lru_cache(maxsize=4096)
 def schedule_interval_s(schedule: str | None) -> int | None:
     """How often a Glue schedule (`rate(...)` or 6-field `cron(...)`) fires; None if unclear.
 
@@ -175,9 +177,9 @@ def sla_status(
 # --- overview: per-job data ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LastRun:
-    """The latest run of a job, whatever the time range."""
+class LastRun(NamedTuple):
+    """The latest run of a job, whatever the time range (a tuple: a page builds a
+    thousand of these per refresh, straight from result rows)."""
 
     run_id: str
     state: str
@@ -190,9 +192,8 @@ class LastRun:
     error_message: str | None
 
 
-@dataclass(frozen=True)
-class RangeStats:
-    """What a job did within the time range."""
+class RangeStats(NamedTuple):
+    """What a job did within the time range (a tuple, like `LastRun`)."""
 
     runs: int = 0
     succeeded: int = 0
@@ -251,79 +252,11 @@ def _bucket_index(session: Session, column: Any, since: datetime, step_s: float)
     return cast(func.floor(offset), Integer)
 
 
-def _latest_pg(
-    session: Session, names: Sequence[str]
-) -> tuple[dict[str, LastRun], dict[str, datetime]]:
-    """PostgreSQL: each job's latest run and last success in one statement (LATERAL joins,
-    two index seeks a job), half the cost of the portable two-query form."""
-    run = (
-        select(*LAST_RUN_COLUMNS[1:])
-        .where(JobRun.job_name == GlueJob.name)
-        .order_by(JobRun.started_at.desc())
-        .limit(1)
-        .lateral("latest_run")
-    )
-    ok = (
-        select(func.coalesce(JobRun.completed_at, JobRun.started_at).label("at"))
-        .where(JobRun.job_name == GlueJob.name, JobRun.state == SUCCEEDED)
-        .order_by(JobRun.started_at.desc())
-        .limit(1)
-        .lateral("last_success")
-    )
-    rows = session.execute(
-        select(GlueJob.name.label("job_name"), *run.c, ok.c.at)
-        .select_from(GlueJob)
-        .outerjoin(run, true())
-        .outerjoin(ok, true())
-    )
-    wanted = set(names)
-    runs: dict[str, LastRun] = {}
-    successes: dict[str, datetime] = {}
-    for r in rows:
-        if r.job_name not in wanted:
-            continue
-        if r.run_id is not None:
-            runs[r.job_name] = _last_run(r)
-        if r.at is not None:
-            successes[r.job_name] = as_utc(r.at)
-    return runs, successes
-
-
-def _latest(
-    session: Session, names: Sequence[str]
-) -> tuple[dict[str, LastRun], dict[str, datetime]]:
-    """Each job's latest run and when it last succeeded."""
-    if session.get_bind().dialect.name == "postgresql":
-        return _latest_pg(session, names)
-    return _last_runs(session, names), _last_successes(session, names)
-
-
-def _last_runs(session: Session, names: Sequence[str]) -> dict[str, LastRun]:
-    """Each job's latest run: one index seek per job (job_name, started_at DESC).
-
-    Joined to the job list rather than filtered by a list of names: binding a
-    thousand names costs more than the seeks, and `run_id IN (subquery)` makes the
-    planner hash the whole table.
-    """
-    latest = (
-        select(JobRun.run_id)
-        .where(JobRun.job_name == GlueJob.name)
-        .order_by(JobRun.started_at.desc())
-        .limit(1)
-        .correlate(GlueJob)
-        .scalar_subquery()
-    )
-    ids = select(latest.label("rid")).select_from(GlueJob).subquery()
-    found = session.execute(select(*LAST_RUN_COLUMNS).join(ids, JobRun.run_id == ids.c.rid))
-    wanted = set(names)
-    found = [r for r in found if r.job_name in wanted]
-    return {r.job_name: _last_run(r) for r in found}
-
+JOB_COLUMNS = (GlueJob.name, GlueJob.description, GlueJob.tags, GlueJob.schedule, GlueJob.gone_at)
 
 # Only what a card shows: loading whole ORM rows (arguments JSON and all) for every
 # job costs more than the query itself.
 LAST_RUN_COLUMNS = (
-    JobRun.job_name,
     JobRun.run_id,
     JobRun.state,
     JobRun.started_at,
@@ -334,35 +267,81 @@ LAST_RUN_COLUMNS = (
     JobRun.rows_written,
     JobRun.error_message,
 )
+_JOB_WIDTH = len(JOB_COLUMNS)
+_RUN_END = _JOB_WIDTH + len(LAST_RUN_COLUMNS)
 
 
-def _last_run(r: Any) -> LastRun:
-    return LastRun(
-        run_id=r.run_id,
-        state=r.state,
-        started_at=r.started_at,
-        completed_at=r.completed_at,
-        duration_s=r.duration_s,
-        dpu_seconds=r.dpu_seconds,
-        rows_read=r.rows_read,
-        rows_written=r.rows_written,
-        error_message=r.error_message,
-    )
+def _success_at() -> ColumnElement[datetime]:
+    return func.coalesce(JobRun.completed_at, JobRun.started_at)
 
 
-def _last_successes(session: Session, names: Sequence[str]) -> dict[str, datetime]:
-    """When each job last succeeded: one seek per job on (job_name, state, started_at)."""
-    last = (
-        select(func.coalesce(JobRun.completed_at, JobRun.started_at))
-        .where(JobRun.job_name == GlueJob.name, JobRun.state == SUCCEEDED)
+def _newest_of_job(column: Any, *conditions: ColumnElement[bool]) -> Any:
+    """`column` of the newest run (matching `conditions`) of the job in the enclosing row:
+    one backward seek on (job_name, started_at) or (job_name, state, started_at)."""
+    return (
+        select(column)
+        .where(JobRun.job_name == GlueJob.name, *conditions)
         .order_by(JobRun.started_at.desc())
         .limit(1)
         .correlate(GlueJob)
         .scalar_subquery()
     )
-    rows = session.execute(select(GlueJob.name, last))
-    wanted = set(names)
-    return {name: as_utc(at) for name, at in rows if at is not None and name in wanted}
+
+
+def _last_success_of_job() -> Any:
+    return _newest_of_job(_success_at(), JobRun.state == SUCCEEDED)
+
+
+def _jobs_with_latest_pg(session: Session) -> list[Any]:
+    """PostgreSQL: every job with its latest run and last success in one statement.
+
+    The latest run is a LATERAL seek on (job_name, started_at); the last success is
+    that run when it succeeded, so the second seek runs only for jobs whose latest
+    run did not succeed (a CASE branch's subquery is evaluated only when taken).
+    """
+    run = (
+        select(*LAST_RUN_COLUMNS)
+        .where(JobRun.job_name == GlueJob.name)
+        .order_by(JobRun.started_at.desc())
+        .limit(1)
+        .lateral("latest_run")
+    )
+    success_at = case(
+        (run.c.state == SUCCEEDED, func.coalesce(run.c.completed_at, run.c.started_at)),
+        else_=_last_success_of_job(),
+    )
+    stmt = (
+        select(*JOB_COLUMNS, *run.c, success_at)
+        .select_from(GlueJob)
+        .outerjoin(run, true())
+        .order_by(GlueJob.name)
+    )
+    return list(session.execute(stmt))
+
+
+def _jobs_with_latest_portable(session: Session) -> list[Any]:
+    """Other databases: the same rows from the job list, its last successes and a join
+    of the latest run ids (one seek per job each)."""
+    jobs = list(
+        session.execute(select(*JOB_COLUMNS, _last_success_of_job()).order_by(GlueJob.name))
+    )
+    latest_id = _newest_of_job(JobRun.run_id)
+    ids = select(latest_id.label("rid")).select_from(GlueJob).subquery()
+    runs = {
+        r[0]: tuple(r[1:])
+        for r in session.execute(
+            select(JobRun.job_name, *LAST_RUN_COLUMNS).join(ids, JobRun.run_id == ids.c.rid)
+        )
+    }
+    blank = (None,) * len(LAST_RUN_COLUMNS)
+    return [(*j[:_JOB_WIDTH], *runs.get(j[0], blank), j[-1]) for j in jobs]
+
+
+def _jobs_with_latest(session: Session) -> list[Any]:
+    """Every job (name order): job columns, then its latest run's, then its last success."""
+    if session.get_bind().dialect.name == "postgresql":
+        return _jobs_with_latest_pg(session)
+    return _jobs_with_latest_portable(session)
 
 
 def _range_stats(
@@ -386,9 +365,7 @@ def _range_stats(
     if job is not None:
         stmt = stmt.where(JobRun.job_name == job)
     return {
-        name: RangeStats(
-            int(n), int(s or 0), int(f or 0), float(d or 0), int(rr or 0), int(rw or 0)
-        )
+        name: RangeStats(n, int(s or 0), int(f or 0), float(d or 0), int(rr or 0), int(rw or 0))
         for name, n, s, f, d, rr, rw in session.execute(stmt)
     }
 
@@ -397,6 +374,7 @@ def _last_failures(session: Session, since: datetime, until: datetime) -> dict[s
     """Each job's latest failed run in the range (failures are few: a window over them)."""
     ranked = (
         select(
+            JobRun.job_name,
             *LAST_RUN_COLUMNS,
             func.row_number()
             .over(
@@ -413,7 +391,7 @@ def _last_failures(session: Session, since: datetime, until: datetime) -> dict[s
         .subquery()
     )
     found = session.execute(select(ranked).where(ranked.c.rn == 1))
-    return {r.job_name: _last_run(r) for r in found}
+    return {r[0]: LastRun._make(r[1:-1]) for r in found}
 
 
 @dataclass(frozen=True)
@@ -481,10 +459,14 @@ def _medians(
         )
         .subquery()
     )
+    latest = select(ranked.c.job_name, ranked.c.duration_s).where(ranked.c.rn <= MEDIAN_RUNS)
+    if session.get_bind().dialect.name == "postgresql":
+        top = latest.subquery()
+        middle = func.percentile_cont(0.5).within_group(top.c.duration_s)
+        rows = session.execute(select(top.c.job_name, middle).group_by(top.c.job_name))
+        return {name: float(m) for name, m in rows if m is not None}
     durations: dict[str, list[float]] = {}
-    for name, d in session.execute(
-        select(ranked.c.job_name, ranked.c.duration_s).where(ranked.c.rn <= MEDIAN_RUNS)
-    ):
+    for name, d in session.execute(latest):
         durations.setdefault(name, []).append(float(d))
     return {name: m for name, values in durations.items() if (m := median(values)) is not None}
 
@@ -533,44 +515,38 @@ def job_overviews(
 ) -> list[JobOverview]:
     """Every Glue job the inventory knows, with its latest run, last success and range figures.
 
-    Seven queries whatever the number of jobs; jobs deleted from AWS are included
-    only when they ran within the range.
+    Four queries whatever the number of jobs (six with details); jobs deleted from AWS
+    are included only when they ran within the range.
     """
-    jobs = list(
-        session.execute(
-            select(
-                GlueJob.name, GlueJob.description, GlueJob.tags, GlueJob.schedule, GlueJob.gone_at
-            ).order_by(GlueJob.name)
-        )
-    )
     stats = _range_stats(session, since, until)
-    jobs = [j for j in jobs if j.gone_at is None or j.name in stats]
-    names = [j.name for j in jobs]
-    if not names:
+    rows = [r for r in _jobs_with_latest(session) if r[4] is None or r[0] in stats]
+    if not rows:
         return []
-    last_runs, successes = _latest(session, names)
     # Without details, `card_details` fills them in later for the cards actually drawn.
     durations = _medians(session, since, until) if details else {}
     sparks = _sparks(session, since, until, spark_buckets) if details else {}
     failures = _last_failures(session, since, until)
     empty_spark = _empty_spark(since, until, spark_buckets)
     no_stats = RangeStats()
-    return [
-        JobOverview(
-            name=j.name,
-            description=j.description or "",
-            tags={str(k): str(v) for k, v in (j.tags or {}).items()},
-            schedule=j.schedule,
-            gone_at=j.gone_at,
-            last_run=last_runs.get(j.name),
-            last_success_at=successes.get(j.name),
-            stats=stats.get(j.name, no_stats),
-            median_duration_s=durations.get(j.name),
-            spark=sparks.get(j.name, empty_spark),
-            last_failure=failures.get(j.name),
+    out = []
+    for r in rows:
+        name, run_id, success_at = r[0], r[_JOB_WIDTH], r[_RUN_END]
+        out.append(
+            JobOverview(
+                name=name,
+                description=r[1] or "",
+                tags={str(k): str(v) for k, v in r[2].items()} if r[2] else {},
+                schedule=r[3],
+                gone_at=r[4],
+                last_run=None if run_id is None else LastRun._make(r[_JOB_WIDTH:_RUN_END]),
+                last_success_at=None if success_at is None else as_utc(success_at),
+                stats=stats.get(name, no_stats),
+                median_duration_s=durations.get(name),
+                spark=sparks.get(name, empty_spark),
+                last_failure=failures.get(name),
+            )
         )
-        for j in jobs
-    ]
+    return out
 
 
 def _empty_spark(since: datetime, until: datetime, buckets: int) -> tuple[SparkBucket, ...]:
@@ -617,15 +593,19 @@ def build_cards(
     jobs: Sequence[JobOverview], datasets: Sequence[Dataset], now: datetime, dpu_hour_price: float
 ) -> list[JobCard]:
     """Derive status, SLA, datasets and costs for each job (same order as given)."""
+    by_job: dict[str, list[Dataset]] = {}
+    for d in datasets:
+        by_job.setdefault(d.glue_job, []).append(d)
     cards = []
     for job in jobs:
-        sla = sla_status(job.name, job.schedule, job.last_success_at, datasets, now)
+        own = by_job.get(job.name, [])
+        sla = sla_status(job.name, job.schedule, job.last_success_at, own, now)
         cards.append(
             JobCard(
                 job=job,
                 status=card_status(job, sla),
                 sla=sla,
-                datasets=tuple(d.name for d in datasets if d.glue_job == job.name),
+                datasets=tuple(d.name for d in own),
                 last_cost=cost(job.last_run.dpu_seconds, dpu_hour_price) if job.last_run else None,
                 range_cost=cost(job.stats.dpu_seconds, dpu_hour_price) or 0.0,
             )

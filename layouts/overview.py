@@ -41,7 +41,11 @@ COUNT = "overview-count"
 EXPORT = "overview-export"
 
 ANY = "all"  # the "no filter" choice of each select (an empty value renders blank)
-MAX_CARDS = 36  # beyond this the page asks to narrow the view (the export has them all)
+MORE = "overview-more"
+LIMIT = "overview-limit"
+
+CARDS_PAGE = 24  # cards drawn at first; "Show more" adds this many
+MAX_CARDS = 240  # beyond this the page asks to narrow the view (the export has them all)
 
 STATUS_OPTIONS: tuple[tuple[str, str], ...] = (
     (ANY, "Any status"),
@@ -108,6 +112,14 @@ def layout(**query: str) -> html.Div:
                     html.H2("Jobs", className="visually-hidden", id="overview-jobs-h"),
                     html.P(id=COUNT, className="smd-count", role="status"),
                     html.Div(loading("jobs"), id=CARDS),
+                    dcc.Store(id=LIMIT, data=CARDS_PAGE),
+                    html.Button(
+                        f"Show {CARDS_PAGE} more jobs",
+                        id=MORE,
+                        type="button",
+                        hidden=True,
+                        className="btn btn-outline-secondary mt-3",
+                    ),
                 ],
                 **{"aria-labelledby": "overview-jobs-h"},
             ),
@@ -373,16 +385,10 @@ def job_card(
         ),
         (
             "Success rate",
-            html.Div(
-                [
-                    html.Span(
-                        _runs_text(rate, job.stats.succeeded + job.stats.failed),
-                        className="me-2",
-                    ),
-                    sparkline(job.spark, f"Success rate of {job.name} over the range"),
-                ],
-                className="d-flex align-items-center flex-wrap",
-            ),
+            [
+                _runs_text(rate, job.stats.succeeded + job.stats.failed),
+                sparkline(job.spark, f"Success rate of {job.name} over the range"),
+            ],
         ),
         (
             "Last run cost",
@@ -408,8 +414,8 @@ def job_card(
     if job.tags or card.datasets:
         body.append(
             html.Ul(
-                [html.Li(html.Code(f"dataset={d}")) for d in card.datasets]
-                + [html.Li(html.Code(t)) for t in _tag_texts(job.tags)],
+                [html.Li(f"dataset={d}") for d in card.datasets]
+                + [html.Li(t) for t in _tag_texts(job.tags)],
                 className="smd-tags",
                 **{"aria-label": "Datasets and tags"},
             )
@@ -427,26 +433,23 @@ def job_card(
                 "warning",
             )
         )
-    return html.Div(
-        html.Article(
-            [
-                html.Div(
-                    [
-                        html.H3(
-                            html.A(job.name, href=job_href(job.name, range_value)),
-                            id=heading_id,
-                            className="h5 mb-0 smd-card-title",
-                        ),
-                        html.Div(header_badges, className="d-flex gap-1 flex-wrap"),
-                    ],
-                    className="card-header d-flex justify-content-between align-items-start gap-2",
-                ),
-                html.Div(body, className="card-body"),
-            ],
-            className=f"card h-100 smd-job smd-job--{card.status}",
-            **{"aria-labelledby": heading_id, "data-job": job.name, "data-status": card.status},
-        ),
-        className="col",
+    return html.Article(
+        [
+            html.Div(
+                [
+                    html.H3(
+                        html.A(job.name, href=job_href(job.name, range_value)),
+                        id=heading_id,
+                        className="h5 mb-0 smd-card-title",
+                    ),
+                    html.Div(header_badges, className="d-flex gap-1 flex-wrap"),
+                ],
+                className="card-header d-flex justify-content-between align-items-start gap-2",
+            ),
+            html.Div(body, className="card-body"),
+        ],
+        className=f"card smd-job smd-job--{card.status}",
+        **{"aria-labelledby": heading_id, "data-job": job.name, "data-status": card.status},
     )
 
 
@@ -458,7 +461,7 @@ def _error_notice(lead: Any, run_id: str, message: str, job_name: str, tone: Any
             html.Span(_truncate(message, 240), className="smd-job-error"),
             " ",
             html.A(
-                [icon("journal-text", "me-1"), "Logs"],
+                "Logs",
                 href=run_logs_href(run_id, first_error=True),
                 className="ms-1",
                 **{"aria-label": f"Logs of failed run {run_id} of {job_name}"},
@@ -481,7 +484,7 @@ def _truncate(text: str, limit: int) -> str:
 def cards_grid(
     cards: Sequence[JobCard], now: datetime, range_value: str, currency: str, any_jobs: bool
 ) -> list[Any]:
-    """The cards (at most MAX_CARDS), or why there are none."""
+    """A card for each job given (the caller picks how many), or why there are none."""
     if not any_jobs:
         return [
             empty_state(
@@ -496,16 +499,32 @@ def cards_grid(
         ]
     if not cards:
         return [empty_state("No job matches these filters", "Clear a filter or widen the range.")]
-    shown = [job_card(c, now, range_value, currency, i) for i, c in enumerate(cards[:MAX_CARDS])]
-    return [html.Div(shown, className="row row-cols-1 row-cols-lg-2 row-cols-xxl-3 g-3")]
+    shown = [job_card(c, now, range_value, currency, i) for i, c in enumerate(cards)]
+    return [html.Div(shown, className="smd-cards")]
+
+
+def card_limit(value: object) -> int:
+    """How many cards to draw: the stored limit, whole pages between one page and the cap."""
+    n = value if isinstance(value, int) else CARDS_PAGE
+    return max(CARDS_PAGE, min(MAX_CARDS, n - n % CARDS_PAGE))
 
 
 def count_text(shown: int, matching: int, total: int, time_range: TimeRange) -> str:
     """'12 of 40 jobs · Last 24 hours', saying when the page shows only the first ones."""
     text = f"{matching} of {total} jobs · {time_range.label}"
     if matching > shown:
-        text += f" · showing the first {shown}; narrow the filters or export the rest"
+        text += f" · showing the first {shown}"
+        if shown >= MAX_CARDS:
+            text += "; narrow the filters or export the rest"
     return text
+
+
+def more_button(shown: int, matching: int) -> tuple[bool, str]:
+    """(hidden, label) of "Show more": offered while jobs are left and the cap allows."""
+    more = min(CARDS_PAGE, matching - shown, MAX_CARDS - shown)
+    if more <= 0:
+        return True, f"Show {CARDS_PAGE} more jobs"
+    return False, f"Show {more} more job" + ("" if more == 1 else "s")
 
 
 def database_notice(message: str) -> html.Div:

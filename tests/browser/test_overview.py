@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from dashapp import monitoring_queries as mq
 from dashapp.models import JobRun
+from layouts import overview
 from tests.browser.conftest import LiveApp, Traffic, assert_accessible, screenshot, wait_for_data
 from tests.browser.stack import LiveStack
 from tests.web.seed import glue_job, job_run, seed_demo
@@ -93,6 +94,37 @@ def test_tiles_filter_the_cards_and_the_url_keeps_it(page: Page, live: LiveApp) 
     page.get_by_role("button", name="Failed").click()  # pressed again: all jobs
     expect(page.locator("article.smd-job")).to_have_count(4)
     expect_search(page, "")
+
+
+def _seed_many(session: object, now: object) -> None:
+    seed_demo(session, now)  # type: ignore[arg-type]
+    session.add_all(  # type: ignore[attr-defined]
+        [glue_job(f"bulk-{i:02d}", now) for i in range(overview.CARDS_PAGE + 3)]  # type: ignore[arg-type]
+    )
+
+
+def test_show_more_draws_the_next_page_of_cards(page: Page, live: LiveApp) -> None:
+    live.write(_seed_many)
+    page.goto("/")
+    wait_for_data(page)
+    total = overview.CARDS_PAGE + 3 + 4
+    cards = page.locator("article.smd-job")
+    expect(cards).to_have_count(overview.CARDS_PAGE)
+    count = page.locator("#overview-count")
+    expect(count).to_contain_text(f"{total} of {total} jobs")
+    expect(count).to_contain_text(f"showing the first {overview.CARDS_PAGE}")
+    more = page.get_by_role("button", name="Show 7 more jobs")
+    more.focus()
+    page.keyboard.press("Enter")
+    expect(cards).to_have_count(total)
+    expect(more).to_be_hidden()
+    expect(count).not_to_contain_text("showing the first")
+    # Failed jobs still lead; a new filter starts over at one page.
+    expect(cards.first).to_have_attribute("data-job", "crm-customers-ingest")
+    page.get_by_label("Search jobs").fill("bulk")
+    page.get_by_label("Search jobs").press("Enter")
+    expect(cards).to_have_count(overview.CARDS_PAGE)
+    expect(page.get_by_role("button", name="Show 3 more jobs")).to_be_visible()
 
 
 def test_a_permalink_reopens_the_same_view(

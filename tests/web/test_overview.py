@@ -11,7 +11,7 @@ import dash
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from callbacks.overview import card_filter, export_href, overview_view, tile_toggle
+from callbacks.overview import card_filter, export_href, next_limit, overview_view, tile_toggle
 from callbacks.wall import stale_message, wall_view
 from dashapp import monitoring_queries as mq
 from dashapp.models import CollectorStatus
@@ -19,7 +19,7 @@ from dashapp.queries import Freshness, LaggingCollector
 from dashapp.services import Services
 from layouts import overview, wall
 from tests.web.conftest import NOW
-from tests.web.seed import seed_demo
+from tests.web.seed import glue_job, seed_demo
 from tests.web.tree import attr, by_id, of_type, text
 
 # --- layouts ------------------------------------------------------------------------------
@@ -210,7 +210,45 @@ def test_count_line_says_when_the_page_shows_only_the_first_cards() -> None:
 
     window = parse_range("24h", NOW)
     assert overview.count_text(12, 12, 40, window) == "12 of 40 jobs · Last 24 hours"
-    assert overview.count_text(60, 900, 1000, window) == (
-        "900 of 1000 jobs · Last 24 hours · showing the first 60; "
+    assert overview.count_text(24, 900, 1000, window) == (
+        "900 of 1000 jobs · Last 24 hours · showing the first 24"
+    )
+    assert overview.count_text(overview.MAX_CARDS, 900, 1000, window) == (
+        f"900 of 1000 jobs · Last 24 hours · showing the first {overview.MAX_CARDS}; "
         "narrow the filters or export the rest"
     )
+
+
+def test_show_more_adds_a_page_until_the_jobs_or_the_cap_run_out() -> None:
+    page, cap = overview.CARDS_PAGE, overview.MAX_CARDS
+    assert overview.more_button(page, page + 30) == (False, f"Show {page} more jobs")
+    assert overview.more_button(page, page + 1) == (False, "Show 1 more job")
+    assert overview.more_button(page, page)[0] is True
+    assert overview.more_button(cap, cap + 500)[0] is True
+    assert next_limit(overview.MORE, page) == 2 * page
+    assert next_limit(overview.MORE, cap) == cap
+    assert next_limit("overview-status", 5 * page) == page  # a new filter starts over
+    # Whatever the browser sends back, the limit stays whole pages within the cap.
+    assert [overview.card_limit(v) for v in (None, "x", -3, 0, 25, 10**9)] == [
+        page,
+        page,
+        page,
+        page,
+        page,
+        cap,
+    ]
+
+
+def test_overview_view_draws_only_the_requested_cards(
+    svc: Services, sessions: sessionmaker[Session]
+) -> None:
+    with sessions.begin() as s:
+        for i in range(overview.CARDS_PAGE + 5):
+            s.add(glue_job(f"job-{i:03d}", NOW))
+    first = overview_view(svc, "24h", mq.CardFilter())
+    assert len(of_type(first.cards, "Article")) == overview.CARDS_PAGE
+    assert (first.more_hidden, first.more_label) == (False, "Show 5 more jobs")
+    assert first.count.endswith(f"showing the first {overview.CARDS_PAGE}")
+    more = overview_view(svc, "24h", mq.CardFilter(), 2 * overview.CARDS_PAGE)
+    assert len(of_type(more.cards, "Article")) == overview.CARDS_PAGE + 5
+    assert more.more_hidden is True
