@@ -5,20 +5,22 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from dash import Dash, Input, Output, no_update
+from dash import Dash, Input, Output, State, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
+from callbacks.timerange import register_time_range, register_url_sync
 from dashapp import audit_queries
 from dashapp.auth import Forbidden, Role, current_identity, require
 from dashapp.services import Services, services
+from dashapp.timerange import resolve_range
 from dashapp.web.health import db_error_line
 from layouts import audit as al
 from layouts import shell
 from layouts.components import database_unreachable
-from layouts.failures import DEFAULT_RANGE, RANGE_HOURS
+from layouts.timerange import range_ids
 
 
-def gate_view(svc: Services) -> tuple[Any, bool, Any]:
+def gate_view(svc: Services, chosen_action: str | None = None) -> tuple[Any, bool, Any]:
     """(gate message, content hidden, action options): admins see the log, others why not."""
     try:
         require(Role.admin, "view_audit_log", target=al.PATH)
@@ -29,10 +31,7 @@ def gate_view(svc: Services) -> tuple[Any, bool, Any]:
             actions = audit_queries.audit_actions(session)
     except SQLAlchemyError as e:
         return database_unreachable(db_error_line(e)), True, no_update
-    options = [{"label": "Any action", "value": al.ANY}] + [
-        {"label": a, "value": a} for a in actions
-    ]
-    return None, False, options
+    return None, False, al.action_options(actions, chosen_action)
 
 
 def table_view(
@@ -46,13 +45,15 @@ def table_view(
     if not current_identity().can(Role.admin):
         return [], None
     now = svc.clock.now()
-    hours = RANGE_HOURS.get(range_value or "", RANGE_HOURS[DEFAULT_RANGE])
+    window, _ = resolve_range(range_value, now, al.DEFAULT_RANGE)
+    # A relative range includes what happened this very second.
+    until = window.until + timedelta(seconds=1) if window.relative else window.until
     try:
         with svc.sessions() as session:
             entries = audit_queries.audit_entries(
                 session,
-                since=now - timedelta(hours=hours),
-                until=now + timedelta(seconds=1),
+                since=window.since,
+                until=until,
                 actor=(actor or "").strip() or None,
                 action=None if action in (None, al.ANY) else action,
                 outcome=None if outcome in (None, al.ANY) else outcome,
@@ -64,21 +65,36 @@ def table_view(
 
 
 def register(app: Dash) -> None:
+    register_time_range(app, al.PAGE)
+    rid = range_ids(al.PAGE)
+    register_url_sync(
+        app,
+        al.URL,
+        {
+            "range": (rid.value, "data"),
+            "actor": (al.ACTOR, "value"),
+            "action": (al.ACTION, "value"),
+            "outcome": (al.OUTCOME, "value"),
+        },
+        defaults={"range": al.DEFAULT_RANGE, "action": al.ANY, "outcome": al.ANY},
+    )
+
     @app.callback(
         Output(al.GATE, "children"),
         Output(al.CONTENT, "hidden"),
         Output(al.ACTION, "options"),
         Input(shell.URL, "pathname"),
+        State(al.ACTION, "value"),
     )
-    def _gate(pathname: str | None) -> Any:
+    def _gate(pathname: str | None, action: str | None) -> Any:
         if pathname != al.PATH:
             return no_update, no_update, no_update
-        return gate_view(services())
+        return gate_view(services(), action)
 
     @app.callback(
         Output(al.GRID, "rowData"),
         Output(al.STATUS, "children"),
-        Input(al.RANGE, "value"),
+        Input(rid.value, "data"),
         Input(al.ACTOR, "value"),
         Input(al.ACTION, "value"),
         Input(al.OUTCOME, "value"),

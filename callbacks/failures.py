@@ -15,27 +15,32 @@ from dash import Dash, Input, Output, State, ctx, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks.job_actions import remote_addr
+from callbacks.timerange import register_time_range, register_url_sync
 from dashapp import jobcontrol, jobcontrol_queries
 from dashapp.auth import Forbidden, Role, current_identity, require
 from dashapp.services import Services, services
+from dashapp.timerange import resolve_range
 from dashapp.web.health import db_error_line
 from layouts import failures as fl
 from layouts.components import database_unreachable, icon, notice
 from layouts.job_actions import NEEDS_OPERATOR
+from layouts.timerange import range_ids
 
 
 def grid_view(svc: Services, range_value: str | None, job: str | None) -> tuple[Any, Any, Any]:
     """(rows, status line, job options) for the filters, as of the services' clock."""
     now = svc.clock.now()
-    hours = fl.RANGE_HOURS.get(range_value or "", fl.RANGE_HOURS[fl.DEFAULT_RANGE])
-    since = now - timedelta(hours=hours)
+    window, _ = resolve_range(range_value, now, fl.DEFAULT_RANGE)
+    since = window.since
+    # A relative range includes a run that started this very second.
+    until = window.until + timedelta(seconds=1) if window.relative else window.until
     chosen = None if job in (None, "", fl.ALL_JOBS) else job
     try:
         with svc.sessions() as session:
             runs = jobcontrol_queries.failed_runs(
                 session,
                 since=since,
-                until=now + timedelta(seconds=1),
+                until=until,
                 now=now,
                 policy_for=svc.settings.retry_policy,
                 job=chosen,
@@ -87,11 +92,20 @@ def bulk_action(svc: Services, selected: list[dict[str, Any]] | None, token: str
 
 
 def register(app: Dash) -> None:
+    register_time_range(app, fl.PAGE)
+    rid = range_ids(fl.PAGE)
+    register_url_sync(
+        app,
+        fl.URL,
+        {"range": (rid.value, "data"), "job": (fl.JOB, "value")},
+        defaults={"range": fl.DEFAULT_RANGE, "job": fl.ALL_JOBS},
+    )
+
     @app.callback(
         Output(fl.GRID, "rowData"),
         Output(fl.STATUS, "children"),
         Output(fl.JOB, "options"),
-        Input(fl.RANGE, "value"),
+        Input(rid.value, "data"),
         Input(fl.JOB, "value"),
         Input(fl.REFRESH, "n_clicks"),
         Input(fl.RESULTS, "children"),

@@ -4,32 +4,46 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import Dash, Input, Output
+from dash import Dash, Input, Output, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
+from callbacks.timerange import register_time_range, register_url_sync
 from dashapp import upload_queries
 from dashapp.clock import iso_z
 from dashapp.services import Services, services
+from dashapp.timerange import resolve_range
 from dashapp.upload_queries import UploadFilter
 from dashapp.web.health import db_error_line
 from layouts import shell, uploads
+from layouts.timerange import range_ids
 
 
 def history(
-    svc: Services, dataset: str | None, status: str | None, user: str | None, range_: str | None
+    svc: Services,
+    dataset: str | None,
+    status: str | None,
+    user: str | None,
+    range_: str | None,
+    upload: str | None = None,
 ) -> tuple[list[dict[str, Any]], str, str]:
     """Grid rows, the summary line and the export link for the chosen filters."""
     now = svc.clock.now()
-    label, span = uploads.RANGES.get(range_ or "", uploads.RANGES[uploads.DEFAULT_RANGE])
+    window, _ = resolve_range(range_, now, uploads.DEFAULT_RANGE)
     f = UploadFilter(
-        since=now - span,
-        until=now,
+        since=window.since,
+        until=window.until,
         dataset=None if dataset in (None, "", uploads.ANY) else dataset,
         status=None if status in (None, "", uploads.ANY) else status,
         user=(user or "").strip() or None,
+        upload_id=(upload or "").strip() or None,
     )
     href = uploads.export_href(
-        f.dataset or "", f.status or "", f.user or "", iso_z(f.since), iso_z(f.until)
+        f.dataset or "",
+        f.status or "",
+        f.user or "",
+        iso_z(f.since),
+        iso_z(f.until),
+        f.upload_id or "",
     )
     try:
         with svc.sessions() as session:
@@ -38,13 +52,38 @@ def history(
     except SQLAlchemyError as e:
         return [], f"Database unreachable: {db_error_line(e)}", href
     labels = {d.name: d.label for d in svc.settings.datasets}
-    return uploads.grid_rows(views, labels), uploads.summary(len(views), total, label), href
+    scope = f"upload {f.upload_id}" if f.upload_id else window.label
+    return uploads.grid_rows(views, labels), uploads.summary(len(views), total, scope), href
 
 
 def register(app: Dash) -> None:
+    register_time_range(app, uploads.PAGE)
+    rid = range_ids(uploads.PAGE)
+    register_url_sync(
+        app,
+        uploads.URL,
+        {
+            "dataset": (uploads.DATASET, "value"),
+            "status": (uploads.STATUS, "value"),
+            "user": (uploads.USER, "value"),
+            "range": (rid.value, "data"),
+            "upload": (uploads.UPLOAD, "data"),
+        },
+        defaults={"dataset": uploads.ANY, "status": uploads.ANY, "range": uploads.DEFAULT_RANGE},
+    )
+
     @app.callback(Output(uploads.DATASET, "options"), Input(shell.URL, "pathname"))
     def _datasets(_pathname: str | None) -> list[dict[str, str]]:
         return uploads.dataset_options(services().settings.datasets)
+
+    @app.callback(
+        Output(uploads.UPLOAD, "data"),
+        Output(uploads.UPLOAD_NOTE, "hidden"),
+        Input(uploads.UPLOAD_CLEAR, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def _clear_upload(n: int | None) -> tuple[Any, Any]:
+        return (None, True) if n else (no_update, no_update)
 
     @app.callback(
         Output(uploads.GRID, "rowData"),
@@ -53,10 +92,16 @@ def register(app: Dash) -> None:
         Input(uploads.DATASET, "value"),
         Input(uploads.STATUS, "value"),
         Input(uploads.USER, "value"),
-        Input(uploads.RANGE, "value"),
+        Input(rid.value, "data"),
+        Input(uploads.UPLOAD, "data"),
         Input(shell.REFRESH, "n_intervals"),
     )
     def _history(
-        dataset: str | None, status: str | None, user: str | None, range_: str | None, _n: Any
+        dataset: str | None,
+        status: str | None,
+        user: str | None,
+        range_: str | None,
+        upload: str | None,
+        _n: Any,
     ) -> tuple[list[dict[str, Any]], str, str]:
-        return history(services(), dataset, status, user, range_)
+        return history(services(), dataset, status, user, range_, upload)

@@ -30,6 +30,7 @@ class UploadFilter:
     dataset: str | None = None
     status: str | None = None
     user: str | None = None
+    upload_id: str | None = None  # one upload, whenever it was made (a link from its run)
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,10 @@ def recent_uploads(
 
 
 def _filtered(f: UploadFilter) -> Select[Any]:
-    stmt = _base().where(Upload.created_at >= f.since, Upload.created_at < f.until)
+    if f.upload_id is not None:
+        stmt = _base().where(Upload.id == f.upload_id)
+    else:
+        stmt = _base().where(Upload.created_at >= f.since, Upload.created_at < f.until)
     if f.dataset:
         stmt = stmt.where(Upload.dataset == f.dataset)
     if f.status:

@@ -13,20 +13,22 @@ from typing import Any
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
 
 from dashapp.audit import OUTCOMES
 from dashapp.audit_queries import AuditRow
 from dashapp.clock import iso_z
+from dashapp.timerange import normalise_range
 from layouts.components import loading, notice, paged_grid_options
-from layouts.failures import RANGES
+from layouts.timerange import time_range_picker
 
 PATH = "/audit"
 NAME = "Audit log"
 
 GATE = "audit-gate"
 CONTENT = "audit-content"
-RANGE = "audit-range"
+PAGE = "audit"  # the time range picker's key
+URL = "audit-url"
 ACTOR = "audit-actor"
 ACTION = "audit-action"
 OUTCOME = "audit-outcome"
@@ -46,10 +48,17 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
-def layout(**_query: str) -> html.Div:
-    """The gate (filled per visit) and the filtered table, hidden until the role is known."""
+def layout(**query: str) -> html.Div:
+    """The gate (filled per visit) and the filtered table, hidden until the role is known.
+
+    The filters start from the link (`?range=&actor=&action=&outcome=`) and are kept in it.
+    """
+    value, error = normalise_range(query.get("range"), DEFAULT_RANGE)
+    action = query.get("action") or ANY
+    outcome = query.get("outcome") if query.get("outcome") in OUTCOMES else ANY
     return html.Div(
         [
+            dcc.Location(id=URL, refresh=False),
             html.H1(NAME, className="h2"),
             html.P(
                 "Every action users (and the automatic retry) took, and every request a role "
@@ -59,17 +68,9 @@ def layout(**_query: str) -> html.Div:
             html.Div(loading("the audit log"), id=GATE),
             html.Div(
                 [
+                    html.Div(time_range_picker(PAGE, value, error), className="smd-controls"),
                     html.Div(
                         [
-                            _field(
-                                "Time range",
-                                dbc.Select(
-                                    id=RANGE,
-                                    options=[{"label": lbl, "value": v} for v, lbl in RANGES],
-                                    value=DEFAULT_RANGE,
-                                ),
-                                RANGE,
-                            ),
                             _field(
                                 "Who",
                                 dbc.Input(
@@ -77,6 +78,7 @@ def layout(**_query: str) -> html.Div:
                                     type="search",
                                     placeholder="user name",
                                     debounce=True,
+                                    value=query.get("actor", ""),
                                 ),
                                 ACTOR,
                             ),
@@ -84,8 +86,8 @@ def layout(**_query: str) -> html.Div:
                                 "Action",
                                 dbc.Select(
                                     id=ACTION,
-                                    options=[{"label": "Any action", "value": ANY}],
-                                    value=ANY,
+                                    options=action_options([], action),
+                                    value=action,
                                 ),
                                 ACTION,
                             ),
@@ -95,7 +97,7 @@ def layout(**_query: str) -> html.Div:
                                     id=OUTCOME,
                                     options=[{"label": "Any outcome", "value": ANY}]
                                     + [{"label": o, "value": o} for o in OUTCOMES],
-                                    value=ANY,
+                                    value=outcome,
                                 ),
                                 OUTCOME,
                             ),
@@ -110,6 +112,15 @@ def layout(**_query: str) -> html.Div:
             ),
         ]
     )
+
+
+def action_options(actions: Sequence[str], chosen: str | None) -> list[dict[str, str]]:
+    """'Any action' plus every recorded action, and the one a link asked for even when
+    nothing recorded it yet (so the select shows it rather than a blank)."""
+    names = list(actions)
+    if chosen and chosen != ANY and chosen not in names:
+        names.append(chosen)
+    return [{"label": "Any action", "value": ANY}] + [{"label": a, "value": a} for a in names]
 
 
 def _field(label: str, control: Any, control_id: str) -> html.Div:

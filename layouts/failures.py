@@ -18,12 +18,15 @@ from dash import dcc, html
 from dashapp.clock import iso_z
 from dashapp.jobcontrol import ActionResult
 from dashapp.jobcontrol_queries import FailedRun
+from dashapp.timerange import normalise_range
 from layouts.components import icon, loading, notice, paged_grid_options
+from layouts.timerange import time_range_picker
 
 PATH = "/failures"
 NAME = "Failed runs"
 
-RANGE = "failures-range"
+PAGE = "failures"  # the time range picker's key
+URL = "failures-url"
 JOB = "failures-job"
 REFRESH = "failures-refresh"
 GRID = "failures-grid"
@@ -38,13 +41,7 @@ CANCEL = "failures-cancel"
 TOKEN = "failures-token"
 RESULTS = "failures-results"
 
-RANGES: tuple[tuple[str, str], ...] = (
-    ("24h", "Last 24 hours"),
-    ("7d", "Last 7 days"),
-    ("30d", "Last 30 days"),
-)
-RANGE_HOURS = {"24h": 24, "7d": 7 * 24, "30d": 30 * 24}
-DEFAULT_RANGE = "7d"
+DEFAULT_RANGE = "7d"  # after an outage, the week's failures
 ALL_JOBS = "__all__"
 
 
@@ -61,12 +58,12 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 
 
 def layout(**query: str) -> html.Div:
-    """Filters (`?range=24h|7d|30d&job=`), the grid (filled by callbacks), bulk re-run."""
-    chosen = query.get("range", DEFAULT_RANGE)
-    chosen = chosen if chosen in RANGE_HOURS else DEFAULT_RANGE
+    """Filters (`?range=&job=`, kept in the URL), the grid (filled by callbacks), bulk re-run."""
+    value, error = normalise_range(query.get("range"), DEFAULT_RANGE)
     job = query.get("job") or ALL_JOBS
     return html.Div(
         [
+            dcc.Location(id=URL, refresh=False),
             html.H1(NAME, className="h2"),
             html.P(
                 "Runs that failed, timed out or were stopped, across every job: their error, "
@@ -74,18 +71,9 @@ def layout(**query: str) -> html.Div:
                 "to start them again with their own arguments.",
                 className="lead smd-lead",
             ),
+            html.Div(time_range_picker(PAGE, value, error), className="smd-controls mb-3"),
             html.Div(
                 [
-                    html.Div(
-                        [
-                            dbc.Label("Time range", html_for=RANGE),
-                            dbc.Select(
-                                id=RANGE,
-                                options=[{"label": lbl, "value": v} for v, lbl in RANGES],
-                                value=chosen,
-                            ),
-                        ]
-                    ),
                     html.Div(
                         [
                             dbc.Label("Job", html_for=JOB),

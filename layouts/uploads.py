@@ -8,18 +8,19 @@ filtered view is a link to share; the export link carries the same filters to
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
 
 from dashapp.config import Dataset
+from dashapp.timerange import normalise_range
 from dashapp.upload_queries import UploadView
 from dashapp.uploads.service import STATUSES
 from layouts.components import icon, loading, paged_grid_options
+from layouts.timerange import time_range_picker
 from layouts.upload import STATUS_BADGES, logs_href
 
 PATH = "/uploads"
@@ -27,16 +28,14 @@ NAME = "Uploads"
 DATASET = "uploads-dataset"
 STATUS = "uploads-status"
 USER = "uploads-user"
-RANGE = "uploads-range"
+PAGE = "uploads"  # the time range picker's key
+URL = "uploads-url"
+UPLOAD = "uploads-upload"  # the one upload a link asked for (a run's "Upload" fact)
+UPLOAD_NOTE = "uploads-upload-note"
+UPLOAD_CLEAR = "uploads-upload-clear"
 GRID = "uploads-grid"
 SUMMARY = "uploads-summary"
 EXPORT = "uploads-export"
-RANGES: dict[str, tuple[str, timedelta]] = {
-    "24h": ("Last 24 hours", timedelta(hours=24)),
-    "7d": ("Last 7 days", timedelta(days=7)),
-    "30d": ("Last 30 days", timedelta(days=30)),
-    "90d": ("Last 90 days", timedelta(days=90)),
-}
 DEFAULT_RANGE = "7d"
 ANY = "any"  # the select's "no filter" choice (an empty value would show as no choice)
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -79,10 +78,12 @@ def uploads_page(query: dict[str, str]) -> html.Div:
     # A dataset named in the link is kept as given; an unknown one matches nothing.
     dataset = query.get("dataset") or ANY
     status = query.get("status", ANY) if query.get("status") in STATUSES else ANY
-    range_ = query.get("range", DEFAULT_RANGE)
-    range_ = range_ if range_ in RANGES else DEFAULT_RANGE
+    value, error = normalise_range(query.get("range"), DEFAULT_RANGE)
+    upload = (query.get("upload") or "").strip() or None
     return html.Div(
         [
+            dcc.Location(id=URL, refresh=False),
+            dcc.Store(id=UPLOAD, data=upload),
             html.H1(NAME, className="h2"),
             html.P(
                 "Every file uploaded into a dataset, where it went and how its ingest ended.",
@@ -117,17 +118,13 @@ def uploads_page(query: dict[str, str]) -> html.Div:
                         ],
                         className="col-12 col-md-6 col-lg-3",
                     ),
-                    _select(
-                        RANGE,
-                        "Time range",
-                        [{"label": label, "value": k} for k, (label, _) in RANGES.items()],
-                        range_,
-                    ),
+                    html.Div(time_range_picker(PAGE, value, error), className="col-12"),
                 ],
                 className="row g-3 mb-3",
                 role="search",
                 **{"aria-label": "Filter uploads"},
             ),
+            html.Div(upload_note(upload), id=UPLOAD_NOTE, hidden=upload is None),
             html.Div(
                 [
                     html.P(loading("uploads"), id=SUMMARY, className="mb-0", role="status"),
@@ -200,15 +197,48 @@ def _short(run_id: str) -> str:
     return run_id if len(run_id) <= 14 else run_id[:13] + "…"
 
 
-def export_href(dataset: str, status: str, user: str, since: str, until: str) -> str:
+def upload_note(upload: str | None) -> Any:
+    """Says the list is narrowed to one upload, with the way back to all of them."""
+    if upload is None:
+        return None
+    return html.Div(
+        [
+            html.Span(["Showing upload ", html.Code(upload), " only, whenever it was made."]),
+            html.Button(
+                "Show all uploads",
+                id=UPLOAD_CLEAR,
+                type="button",
+                className="btn btn-sm btn-outline-secondary",
+            ),
+        ],
+        className="alert alert-info d-flex flex-wrap align-items-center gap-2 py-2",
+    )
+
+
+def export_href(
+    dataset: str, status: str, user: str, since: str, until: str, upload: str = ""
+) -> str:
     """The CSV export of exactly what the grid shows (all rows, not only the first page)."""
-    params = {"dataset": dataset, "status": status, "user": user, "since": since, "until": until}
+    params = {
+        "dataset": dataset,
+        "status": status,
+        "user": user,
+        "upload": upload,
+        "since": since,
+        "until": until,
+    }
     return "/export/uploads.csv?" + urlencode({k: v for k, v in params.items() if v})
 
 
 def summary(shown: int, total: int, range_label: str) -> str:
+    """'12 uploads (last 7 days)'; the range as the picker labels it, lower-cased words only."""
+    scope = (
+        range_label[:1].lower() + range_label[1:]
+        if range_label.startswith("Last")
+        else (range_label)
+    )
     if total == 0:
-        return f"No uploads in the {range_label.lower()} match."
+        return f"No uploads match ({scope})."
     if shown < total:
-        return f"Showing the newest {shown:,} of {total:,} uploads ({range_label.lower()})."
-    return f"{total:,} upload{'s' if total != 1 else ''} ({range_label.lower()})."
+        return f"Showing the newest {shown:,} of {total:,} uploads ({scope})."
+    return f"{total:,} upload{'s' if total != 1 else ''} ({scope})."

@@ -19,7 +19,7 @@ from dashapp.exports import (
 from dashapp.upload_queries import UploadFilter, UploadView
 from dashapp.uploads.service import STATUSES
 
-UPLOADS_PARAMS = ("dataset", "status", "user", *WINDOW_PARAMS)
+UPLOADS_PARAMS = ("dataset", "status", "user", "upload", *WINDOW_PARAMS)
 UPLOADS_HEADER = (
     "upload_id",
     "dataset",
@@ -43,7 +43,8 @@ UPLOADS_HEADER = (
 
 
 def parse_uploads_args(args: _Args, now: datetime, datasets: tuple[str, ...]) -> UploadFilter:
-    """`dataset` (a configured one), `status` (one of STATUSES, any case), `user`, window."""
+    """`dataset` (a configured one), `status` (one of STATUSES, any case), `user`, window;
+    `upload` (an id) narrows to that one upload whatever the window."""
     values = single_values(args, UPLOADS_PARAMS)
     dataset = values.get("dataset")
     if dataset is not None and dataset not in datasets:
@@ -64,6 +65,7 @@ def parse_uploads_args(args: _Args, now: datetime, datasets: tuple[str, ...]) ->
         dataset=dataset,
         status=status,
         user=values.get("user"),
+        upload_id=values.get("upload"),
     )
 
 

@@ -160,6 +160,15 @@ def test_bulk_rerun_of_two_failed_runs_then_the_audit_log_shows_them(
     for run_id in FAILED:
         select_row(page, run_id)
     expect(page.locator("#failures-rerun-hint")).to_have_text("2 runs selected.")
+    # The range picker is the shared one, and the page's state is in its link.
+    page.get_by_label("1h", exact=True).check()
+    page.wait_for_function("() => window.location.search === '?range=1h'")
+    page.get_by_label("7d", exact=True).check()
+    page.wait_for_function("() => window.location.search === ''")  # the page's default
+    expect(page.locator("#failures-status")).to_have_text("2 failed runs")
+    for run_id in FAILED:
+        select_row(page, run_id)
+    expect(page.locator("#failures-rerun-hint")).to_have_text("2 runs selected.")
     assert_accessible(page, "Failed runs (light)")
     screenshot(page, artifacts, "failures", "light")
     rerun.click()
@@ -198,6 +207,20 @@ def test_bulk_rerun_of_two_failed_runs_then_the_audit_log_shows_them(
     page.locator("#audit-outcome").select_option("denied")
     expect(page.locator("#audit-status")).to_have_text("0 entries")
     page.locator("#audit-outcome").select_option("ok")
+    expect(page.locator("#audit-status")).to_have_text("2 entries")
+    # The filters live in the link: a custom range and the outcome reopen as they were.
+    page.get_by_label("Custom", exact=True).check()
+    since = (operator_app.svc.clock.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    until = (operator_app.svc.clock.now() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    page.get_by_label("From (UTC)").fill(since)
+    page.get_by_label("To (UTC)").fill(until)
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_function("() => window.location.search.includes('outcome=ok')")
+    page.wait_for_function("() => window.location.search.includes('range=')")
+    expect(page.locator("#audit-status")).to_have_text("2 entries")
+    page.goto(page.url)
+    expect(page.locator("#audit-outcome")).to_have_value("ok")
+    expect(page.get_by_label("From (UTC)")).to_have_value(since)
     expect(page.locator("#audit-status")).to_have_text("2 entries")
     assert_accessible(page, "Audit log (light)")
     screenshot(page, artifacts, "audit", "light")

@@ -136,6 +136,18 @@ def test_grid_pages_on_the_server_and_the_run_panel_opens_a_run(page: Page, live
     page.wait_for_function("() => window.location.search.includes('run=jr_0007')")
     assert _search(page) == "?range=30d&run=jr_0007&state=FAILED"
 
+    # The upload link opens the history narrowed to that upload, with the way back.
+    panel.get_by_role("link", name="bad.csv").click()
+    expect(page).to_have_title("Uploads · Serverless Management Dashboard")
+    uploads_grid = page.locator(".smd-uploads-grid")
+    expect(uploads_grid.locator(".ag-row")).to_have_count(1)
+    expect(uploads_grid).to_contain_text("bad.csv")
+    expect(page.locator("#uploads-summary")).to_have_text("1 upload (upload up-0007).")
+    page.get_by_role("button", name="Show all uploads").click()
+    expect(page.locator("#uploads-upload-note")).to_be_hidden()
+    page.wait_for_function("() => !window.location.search.includes('upload=')")
+    expect(page.locator("#uploads-summary")).to_contain_text("(last 7 days)")
+
 
 def test_a_permalink_reopens_the_same_run_and_filter(page: Page, live: LiveApp) -> None:
     live.write(seed_history)

@@ -122,6 +122,14 @@ def test_a_csv_and_a_json_file_go_through_the_page_to_succeeded_runs(
     )
     assert_accessible(dark_page, "/uploads (dark)")
     screenshot(dark_page, artifacts, "uploads-history", "dark")
+    # The filters live in the link (the page's default range, 7d, is left out of it).
+    dark_page.get_by_label("7d", exact=True).check()
+    dark_page.wait_for_function("() => window.location.search === '?dataset=orders'")
+    dark_page.locator("#uploads-status").select_option("succeeded")
+    dark_page.wait_for_function(
+        "() => window.location.search === '?dataset=orders&status=succeeded'"
+    )
+    expect(grid).to_contain_text(csv_path.name)
 
 
 def test_a_bad_file_is_refused_on_the_page_and_nothing_reaches_s3(

@@ -436,7 +436,8 @@ def test_the_uploads_export_follows_the_csv_rules_and_filters(api, aws):
         ("since=yesterday", "since: 'yesterday' is not an ISO 8601 date-time"),
         (
             "datasets=orders",
-            "datasets: unknown parameter; this export takes dataset, status, user, since, until",
+            "datasets: unknown parameter; this export takes "
+            "dataset, status, user, upload, since, until",
         ),
     ],
 )
@@ -487,3 +488,14 @@ def test_the_pages_callbacks_read_the_trail_and_history_from_the_database(api, a
     )
     exported = read_csv(api.client.get(href))
     assert [r[2] for r in exported[1:]] == ["orders.csv"]
+
+    # A run's "Upload" link names one upload: shown and exported whatever the range.
+    upload_id = exported[1][0]
+    api.clock.advance(30 * 86400)
+    rows, summary, href = history(api.svc, None, None, None, "24h", upload_id)
+    assert [r["file"] for r in rows] == ["orders.csv"]
+    assert summary == f"1 upload (upload {upload_id})."
+    assert f"upload={upload_id}" in href
+    assert [r[2] for r in read_csv(api.client.get(href))[1:]] == ["orders.csv"]
+    rows, summary, _ = history(api.svc, None, None, None, "24h")
+    assert rows == [] and summary == "No uploads match (last 24 hours)."

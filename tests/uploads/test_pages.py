@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from dashapp.config import default_datasets
 from dashapp.upload_queries import UploadView
 from layouts import upload, uploads
+from layouts.timerange import range_ids
 from tests.web.tree import by_id, of_type, text
 
 NOW = datetime(2026, 11, 25, 18, 32, 17, tzinfo=UTC)
@@ -158,7 +159,25 @@ def test_filters_start_from_the_query_string_and_ignore_unknown_values():
     page = uploads.uploads_page({"dataset": "orders", "status": "bogus", "range": "30d"})
     assert by_id(page, uploads.DATASET).value == "orders"
     assert by_id(page, uploads.STATUS).value == uploads.ANY
-    assert by_id(page, uploads.RANGE).value == "30d"
+    assert by_id(page, range_ids(uploads.PAGE).value).data == "30d"
+    assert by_id(page, range_ids(uploads.PAGE).preset).value == "30d"
+    assert by_id(page, uploads.UPLOAD).data is None
+    assert by_id(page, uploads.UPLOAD_NOTE).hidden is True
+
+
+def test_a_link_to_one_upload_says_so_and_offers_all():
+    page = uploads.uploads_page({"upload": "up-0007"})
+    assert by_id(page, uploads.UPLOAD).data == "up-0007"
+    note = by_id(page, uploads.UPLOAD_NOTE)
+    assert note.hidden is False
+    assert "Showing upload up-0007 only" in text(note)
+    assert by_id(page, uploads.UPLOAD_CLEAR).children == "Show all uploads"
+
+
+def test_an_absolute_range_from_a_link_is_kept():
+    value = "2026-11-01T00:00Z~2026-11-02T00:00Z"
+    page = uploads.uploads_page({"range": value})
+    assert by_id(page, range_ids(uploads.PAGE).value).data == value
 
 
 def test_the_dataset_filter_offers_every_dataset():
@@ -173,7 +192,10 @@ def test_the_dataset_filter_offers_every_dataset():
 
 
 def test_the_summary_says_when_only_the_newest_are_shown():
-    assert uploads.summary(0, 0, "Last 7 days") == "No uploads in the last 7 days match."
+    assert uploads.summary(0, 0, "Last 7 days") == "No uploads match (last 7 days)."
+    assert uploads.summary(3, 3, "2026-11-01 00:00 – 2026-11-02 00:00 UTC") == (
+        "3 uploads (2026-11-01 00:00 – 2026-11-02 00:00 UTC)."
+    )
     assert uploads.summary(1, 1, "Last 7 days") == "1 upload (last 7 days)."
     assert uploads.summary(2000, 2500, "Last 30 days") == (
         "Showing the newest 2,000 of 2,500 uploads (last 30 days)."
