@@ -432,6 +432,26 @@ function (value) {
 """.replace("__GRID__", jd.GRID)
 
 
+# On the refresh timer the grid re-reads the blocks it holds (new runs appear at the
+# top, finished ones change state) without losing the scroll position or selection.
+# Only when no block is loading: dash-ag-grid hands every response to the newest
+# request, so a reload racing a sort or filter change could show the wrong rows.
+_RELOAD = """
+function (n) {
+    if (n && window.dash_ag_grid && window.dash_ag_grid.getApiAsync) {
+        window.dash_ag_grid.getApiAsync("__GRID__").then(function (api) {
+            var blocks = Object.values(api.getCacheBlockState() || {});
+            var idle = blocks.length > 0 && blocks.every(function (b) {
+                return b.pageStatus === "loaded";
+            });
+            if (idle) { api.refreshInfiniteCache(); }
+        }).catch(function () {});
+    }
+    return n || null;
+}
+""".replace("__GRID__", jd.GRID)
+
+
 def register(app: Dash) -> None:
     """Wire the job detail page."""
     register_time_range(app, jd.PAGE)
@@ -489,6 +509,12 @@ def register(app: Dash) -> None:
     )
     app.clientside_callback(
         _PURGE, Output(jd.PURGE, "data"), Input(rid.value, "data"), prevent_initial_call=True
+    )
+    app.clientside_callback(
+        _RELOAD,
+        Output(jd.RELOADED, "data"),
+        Input(shell.REFRESH, "n_intervals"),
+        prevent_initial_call=True,
     )
 
     @app.callback(

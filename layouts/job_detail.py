@@ -39,6 +39,7 @@ GRID_EXPORT = "job-runs-export"
 GRID_NOTE = "job-runs-note"
 RUN_PANEL = "job-run-panel"
 PURGE = "job-grid-purge"
+RELOADED = "job-grid-reloaded"
 THEME = "job-theme"  # the theme actually applied (system preference included), for the charts
 
 CHARTS: tuple[tuple[str, str], ...] = (
@@ -180,6 +181,7 @@ def layout(job_name: str = "", **query: str) -> html.Div:
             dcc.Store(id=JOB, data=name),
             dcc.Store(id=RUN, data=query.get("run") or None),
             dcc.Store(id=PURGE),
+            dcc.Store(id=RELOADED),
             dcc.Store(id=THEME),
             html.Nav(
                 html.Ol(

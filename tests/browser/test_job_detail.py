@@ -149,6 +149,22 @@ def test_grid_pages_on_the_server_and_the_run_panel_opens_a_run(page: Page, live
     expect(page.locator("#uploads-summary")).to_contain_text("(last 7 days)")
 
 
+def test_the_run_grid_follows_new_runs_on_the_refresh_timer(page: Page, live: LiveApp) -> None:
+    live.write(seed_history)
+    page.goto(f"/jobs/{JOB}?range=24h")
+    wait_for_data(page)
+    rows = page.locator("#job-runs-grid .ag-center-cols-container .ag-row")
+    expect(rows.first).to_have_attribute("row-id", "jr_0000")
+
+    def new_run(session: Session, now: datetime) -> None:
+        session.add(job_run("jr_live", JOB, "RUNNING", now - timedelta(minutes=1)))
+
+    live.write(new_run)
+    # No reload, no click: the next tick of the page's refresh timer brings it in.
+    expect(rows.first).to_have_attribute("row-id", "jr_live", timeout=10_000)
+    expect(rows.first.locator('[col-id="state"]')).to_contain_text("RUNNING")
+
+
 def test_a_permalink_reopens_the_same_run_and_filter(page: Page, live: LiveApp) -> None:
     live.write(seed_history)
     page.goto(f"/jobs/{JOB}?range=7d&run=jr_0057&state=failed")
