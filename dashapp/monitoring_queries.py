@@ -6,13 +6,16 @@ and 1,000,000 runs as at ten: per-job seeks ride `job_runs(job_name, state,
 started_at)`, range aggregates ride `job_runs(started_at)`, and nothing returns more
 rows than the page shows (medians over at most `MEDIAN_RUNS` runs a job, chart series
 capped at `SERIES_LIMIT`, grid pages at `MAX_PAGE`). The same SQL runs on PostgreSQL
-and SQLite; the one dialect difference (epoch seconds for bucketing) is `_epoch`.
+and SQLite, except epoch seconds for bucketing (`_epoch`) and two places where
+PostgreSQL gets a cheaper form of the same answer: the jobs with their latest run in
+one LATERAL statement, and medians as `percentile_cont` (tests run both forms).
 
 Interpretation that needs no database (median, success rate, SLA lateness, card
 status, ordering, filtering, the grid's request → filter/sort mapping) is a set of
 pure functions here, tested without one. Callbacks call, per page:
 
-- Overview: `job_overviews` → `build_cards` → `filter_cards` / `order_cards` / `totals`
+- Overview: `job_overviews` → `build_cards` → `filter_cards` / `order_cards` / `totals`,
+  then `card_details` / `with_details` for the page of cards drawn
 - Wall: `job_overviews` → `build_cards` → `order_cards` / `totals` (+ `queries.freshness`)
 - Job detail: `job_info`, `run_series`, `run_page` (grid), `run_detail` (run panel)
 """
@@ -515,8 +518,8 @@ def job_overviews(
 ) -> list[JobOverview]:
     """Every Glue job the inventory knows, with its latest run, last success and range figures.
 
-    Four queries whatever the number of jobs (six with details); jobs deleted from AWS
-    are included only when they ran within the range.
+    Three queries on PostgreSQL (four elsewhere) whatever the number of jobs, two more
+    with details; jobs deleted from AWS are included only when they ran within the range.
     """
     stats = _range_stats(session, since, until)
     rows = [r for r in _jobs_with_latest(session) if r[4] is None or r[0] in stats]
