@@ -5,10 +5,16 @@ app has rendered, which flashes light on a dark wall screen. Here a tiny inline
 script in `<head>` sets `data-bs-theme` on `<html>` from what the theme toggle
 stored in localStorage (the `dcc.Store` JSON-encodes its value under its id),
 falling back to the operating system's preference, before any stylesheet applies.
+A second one marks kiosk pages (the wall) the same way, so the navbar never shows
+on a wall screen while the app starts; the shell's callback keeps the class right
+when the user navigates.
 """
 
 from __future__ import annotations
 
+import json
+
+from dashapp.web.pages import kiosk_paths
 from layouts.shell import THEME_STORE
 
 THEME_BOOTSTRAP_SCRIPT = (
@@ -19,12 +25,18 @@ THEME_BOOTSTRAP_SCRIPT = (
     'document.documentElement.setAttribute("data-bs-theme",t)})();'
 )
 
+KIOSK_BOOTSTRAP_SCRIPT = (
+    f"(function(){{var p={json.dumps(list(kiosk_paths()))};"
+    'var h="/"+window.location.pathname.replace(/^\\/+|\\/+$/g,"");'
+    'if(p.indexOf(h)!==-1){document.documentElement.classList.add("smd-kiosk","smd-wall")}})();'
+)
+
 INDEX_STRING = f"""<!DOCTYPE html>
 <html lang="en" data-bs-theme="light">
     <head>
         {{%metas%}}
         <title>{{%title%}}</title>
-        <script>{THEME_BOOTSTRAP_SCRIPT}</script>
+        <script>{THEME_BOOTSTRAP_SCRIPT}{KIOSK_BOOTSTRAP_SCRIPT}</script>
         {{%favicon%}}
         {{%css%}}
     </head>

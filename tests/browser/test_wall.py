@@ -76,6 +76,14 @@ def test_wall_is_a_kiosk_with_failed_and_late_jobs_first(page: Page, live: LiveA
     expect(page.locator("#smd-header")).to_be_visible()
 
 
+def test_wall_hides_the_navbar_from_the_first_paint(page: Page, live: LiveApp) -> None:
+    # Before Dash has fetched its layout, the page is already marked as a kiosk.
+    page.goto("/wall", wait_until="domcontentloaded")
+    assert page.evaluate("document.documentElement.classList.contains('smd-kiosk')")
+    page.goto("/", wait_until="domcontentloaded")
+    assert not page.evaluate("document.documentElement.classList.contains('smd-kiosk')")
+
+
 def test_wall_warns_when_the_collectors_stop(page: Page, live: LiveApp) -> None:
     live.write(seed_demo)
     page.goto("/wall")

@@ -43,6 +43,8 @@ def test_index_page_language_viewport_and_title(app: dash.Dash, path: str, title
     # The stored theme is applied by a script in <head>, before any stylesheet.
     head = page.split("</head>")[0]
     assert head.index('setAttribute("data-bs-theme"') < head.index('rel="stylesheet"')
+    # Kiosk pages are marked before first paint too (the list comes from the page table).
+    assert 'var p=["/wall"]' in head
 
 
 def test_index_page_references_only_its_own_origin(app: dash.Dash) -> None:
