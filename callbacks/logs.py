@@ -27,7 +27,7 @@ from dashapp.clock import iso_z
 from dashapp.services import Services, services
 from dashapp.timerange import TimeRangeError, parse_range
 from dashapp.web.health import db_error_line
-from layouts import logs
+from layouts import logs, shell
 from layouts.components import database_unreachable, notice
 from layouts.timerange import range_ids
 
@@ -344,16 +344,25 @@ def register(app: Dash) -> None:
     register_time_range(app, logs.PAGE)
     range_value = range_ids(logs.PAGE).value
 
+    # On the refresh timer too: a run that just started can be picked without a reload.
+    # Unchanged options are not sent again, so an open dropdown is left alone.
     @app.callback(
         Output(logs.SOURCE, "options"),
         Input(logs.SOURCE, "id"),
+        Input(shell.REFRESH, "n_intervals"),
         State(logs.SOURCE, "value"),
+        State(logs.SOURCE, "options"),
     )
-    def _options(_id: str, selected: str | None) -> list[dict[str, str]]:
+    def _options(
+        _id: str, _n: int | None, selected: str | None, current: list[dict[str, str]] | None
+    ) -> Any:
         try:
-            return source_options(services(), selected)
+            found = source_options(services(), selected)
         except SQLAlchemyError:
+            if current:
+                return no_update
             return [{"label": selected, "value": selected}] if selected else []
+        return no_update if found == current else found
 
     @app.callback(
         Output(logs.LINES, "children"),

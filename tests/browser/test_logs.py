@@ -176,6 +176,24 @@ def test_permalink_reopens_the_view_and_download_equals_the_export(
     assert "cannot resolve 'customer_id'" in text and "job failed" in text
 
 
+def test_a_run_that_starts_while_the_page_is_open_can_be_picked(page: Page, live: LiveApp) -> None:
+    _clear(live)
+    live.write(_seed_failed_run)
+    _open(page, f"run={RUN}&range=1h")
+    picker = page.locator("#logs-source")
+    expect(picker.locator("option", has_text=RUN)).to_have_count(1)
+
+    def started(session: Session, now: datetime) -> None:
+        session.add(job_run("jr_started_late", "sales-orders-ingest", "RUNNING", now))
+
+    live.write(started)
+    # No reload: the next refresh tick brings the new run into the picker.
+    expect(picker.locator("option", has_text="jr_started_late")).to_have_count(1, timeout=10_000)
+    expect(picker).to_have_value(f"run:{RUN}")
+    picker.select_option("run:jr_started_late")
+    page.wait_for_function("() => window.location.search.includes('run=jr_started_late')")
+
+
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_log_viewer_is_accessible_in_both_themes(
     theme: str,
