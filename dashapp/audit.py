@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +15,30 @@ if TYPE_CHECKING:
     from dashapp.auth import Identity
 
 OUTCOMES = ("ok", "denied", "error", "rejected")
+
+# Keys whose values never reach the log (run arguments often carry credentials).
+SECRET_KEY = re.compile(
+    r"pass(word|wd|phrase)?|secret|token|credential|api[_-]?key|private[_-]?key|auth",
+    re.IGNORECASE,
+)
+REDACTED = "[redacted]"
+
+
+def redacted(detail: Mapping[str, Any]) -> dict[str, Any]:
+    """The detail with the value of every secret-looking key replaced, at any depth.
+
+    The audit log is kept for a long time and read by every admin; what a user passed
+    as `--db_password=` must not be copied into it.
+    """
+    out: dict[str, Any] = {}
+    for key, value in detail.items():
+        if SECRET_KEY.search(str(key)):
+            out[key] = REDACTED
+        elif isinstance(value, Mapping):
+            out[key] = redacted(value)
+        else:
+            out[key] = value
+    return out
 
 
 def record(
@@ -35,7 +61,7 @@ def record(
         action=action,
         target=target[:1024],
         outcome=outcome,
-        detail=detail or {},
+        detail=redacted(detail or {}),
         remote_addr=remote_addr,
     )
     session.add(entry)

@@ -66,6 +66,20 @@ def test_start_records_the_run_at_once_and_audits_it(glue, sessions, t0):
     assert detail["run_id"] == result.run_id
 
 
+def test_secret_arguments_reach_glue_but_not_the_audit_log(glue, sessions, t0):
+    args = "--input_path=s3://smd-raw/o.csv\n--db_password=hunter2\n--API_TOKEN=abc"
+    result = jobcontrol.start_job(sessions, glue, OPERATOR, JOB, args, token="t", now=t0)
+    assert result.ok, result.message
+    [run] = glue_runs(glue)
+    assert run["Arguments"]["--db_password"] == "hunter2"  # the job still gets it
+    [(*_, detail)] = audit_rows(sessions)
+    assert detail["arguments"] == {
+        "--input_path": "s3://smd-raw/o.csv",
+        "--db_password": "[redacted]",
+        "--API_TOKEN": "[redacted]",
+    }
+
+
 def test_a_double_click_starts_one_run(glue, sessions, t0):
     first = jobcontrol.start_job(sessions, glue, OPERATOR, JOB, "", token="same", now=t0)
     again = jobcontrol.start_job(sessions, glue, OPERATOR, JOB, "", token="same", now=t0)
