@@ -231,12 +231,8 @@ def export_href(
 
 
 def summary(shown: int, total: int, range_label: str) -> str:
-    """'12 uploads (last 7 days)'; the range as the picker labels it, lower-cased words only."""
-    scope = (
-        range_label[:1].lower() + range_label[1:]
-        if range_label.startswith("Last")
-        else (range_label)
-    )
+    """'12 uploads (last 7 days)': the scope as the picker labels it, mid-sentence."""
+    scope = "l" + range_label[1:] if range_label.startswith("Last") else range_label
     if total == 0:
         return f"No uploads match ({scope})."
     if shown < total:
