@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashapp.config import Settings
@@ -57,7 +58,16 @@ def _truncate(engine: Engine) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            # A session some test left open (idle in transaction) would make TRUNCATE
+            # wait forever; fail with the reason instead of hanging the run.
+            conn.execute(text("SET LOCAL lock_timeout = '30s'"))
+            try:
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            except OperationalError as e:
+                raise RuntimeError(
+                    "could not empty the test database: an earlier test left a session "
+                    "open (use `with sessions() as s:`)"
+                ) from e
         else:
             for t in tables:
                 conn.execute(text(f"DELETE FROM {t}"))

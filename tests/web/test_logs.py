@@ -253,9 +253,9 @@ def test_load_then_tail_appends_only_new_lines_and_renews_the_watch(svc: Service
         s.add(log_event(OUT, RUN, NOW - timedelta(minutes=1), "hello", level="INFO"))
     loaded = load_view(svc, RUN_SOURCE.value, "", "ALL", "1h")
     assert loaded.view is not None
-    assert [c.id for c in loaded.children] == [
-        logs.line_dom_id(r) for r in svc.sessions().scalars(select(LogEvent.id)).all()
-    ]
+    with svc.sessions() as s:
+        ids = s.scalars(select(LogEvent.id)).all()
+    assert [c.id for c in loaded.children] == [logs.line_dom_id(r) for r in ids]
     assert not loaded.tail_disabled
     assert "1 line" in loaded.status and "live" in loaded.status
     with svc.sessions() as s:
