@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 import psycopg
 from sqlalchemy.engine import make_url
 
+from dashapp.aws.cloudwatch import LAMBDA_SERIES
+
 DOMAINS = ("sales", "crm", "web", "ops", "finance", "marketing", "ml", "hr", "iot", "billing")
 VERBS = ("ingest", "rollup", "dedupe", "enrich", "export", "snapshot", "compact", "join")
 ERRORS = (
@@ -26,16 +28,6 @@ ERRORS = (
     "Command failed with exit code 1: MemoryError in executor 3",
     "ConcurrentRunsExceededException: Concurrent runs exceeded for job",
     "Rate exceeded (Service: AWSGlue; Status Code: 400; Error Code: ThrottlingException)",
-)
-LAMBDA_SERIES = (
-    ("Invocations", "Sum"),
-    ("Errors", "Sum"),
-    ("Throttles", "Sum"),
-    ("Duration", "Average"),
-    ("Duration", "p95"),
-    ("Duration", "p99"),
-    ("Duration", "Maximum"),
-    ("ConcurrentExecutions", "Maximum"),
 )
 
 

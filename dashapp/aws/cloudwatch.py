@@ -108,22 +108,25 @@ def get_metric_data(
     return points
 
 
+# (metric, statistic) of every series the Lambda monitor shows for a function.
+LAMBDA_SERIES: tuple[tuple[str, str], ...] = (
+    ("Invocations", "Sum"),
+    ("Errors", "Sum"),
+    ("Throttles", "Sum"),
+    ("Duration", "Average"),
+    ("Duration", "p95"),
+    ("Duration", "p99"),
+    ("Duration", "Maximum"),
+    ("ConcurrentExecutions", "Maximum"),
+)
+
+
 def lambda_queries(function: str, period_s: int = 60) -> list[MetricQuery]:
     """What the Lambda monitor shows for one function (8 queries)."""
     dims = (("FunctionName", function),)
-    spec = (
-        ("Invocations", "Sum"),
-        ("Errors", "Sum"),
-        ("Throttles", "Sum"),
-        ("Duration", "Average"),
-        ("Duration", "p95"),
-        ("Duration", "p99"),
-        ("Duration", "Maximum"),
-        ("ConcurrentExecutions", "Maximum"),
-    )
     return [
         MetricQuery("AWS/Lambda", m, dims, s, period_s, "lambda_function", function)
-        for m, s in spec
+        for m, s in LAMBDA_SERIES
     ]
 
 
