@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from dash import Dash, Input, Output, State, no_update
@@ -46,8 +45,7 @@ def table_view(
         return [], None
     now = svc.clock.now()
     window, _ = resolve_range(range_value, now, al.DEFAULT_RANGE)
-    # A relative range includes what happened this very second.
-    until = window.until + timedelta(seconds=1) if window.relative else window.until
+    until = window.query_until
     try:
         with svc.sessions() as session:
             entries = audit_queries.audit_entries(

@@ -8,7 +8,6 @@ confirmation modal was opened with, so re-sending the request starts nothing twi
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from dash import Dash, Input, Output, State, ctx, no_update
@@ -32,8 +31,7 @@ def grid_view(svc: Services, range_value: str | None, job: str | None) -> tuple[
     now = svc.clock.now()
     window, _ = resolve_range(range_value, now, fl.DEFAULT_RANGE)
     since = window.since
-    # A relative range includes a run that started this very second.
-    until = window.until + timedelta(seconds=1) if window.relative else window.until
+    until = window.query_until
     chosen = None if job in (None, "", fl.ALL_JOBS) else job
     try:
         with svc.sessions() as session:

@@ -16,6 +16,7 @@ from typing import Any
 from dash import Dash, Input, Output, ctx, html, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
+from callbacks.timerange import register_time_range
 from dashapp import lambda_queries as lq
 from dashapp.exports import Window
 from dashapp.services import Services, services
@@ -180,8 +181,6 @@ function (range, fn, compare, metric) {
 
 def register(app: Dash) -> None:
     """Wire the monitor's callbacks (and its time range picker)."""
-    from callbacks.timerange import register_time_range
-
     register_time_range(app, lm.PAGE)
     range_value = range_ids(lm.PAGE).value
 

@@ -22,6 +22,7 @@ from typing import Any
 from dash import Dash, Input, Output, Patch, State, ctx, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
+from callbacks.timerange import register_time_range
 from dashapp import log_queries as lq
 from dashapp.clock import iso_z
 from dashapp.services import Services, services
@@ -339,8 +340,6 @@ def source_options(svc: Services, selected: str | None) -> list[dict[str, str]]:
 
 def register(app: Dash) -> None:
     """Wire the viewer's callbacks (and its time range picker)."""
-    from callbacks.timerange import register_time_range
-
     register_time_range(app, logs.PAGE)
     range_value = range_ids(logs.PAGE).value
 

@@ -59,6 +59,12 @@ class TimeRange:
     relative: bool
 
     @property
+    def query_until(self) -> datetime:
+        """The end to query with: a relative range also takes in what happened in the
+        current second (its `until` is `now`, and windows are half-open)."""
+        return self.until + timedelta(seconds=1) if self.relative else self.until
+
+    @property
     def seconds(self) -> float:
         return (self.until - self.since).total_seconds()
 

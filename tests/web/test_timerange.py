@@ -50,6 +50,12 @@ def test_empty_range_is_the_default_24h() -> None:
     assert parse_range(None, NOW, default="1h").value == "1h"
 
 
+def test_a_relative_range_queries_through_the_current_second_an_absolute_one_does_not() -> None:
+    assert parse_range("1h", NOW).query_until == NOW + timedelta(seconds=1)
+    absolute = parse_range("2026-11-01T00:00Z~2026-11-02T00:00Z", NOW)
+    assert absolute.query_until == datetime(2026, 11, 2, tzinfo=UTC)
+
+
 def test_absolute_range_round_trips() -> None:
     found = parse_range("2026-11-01T00:00Z~2026-11-02T00:00Z", NOW)
     assert not found.relative
