@@ -15,6 +15,8 @@ stored view and are tested without a browser.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -338,30 +340,36 @@ def source_options(svc: Services, selected: str | None) -> list[dict[str, str]]:
     return [{"label": o.label, "value": o.source.value} for o in found]
 
 
+def options_digest(options: list[dict[str, str]]) -> str:
+    """A short fingerprint of the picker's options, to tell whether they changed."""
+    return hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def register(app: Dash) -> None:
     """Wire the viewer's callbacks (and its time range picker)."""
     register_time_range(app, logs.PAGE)
     range_value = range_ids(logs.PAGE).value
 
     # On the refresh timer too: a run that just started can be picked without a reload.
-    # Unchanged options are not sent again, so an open dropdown is left alone.
+    # Unchanged options are not sent again (a digest of them stays in the page, not the
+    # options themselves), so an open dropdown is left alone.
     @app.callback(
         Output(logs.SOURCE, "options"),
+        Output(logs.SOURCE_DIGEST, "data"),
         Input(logs.SOURCE, "id"),
         Input(shell.REFRESH, "n_intervals"),
         State(logs.SOURCE, "value"),
-        State(logs.SOURCE, "options"),
+        State(logs.SOURCE_DIGEST, "data"),
     )
-    def _options(
-        _id: str, _n: int | None, selected: str | None, current: list[dict[str, str]] | None
-    ) -> Any:
+    def _options(_id: str, _n: int | None, selected: str | None, digest: str | None) -> Any:
         try:
             found = source_options(services(), selected)
         except SQLAlchemyError:
-            if current:
-                return no_update
-            return [{"label": selected, "value": selected}] if selected else []
-        return no_update if found == current else found
+            if digest:
+                return no_update, no_update
+            return ([{"label": selected, "value": selected}] if selected else []), None
+        new = options_digest(found)
+        return (no_update, no_update) if new == digest else (found, new)
 
     @app.callback(
         Output(logs.LINES, "children"),

@@ -56,6 +56,7 @@ PAUSED = "logs-paused"
 TAIL = "logs-tail"
 SCROLLED = "logs-scrolled"  # dummy output of the clientside scroll/URL callbacks
 URL_SYNC = "logs-url-sync"
+SOURCE_DIGEST = "logs-source-digest"  # which options the picker holds, so unchanged ones stay put
 
 LEVEL_ICONS = {
     "ERROR": "x-octagon-fill",
@@ -120,6 +121,7 @@ def layout(**query: str) -> html.Div:
                 **{"aria-live": "off", "aria-label": "Log lines, oldest first"},
             ),
             dcc.Store(id=VIEW),
+            dcc.Store(id=SOURCE_DIGEST),
             dcc.Store(id=JUMP_TARGET),
             dcc.Store(id=JUMP_REQUEST, data=jump),
             dcc.Store(id=PAUSED, data=False),
