@@ -68,7 +68,7 @@ def layout(**query: str) -> html.Div:
             html.Div(loading("the audit log"), id=GATE),
             html.Div(
                 [
-                    html.Div(time_range_picker(PAGE, value, error), className="smd-controls"),
+                    html.Div(time_range_picker(PAGE, value, error), className="smd-controls mb-2"),
                     html.Div(
                         [
                             _field(
