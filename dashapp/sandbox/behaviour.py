@@ -86,7 +86,9 @@ def plan_run(
     else:
         startup = rng.uniform(6, 25) if spec.command == "glueetl" else rng.uniform(2, 6)
         execution = max(8.0, rng.lognormvariate(math.log(spec.median_s), spec.spread))
-    p_fail = min(0.9, spec.failure_rate + failure_boost)
+    # An incident's boost raises the odds to at most 90 %; a job that always fails
+    # (failure_rate 1.0) still always does.
+    p_fail = max(spec.failure_rate, min(0.9, spec.failure_rate + failure_boost))
     roll = rng.random()
     if error is not None:
         outcome, message = "FAILED", error
