@@ -14,11 +14,15 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+$(VENV)/.sandbox: requirements.txt requirements-sandbox.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-sandbox.txt
 	touch $(VENV)/.runtime $@
 
-demo: $(VENV)/.runtime
+$(VENV)/.dev: requirements.txt requirements-sandbox.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.runtime $(VENV)/.sandbox $@
+
+demo: $(VENV)/.sandbox
 	$(BIN)/python -m dashapp demo
 
 test: $(VENV)/.dev
@@ -37,8 +41,8 @@ format: $(VENV)/.dev
 web: $(VENV)/.runtime
 	$(BIN)/python -m dashapp web --migrate
 
-sandbox: $(VENV)/.runtime
-	$(BIN)/python -m dashapp sandbox
+sandbox: $(VENV)/.sandbox
+	$(BIN)/python -m sandbox
 
 bench: $(VENV)/.dev
 	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done

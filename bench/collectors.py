@@ -1,6 +1,6 @@
 """Collector cost and freshness on a sandbox with 1,000 Glue jobs and 1,000 Lambda functions.
 
-Prints, all measured in this one run against `python -m dashapp sandbox --glue-jobs N
+Prints, all measured in this one run against `python -m sandbox --glue-jobs N
 --lambda-functions N` (its own process, as in production):
 1. API calls per cycle by operation and cycle time for each collector;
 2. the Lambda metrics read against a naive collector (one GetMetricStatistics per

@@ -2,7 +2,7 @@
 
 Why: the collector sends GetMetricData with 500 queries a call; moto's own
 CloudWatch scans every stored sample per query and cannot answer percentiles,
-so the sandbox replaces it (``dashapp/sandbox/fidelity/cloudwatch.py``).  This
+so the sandbox replaces it (``sandbox/fidelity/cloudwatch.py``).  This
 script prints, from one run:
 
 1. moto unpatched vs. the fidelity layer on a small workload moto can still
@@ -39,8 +39,8 @@ from botocore.utils import parse_timestamp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashapp.sandbox.fidelity.cloudwatch import MetricStore, metric_store
-from dashapp.sandbox.server import SandboxServer
+from sandbox.fidelity.cloudwatch import MetricStore, metric_store
+from sandbox.server import SandboxServer
 
 for _key, _value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
     os.environ.setdefault(_key, _value)

@@ -1,6 +1,6 @@
 """Uploading a 1 GB file through the web app's upload path costs the web server no memory.
 
-Prints, all measured in this one run against the sandbox (`python -m dashapp sandbox`)
+Prints, all measured in this one run against the sandbox (`python -m sandbox`)
 and the web app under gunicorn (`python -m dashapp web`), each its own process:
 1. the web server's peak RSS growth (master + workers, sampled every 20 ms) while a
    1 GB CSV goes through the same HTTP API the page's script uses: POST /api/uploads

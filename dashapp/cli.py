@@ -6,6 +6,7 @@ Invalid configuration ends every command with one line naming the setting (exit 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -38,7 +39,7 @@ def settings_table() -> str:
     for name, field in Settings.model_fields.items():
         value = getattr(defaults, name, None)
         if name == "datasets":
-            shown = "the four sandbox datasets"
+            shown = "(required)"
         elif name == "secret_key":
             shown = "(dev only)"
         elif value is None:
@@ -77,24 +78,20 @@ def cmd_web(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_sandbox(args: argparse.Namespace) -> int:
-    from dashapp.sandbox.run import run_sandbox
-
-    settings = _settings()
-    port = settings.sandbox_port if args.port is None else args.port
-    return run_sandbox(
-        settings,
-        port=port,
-        simulate=not args.no_simulator,
-        glue_jobs=args.glue_jobs,
-        lambda_functions=args.lambda_functions,
-    )
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from dashapp.demo import run_demo
-
-    return run_demo(fresh=not args.keep_data)
+def _in_sandbox(command: str, args: argparse.Namespace) -> int:
+    """Hand over to the sandbox, which only a checkout with requirements-sandbox.txt has."""
+    try:
+        cli = importlib.import_module("sandbox.cli")
+        return int(cli.main(args.args) if command == "serve" else cli.cmd_demo(args))
+    except ModuleNotFoundError as e:
+        if not (e.name or "").startswith(("sandbox", "moto")):
+            raise
+        print(
+            f"the sandbox is not installed here ({e.name} is missing): it ships with the source "
+            "checkout (requirements-sandbox.txt), not with the image; run `make demo` there",
+            file=sys.stderr,
+        )
+        return 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="sandbox + collectors + web on this machine (no AWS needed)")
     d.add_argument("--keep-data", action="store_true", help="keep the demo database between runs")
-    d.set_defaults(func=cmd_demo)
+    d.set_defaults(func=lambda a: _in_sandbox("demo", a))
 
     w = sub.add_parser("web", help="serve the dashboard (gunicorn, gthread workers)")
     w.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
@@ -111,24 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--migrate", action="store_true", help="apply migrations first")
     w.set_defaults(func=cmd_web)
 
-    s = sub.add_parser("sandbox", help="local AWS (moto + fidelity layer + simulator)")
-    s.add_argument("--port", type=int, default=None, help="default: SMD_SANDBOX_PORT")
-    s.add_argument("--no-simulator", action="store_true", help="seed only, no live pipelines")
-    s.add_argument(
-        "--glue-jobs",
-        type=int,
-        default=None,
-        metavar="N",
-        help="grow the account to N Glue jobs (load benchmarks)",
+    s = sub.add_parser(
+        "sandbox",
+        help="local AWS (moto + fidelity layer + simulator); same as `python -m sandbox`",
+        add_help=False,
     )
-    s.add_argument(
-        "--lambda-functions",
-        type=int,
-        default=None,
-        metavar="N",
-        help="grow the account to N Lambda functions (load benchmarks)",
-    )
-    s.set_defaults(func=cmd_sandbox)
+    s.add_argument("args", nargs=argparse.REMAINDER)
+    s.set_defaults(func=lambda a: _in_sandbox("serve", a))
 
     db = sub.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade", "current"])

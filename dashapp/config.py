@@ -87,46 +87,6 @@ class Dataset(BaseModel):
         return self.title or self.name
 
 
-def default_datasets() -> tuple[Dataset, ...]:
-    """The sandbox's datasets, so `make demo` works with no configuration at all."""
-    return (
-        Dataset(
-            name="orders",
-            title="Sales orders",
-            description="Order lines exported nightly by the shop system.",
-            prefix="sales/orders/",
-            glue_job="sales-orders-ingest",
-            expected_columns=("order_id", "customer_id", "amount", "currency", "ordered_at"),
-            expected_interval_s=26 * 3600,
-        ),
-        Dataset(
-            name="customers",
-            title="Customer master",
-            description="Customer records from the CRM.",
-            prefix="crm/customers/",
-            glue_job="crm-customers-ingest",
-            expected_interval_s=26 * 3600,
-        ),
-        Dataset(
-            name="clickstream",
-            title="Web clickstream",
-            description="Page-view events from the web tier, NDJSON or JSON arrays.",
-            prefix="web/clickstream/",
-            glue_job="web-clickstream-ingest",
-            formats=("json", "ndjson", "csv"),
-            expected_interval_s=2 * 3600,
-        ),
-        Dataset(
-            name="inventory",
-            title="Warehouse inventory",
-            description="Stock levels per warehouse and SKU.",
-            prefix="ops/inventory/",
-            glue_job="ops-inventory-snapshot",
-            expected_interval_s=26 * 3600,
-        ),
-    )
-
-
 DEFAULT_TRANSIENT_PATTERNS: tuple[str, ...] = (
     r"(?i)throttl",
     r"(?i)rate exceeded",
@@ -210,8 +170,9 @@ class Settings(BaseSettings):
         "KMS key (id, ARN or alias) for SSE-KMS on uploads; default: the bucket's.", default=None
     )
     datasets: Annotated[tuple[Dataset, ...], NoDecode] = _s(
-        "Datasets as JSON: [{name, prefix, glue_job, bucket?, expected_columns?, ...}].",
-        default_factory=default_datasets,
+        "Datasets as JSON (or @file): [{name, prefix, glue_job, bucket?, expected_columns?, ...}]."
+        " Required: the dashboard has no datasets of its own (`make demo` sets the sandbox's).",
+        default=(),
     )
     events_queue: str = _s(
         "SQS queue (name or URL) EventBridge feeds with S3 and Glue events.",
@@ -331,6 +292,8 @@ class Settings(BaseSettings):
     def _parse_datasets(cls, v: Any) -> Any:
         if isinstance(v, str):
             text = v.strip()
+            if not text:
+                return ()
             if text.startswith("@"):
                 text = Path(text[1:]).read_text(encoding="utf-8")
             try:
@@ -390,6 +353,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
+        if not self.datasets:
+            raise ValueError(
+                "datasets: SMD_DATASETS is not set; list the datasets users upload into as JSON "
+                "(see the README), or run `make demo` for the sandbox's"
+            )
         names = [d.name for d in self.datasets]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:

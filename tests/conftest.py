@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dashapp.config import Settings
 from dashapp.db import make_engine, make_session_factory, upgrade
 from dashapp.models import Base
+from sandbox.datasets import datasets_json
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ARTIFACTS = Path(os.environ.get("SMD_TEST_ARTIFACTS", "test-artifacts")).resolve()
@@ -37,6 +38,8 @@ for _k, _v in {
     os.environ[_k] = _v
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
+# The dashboard ships no datasets; tests run against the sandbox account's four.
+os.environ["SMD_DATASETS"] = datasets_json()
 
 
 def missing(reason: str) -> None:

@@ -1,4 +1,4 @@
-"""Start `python -m dashapp sandbox` as its own process on a free port (for integration tests).
+"""Start `python -m sandbox` as its own process on a free port (for integration tests).
 
 A separate process keeps it apart from in-process `mock_aws` tests, exactly as
 the product runs it.
@@ -38,7 +38,7 @@ def sandbox_process(
     port = free_port()
     env = {**os.environ, "SMD_SANDBOX_HISTORY_DAYS": str(history_days), "PYTHONUNBUFFERED": "1"}
     log = log_dir / f"sandbox-{port}.log"
-    argv = [sys.executable, "-m", "dashapp", "sandbox", "--port", str(port)]
+    argv = [sys.executable, "-m", "sandbox", "--port", str(port)]
     if not simulate:
         argv.append("--no-simulator")
     with open(log, "wb") as out:

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     import os
 
-    base = {k: v for k, v in os.environ.items() if not k.startswith("SMD_")}
+    # Only the datasets survive from the test environment: production must name its own.
+    base = {k: v for k, v in os.environ.items() if not k.startswith("SMD_") or k == "SMD_DATASETS"}
     base.pop("DATABASE_URL", None)
     return subprocess.run(
         [sys.executable, "-m", "dashapp", *args],
@@ -57,6 +58,24 @@ def test_invalid_configuration_stops_start_up_with_one_line_naming_the_setting(e
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"configuration error: {names}: ")
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("command", [["config", "--json"], ["db", "current"], ["web"]])
+def test_production_without_datasets_refuses_to_start_instead_of_using_demo_data(command):
+    """The dashboard used to fall back to the sandbox's four demo datasets silently."""
+    result = run_cli(*command, env={"SMD_DATASETS": ""})
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("configuration error: SMD_DATASETS: ")
+    assert "SMD_DATASETS is not set" in result.stderr
+
+
+def test_the_image_requirements_carry_neither_moto_nor_the_sandbox():
+    runtime = (ROOT / "requirements.txt").read_text()
+    assert "moto" not in runtime
+    assert "moto[server]" in (ROOT / "requirements-sandbox.txt").read_text()
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "sandbox" not in dockerfile
+    assert "COPY requirements.txt" in dockerfile
 
 
 def test_config_json_prints_the_effective_configuration_with_secrets_redacted():

@@ -24,8 +24,8 @@ from collectors.context import CollectorContext
 from dashapp.aws.clients import AwsClients
 from dashapp.clock import FixedClock
 from dashapp.config import Settings
-from dashapp.sandbox.fidelity import apply_fidelity
-from dashapp.sandbox.fidelity import glue as fglue
+from sandbox.fidelity import apply_fidelity
+from sandbox.fidelity import glue as fglue
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/smd-glue"

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from collectors.inventory import collect_inventory
 from dashapp.models import GlueJob, LambdaFunction
-from dashapp.sandbox.fidelity import glue as fglue
+from sandbox.fidelity import glue as fglue
 from tests.collectors.conftest import (
     MakeCtx,
     client,

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from collectors.glue_runs import collect_glue_runs
 from collectors.retries import collect_retries
 from dashapp.models import AuditEntry, JobRun
-from dashapp.sandbox.fidelity import glue as fglue
+from sandbox.fidelity import glue as fglue
 from tests.collectors.conftest import add_run, client, finish, store_inventory
 from tests.jobcontrol.conftest import create_job
 

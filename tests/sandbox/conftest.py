@@ -29,8 +29,8 @@ import pytest
 import requests
 from moto import mock_aws
 
-from dashapp.sandbox.fidelity import apply_fidelity
-from dashapp.sandbox.server import SandboxServer
+from sandbox.fidelity import apply_fidelity
+from sandbox.server import SandboxServer
 
 REGION = "us-east-1"
 _ENV = {

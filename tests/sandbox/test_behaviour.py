@@ -6,8 +6,8 @@ import random
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from dashapp.sandbox import behaviour
-from dashapp.sandbox.catalog import JOBS
+from sandbox import behaviour
+from sandbox.catalog import JOBS
 
 START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SPEC = replace(JOBS[0], errors=("boom",), timeout_rate=0.0)

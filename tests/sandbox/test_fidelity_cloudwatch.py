@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from botocore.exceptions import ClientError
 
-from dashapp.sandbox.fidelity.cloudwatch import MetricStore, metric_store
+from sandbox.fidelity.cloudwatch import MetricStore, metric_store
 
 HOUR0 = 1_790_000_000 // 3600 * 3600  # a fixed, hour-aligned instant (2026-09-21T12:00:00Z)
 
@@ -504,7 +504,7 @@ def test_put_series_matches_api_puts_and_unordered_appends() -> None:
     )
     for i in rng.permutation(30):
         single.put("N", "M", {"a": "b"}, float(ts[i]), values=list(samples[i]))
-    from dashapp.sandbox.fidelity.cloudwatch import _aggregate, _parse_stat, series_key
+    from sandbox.fidelity.cloudwatch import _aggregate, _parse_stat, series_key
 
     stats = [_parse_stat(s) for s in ("Sum", "p50", "p99", "Minimum", "SampleCount")]
     key = series_key("N", "M", {"a": "b"})

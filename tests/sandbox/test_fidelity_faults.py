@@ -21,7 +21,7 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from botocore.parsers import create_parser
 
-from dashapp.sandbox.fidelity.faults import (
+from sandbox.fidelity.faults import (
     FaultInjectingApp,
     FaultPlan,
     RequestInfo,

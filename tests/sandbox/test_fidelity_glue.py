@@ -14,8 +14,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.glue.models import FakeJob, FakeJobRun
 
-from dashapp.sandbox.fidelity import apply_fidelity
-from dashapp.sandbox.fidelity import glue as g
+from sandbox.fidelity import apply_fidelity
+from sandbox.fidelity import glue as g
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

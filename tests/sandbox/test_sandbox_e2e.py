@@ -16,11 +16,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashapp.config import default_datasets
+from sandbox.datasets import DATASETS
 from tests.sandbox_process import client, sandbox_process
 
-DATASET = next(d for d in default_datasets() if d.name == "orders")
-CLICKS = next(d for d in default_datasets() if d.name == "clickstream")
+DATASET = next(d for d in DATASETS if d.name == "orders")
+CLICKS = next(d for d in DATASETS if d.name == "clickstream")
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def test_plain_boto3_sees_at_least_12_glue_jobs_and_12_lambda_functions(sandbox_
     glue = client(sandbox_url, "glue")
     jobs = [j for page in glue.get_paginator("get_jobs").paginate() for j in page["Jobs"]]
     assert len(jobs) >= 12
-    assert {d.glue_job for d in default_datasets()} <= {j["Name"] for j in jobs}
+    assert {d.glue_job for d in DATASETS} <= {j["Name"] for j in jobs}
     assert all(j.get("Description") for j in jobs)
     lam = client(sandbox_url, "lambda")
     functions = [f for p in lam.get_paginator("list_functions").paginate() for f in p["Functions"]]

@@ -23,9 +23,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.utils import parse_timestamp
 
-from dashapp.sandbox.fidelity import glue as g
-from dashapp.sandbox.fidelity.cloudwatch import metric_store
-from dashapp.sandbox.server import SandboxServer
+from sandbox.fidelity import glue as g
+from sandbox.fidelity.cloudwatch import metric_store
+from sandbox.server import SandboxServer
 
 REGION = "us-east-1"
 NO_RETRY = Config(retries={"total_max_attempts": 1})

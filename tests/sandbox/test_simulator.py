@@ -17,11 +17,11 @@ import pytest
 
 from dashapp.clock import FixedClock
 from dashapp.config import Settings
-from dashapp.sandbox.account import SandboxAccount
-from dashapp.sandbox.catalog import FUNCTIONS, JOBS, JobSpec
-from dashapp.sandbox.seed import seed
-from dashapp.sandbox.server import SandboxServer
-from dashapp.sandbox.simulator import Simulator
+from sandbox.account import SandboxAccount
+from sandbox.catalog import FUNCTIONS, JOBS, JobSpec
+from sandbox.seed import seed
+from sandbox.server import SandboxServer
+from sandbox.simulator import Simulator
 
 
 def _start() -> datetime:

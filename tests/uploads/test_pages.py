@@ -6,14 +6,14 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from dashapp.config import default_datasets
 from dashapp.upload_queries import UploadView
 from layouts import upload, uploads
 from layouts.timerange import range_ids
+from sandbox.datasets import DATASETS
 from tests.web.tree import by_id, of_type, text
 
 NOW = datetime(2026, 11, 25, 18, 32, 17, tzinfo=UTC)
-DATASETS = default_datasets()
+DATASETS = DATASETS
 LABELS = {d.name: d.label for d in DATASETS}
 BASE = UploadView(
     id="u-1",

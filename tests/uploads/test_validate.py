@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dashapp.config import Dataset, default_datasets
+from dashapp.config import Dataset
 from dashapp.uploads.names import sanitise_name
 from dashapp.uploads.problems import UploadRejected
 from dashapp.uploads.sniff import SAMPLE_BYTES, check_sample
@@ -16,8 +16,9 @@ from dashapp.uploads.validate import (
     parse_request,
     validate_request,
 )
+from sandbox.datasets import DATASETS
 
-DATASETS = {d.name: d for d in default_datasets()}
+DATASETS = {d.name: d for d in DATASETS}
 ORDERS_HEADER = b"order_id,customer_id,amount,currency,ordered_at\n"
 ORDERS_ROW = b"1,c-1,12.50,EUR,2026-11-25T10:00:00Z\n"
 MAX = 10 * 1024 * 1024

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import FrameType
 
 from dashapp.config import ConfigError, load_settings
+from sandbox.datasets import datasets_json
 
 DEMO_DB = Path("var/demo.sqlite3")
 
@@ -46,6 +47,7 @@ def demo_environment(base: dict[str, str], sandbox_port: int) -> dict[str, str]:
     env.setdefault("DATABASE_URL", f"sqlite:///{DEMO_DB}")
     # Show auto-retry at work: the sandbox's throttling and time-out failures are re-run.
     env.setdefault("SMD_RETRY_POLICIES", DEMO_RETRY_POLICIES)
+    env.setdefault("SMD_DATASETS", datasets_json())
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -67,6 +69,7 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float, what:
 
 
 def run_demo(*, fresh: bool = True) -> int:
+    os.environ.setdefault("SMD_DATASETS", datasets_json())
     try:
         settings = load_settings()
     except ConfigError as e:
@@ -80,7 +83,7 @@ def run_demo(*, fresh: bool = True) -> int:
 
     py = sys.executable
     parts = [
-        Part("sandbox", [py, "-m", "dashapp", "sandbox"]),
+        Part("sandbox", [py, "-m", "sandbox"]),
         Part("collectors", [py, "-m", "collectors"]),
         Part("web", [py, "-m", "dashapp", "web", "--workers", "2"]),
     ]

@@ -25,19 +25,19 @@ import numpy as np
 
 from dashapp.clock import Clock
 from dashapp.config import Dataset, Settings
-from dashapp.sandbox import behaviour, datagen
-from dashapp.sandbox.account import ACCOUNT_ID, SandboxAccount
-from dashapp.sandbox.catalog import TRIGGER_QUEUE, FunctionSpec, JobSpec
-from dashapp.sandbox.etl import IngestError, ingest_object
-from dashapp.sandbox.fidelity import glue as fglue
-from dashapp.sandbox.seed import (
+from dashapp.schedules import next_fire_time
+from sandbox import behaviour, datagen
+from sandbox.account import ACCOUNT_ID, SandboxAccount
+from sandbox.catalog import TRIGGER_QUEUE, FunctionSpec, JobSpec
+from sandbox.etl import IngestError, ingest_object
+from sandbox.fidelity import glue as fglue
+from sandbox.seed import (
     LAMBDA_NAMESPACE,
     InFlight,
     glue_log_groups,
     glue_run_metrics,
     upload_key,
 )
-from dashapp.schedules import next_fire_time
 
 log = logging.getLogger(__name__)
 

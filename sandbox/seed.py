@@ -23,9 +23,10 @@ import numpy as np
 
 from dashapp.config import Dataset, Settings
 from dashapp.fileformats import FormatProblem, summarize
-from dashapp.sandbox import behaviour, datagen
-from dashapp.sandbox.account import ACCOUNT_ID, SandboxAccount
-from dashapp.sandbox.catalog import (
+from dashapp.schedules import fire_times
+from sandbox import behaviour, datagen
+from sandbox.account import ACCOUNT_ID, SandboxAccount
+from sandbox.catalog import (
     FUNCTIONS,
     GLUE_ROLE,
     JOBS,
@@ -35,10 +36,9 @@ from dashapp.sandbox.catalog import (
     FunctionSpec,
     JobSpec,
 )
-from dashapp.sandbox.etl import IngestError, ingest_object
-from dashapp.sandbox.fidelity import cloudwatch as fcw
-from dashapp.sandbox.fidelity import glue as fglue
-from dashapp.schedules import fire_times
+from sandbox.etl import IngestError, ingest_object
+from sandbox.fidelity import cloudwatch as fcw
+from sandbox.fidelity import glue as fglue
 
 log = logging.getLogger(__name__)
 

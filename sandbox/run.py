@@ -1,4 +1,4 @@
-"""`python -m dashapp sandbox`: serve, seed, simulate — until SIGINT/SIGTERM.
+"""`python -m sandbox`: serve, seed, simulate — until SIGINT/SIGTERM.
 
 `/_sandbox/health` answers at once and says `"ready": true` only when the seed is
 complete, so `make demo` and tests wait for a usable account, not a port.
@@ -15,13 +15,13 @@ from types import FrameType
 
 from dashapp.clock import SystemClock
 from dashapp.config import Settings
-from dashapp.sandbox.account import SandboxAccount
-from dashapp.sandbox.catalog import FUNCTIONS, JOBS, scaled
-from dashapp.sandbox.seed import seed
-from dashapp.sandbox.server import SandboxServer
-from dashapp.sandbox.simulator import Simulator
+from sandbox.account import SandboxAccount
+from sandbox.catalog import FUNCTIONS, JOBS, scaled
+from sandbox.seed import seed
+from sandbox.server import SandboxServer
+from sandbox.simulator import Simulator
 
-log = logging.getLogger("dashapp.sandbox")
+log = logging.getLogger("sandbox")
 
 
 def run_sandbox(

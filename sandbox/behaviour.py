@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from dashapp.sandbox.catalog import FunctionSpec, JobSpec
+from sandbox.catalog import FunctionSpec, JobSpec
 
 STATE_CHANGE_STATES = ("SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED")
 
