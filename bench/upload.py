@@ -40,8 +40,8 @@ os.environ.pop("AWS_PROFILE", None)
 import boto3  # noqa: E402
 import requests  # noqa: E402
 
+from dashapp.actions.uploads.sniff import SAMPLE_BYTES  # noqa: E402
 from dashapp.db import upgrade  # noqa: E402
-from dashapp.uploads.sniff import SAMPLE_BYTES  # noqa: E402
 from tests.sandbox_process import free_port  # noqa: E402
 
 MB = 1_000_000

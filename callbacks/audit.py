@@ -8,8 +8,9 @@ from dash import Dash, Input, Output, State, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks.timerange import register_time_range, register_url_sync
-from dashapp import audit_queries
-from dashapp.auth import Forbidden, Role, current_identity, require
+from dashapp.actions.auth import current_identity, require
+from dashapp.identity import Forbidden, Role
+from dashapp.queries import audit as audit_queries
 from dashapp.services import Services, services
 from dashapp.timerange import resolve_range
 from dashapp.web.health import db_error_line

@@ -15,8 +15,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks.job_actions import remote_addr
 from callbacks.timerange import register_time_range, register_url_sync
-from dashapp import jobcontrol, jobcontrol_queries
-from dashapp.auth import Forbidden, Role, current_identity, require
+from dashapp import jobcontrol_queries
+from dashapp.actions import jobcontrol
+from dashapp.actions.auth import current_identity, require
+from dashapp.identity import Forbidden, Role
 from dashapp.services import Services, services
 from dashapp.timerange import resolve_range
 from dashapp.web.health import db_error_line

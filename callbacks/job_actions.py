@@ -14,8 +14,9 @@ from typing import Any
 from dash import MATCH, Dash, Input, Output, State, ctx, html, no_update
 from flask import has_request_context, request
 
-from dashapp import jobcontrol
-from dashapp.auth import Forbidden, Role, require
+from dashapp.actions import jobcontrol
+from dashapp.actions.auth import require
+from dashapp.identity import Forbidden, Role
 from dashapp.services import Services, services
 from layouts import job_actions as ja
 from layouts.components import notice

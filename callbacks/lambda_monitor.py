@@ -17,8 +17,8 @@ from dash import Dash, Input, Output, ctx, html, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks.timerange import register_time_range
-from dashapp import lambda_queries as lq
-from dashapp.exports import Window
+from dashapp.queries import lambda_ as lq
+from dashapp.queries.filters import Window
 from dashapp.services import Services, services
 from dashapp.timerange import TimeRange, TimeRangeError, parse_range
 from dashapp.web.health import db_error_line

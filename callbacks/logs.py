@@ -25,8 +25,8 @@ from dash import Dash, Input, Output, Patch, State, ctx, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks.timerange import register_time_range
-from dashapp import log_queries as lq
 from dashapp.clock import iso_z
+from dashapp.queries import logs as lq
 from dashapp.services import Services, services
 from dashapp.timerange import TimeRangeError, parse_range
 from dashapp.web.health import db_error_line

@@ -11,7 +11,7 @@ from typing import Any
 from dash import Dash, Input, Output
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashapp import queries
+from dashapp.queries import job_summaries
 from dashapp.services import Services, services
 from dashapp.web.health import db_error_line
 from layouts import pipelines, shell
@@ -24,8 +24,10 @@ def pipeline_cards(svc: Services) -> list[Any]:
     now = svc.clock.now()
     try:
         with svc.sessions() as session:
-            summaries = queries.job_summaries(session, (d.glue_job for d in settings.datasets))
-            collected = queries.glue_jobs_collected(session)
+            summaries = job_summaries.job_summaries(
+                session, (d.glue_job for d in settings.datasets)
+            )
+            collected = job_summaries.glue_jobs_collected(session)
     except SQLAlchemyError as e:
         return [database_unreachable(db_error_line(e))]
     buckets = {d.name: settings.dataset_bucket(d) for d in settings.datasets}

@@ -16,10 +16,10 @@ from typing import Any
 from dash import ALL, Dash, Input, Output, State
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashapp import queries
-from dashapp.auth import current_identity
+from dashapp.actions.auth import current_identity
 from dashapp.clock import iso_z
-from dashapp.queries import Freshness
+from dashapp.queries import system as queries
+from dashapp.queries.system import Freshness
 from dashapp.services import Services, services
 from dashapp.web.health import db_error_line
 from dashapp.web.humanize import ago, clock_utc, span

@@ -12,8 +12,9 @@ from typing import Any
 from dash import Dash, Input, Output
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashapp import queries
-from dashapp.auth import Forbidden, Role, require
+from dashapp.actions.auth import require
+from dashapp.identity import Forbidden, Role
+from dashapp.queries import system as queries
 from dashapp.services import Services, services
 from dashapp.web.health import db_error_line
 from layouts import shell, system

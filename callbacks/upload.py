@@ -13,8 +13,9 @@ from typing import Any
 from dash import Dash, Input, Output
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashapp import upload_queries
-from dashapp.auth import Role, current_identity
+from dashapp.actions.auth import current_identity
+from dashapp.identity import Role
+from dashapp.queries import uploads as upload_queries
 from dashapp.services import Services, services
 from dashapp.web.health import db_error_line
 from layouts import shell, upload

@@ -8,11 +8,11 @@ from dash import Dash, Input, Output, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks.timerange import register_time_range, register_url_sync
-from dashapp import upload_queries
 from dashapp.clock import iso_z
+from dashapp.queries import uploads as upload_queries
+from dashapp.queries.uploads import UploadFilter
 from dashapp.services import Services, services
 from dashapp.timerange import resolve_range
-from dashapp.upload_queries import UploadFilter
 from dashapp.web.health import db_error_line
 from layouts import shell, uploads
 from layouts.timerange import range_ids

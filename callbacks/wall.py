@@ -14,8 +14,8 @@ from dash import Dash, Input, Output, State
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashapp import monitoring_queries as mq
-from dashapp import queries
-from dashapp.queries import Freshness
+from dashapp.queries import system as queries
+from dashapp.queries.system import Freshness
 from dashapp.services import Services, services
 from dashapp.timerange import resolve_range
 from dashapp.web.health import db_error_line

@@ -10,7 +10,7 @@ that Glue's immediate retries hit again.
 from __future__ import annotations
 
 from collectors.context import CollectorContext, CycleResult
-from dashapp import jobcontrol
+from dashapp.actions import jobcontrol
 
 
 def collect_retries(ctx: CollectorContext) -> CycleResult:

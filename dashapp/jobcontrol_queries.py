@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from dashapp.actions.jobcontrol import RERUNNABLE_STATES, retry_decision
 from dashapp.config import RetryPolicy
-from dashapp.jobcontrol import RERUNNABLE_STATES, retry_decision
 from dashapp.models import JobAction, JobRun
 
 MAX_FAILED_ROWS = 1000

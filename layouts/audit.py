@@ -15,9 +15,9 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashapp.audit import OUTCOMES
-from dashapp.audit_queries import AuditRow
+from dashapp.actions.audit import OUTCOMES
 from dashapp.clock import iso_z
+from dashapp.queries.audit import AuditRow
 from dashapp.timerange import normalise_range
 from layouts.components import loading, notice, paged_grid_options
 from layouts.timerange import time_range_picker

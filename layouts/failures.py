@@ -15,8 +15,8 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashapp.actions.jobcontrol import ActionResult
 from dashapp.clock import iso_z
-from dashapp.jobcontrol import ActionResult
 from dashapp.jobcontrol_queries import FailedRun
 from dashapp.timerange import normalise_range
 from layouts.components import icon, loading, notice, paged_grid_options

@@ -62,7 +62,8 @@ def operator_allowed(can_operate: bool | None) -> bool:
 
     if not has_app_context():
         return False  # no request, no identity: render the controls disabled (deny by default)
-    from dashapp.auth import Role, current_identity
+    from dashapp.actions.auth import current_identity
+    from dashapp.identity import Role
 
     return current_identity().can(Role.operator)
 

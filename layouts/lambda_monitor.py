@@ -22,7 +22,13 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from dashapp.lambda_queries import CHARTS, COMPARE_METRICS, MAX_COMPARE, Series, describe_series
+from dashapp.queries.lambda_ import (
+    CHARTS,
+    COMPARE_METRICS,
+    MAX_COMPARE,
+    Series,
+    describe_series,
+)
 from dashapp.timerange import normalise_range
 from layouts.components import GRID_THEME, icon, loading
 from layouts.timerange import time_range_picker

@@ -20,7 +20,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashapp.clock import iso_z
-from dashapp.log_queries import (
+from dashapp.queries.logs import (
     LEVELS,
     MAX_LINES,
     LogRow,

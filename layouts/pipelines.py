@@ -14,7 +14,7 @@ from typing import Any
 from dash import html
 
 from dashapp.config import Dataset
-from dashapp.queries import JobSummary
+from dashapp.queries.job_summaries import JobSummary
 from dashapp.web.humanize import duration, span
 from layouts.components import badge, empty_state, icon, loading, notice, state_badge, time_ago
 

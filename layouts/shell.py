@@ -18,7 +18,7 @@ from dash import dcc, html
 from layouts.components import icon
 
 if TYPE_CHECKING:
-    from dashapp.auth import Identity
+    from dashapp.identity import Identity
     from dashapp.web.pages import PageSpec
 
 SKIP_LINK = "smd-skip-link"

@@ -16,7 +16,7 @@ from dash import html
 
 from dashapp.config import Settings, env_name
 from dashapp.models import CollectorStatus
-from dashapp.queries import DatabaseInfo, collector_age_s, is_collector_stale
+from dashapp.queries.system import DatabaseInfo, collector_age_s, is_collector_stale
 from dashapp.web.humanize import duration, span
 from layouts.components import Tone, badge, empty_state, loading, notice, time_ago
 

@@ -15,10 +15,10 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashapp.actions.uploads.sniff import SAMPLE_BYTES
+from dashapp.actions.uploads.validate import human_size
 from dashapp.config import Dataset
-from dashapp.upload_queries import UploadView
-from dashapp.uploads.sniff import SAMPLE_BYTES
-from dashapp.uploads.validate import human_size
+from dashapp.queries.uploads import UploadView
 from layouts.components import Tone, badge, empty_state, icon, loading, notice, time_ago
 from layouts.logs import run_logs_href
 

@@ -16,9 +16,8 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashapp.config import Dataset
+from dashapp.queries.uploads import STATUSES, UploadView
 from dashapp.timerange import normalise_range
-from dashapp.upload_queries import UploadView
-from dashapp.uploads.service import STATUSES
 from layouts.components import icon, loading, paged_grid_options
 from layouts.timerange import time_range_picker
 from layouts.upload import STATUS_BADGES, logs_href

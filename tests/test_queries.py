@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from dashapp import queries
 from dashapp.db import head_revision
 from dashapp.models import CollectorStatus
+from dashapp.queries import job_summaries
+from dashapp.queries import system as queries
 from tests.web.seed import collector, glue_job, job_run
 
 NOW = datetime(2026, 11, 25, 18, 32, 17, tzinfo=UTC)
@@ -124,7 +125,7 @@ def test_job_summaries_report_latest_run_and_last_success(
         job_run("x1", "not-asked-for", "SUCCEEDED", hours(1)),
     )
     with sessions() as session:
-        found = queries.job_summaries(session, ["orders", "crm", "idle", "missing", "orders"])
+        found = job_summaries.job_summaries(session, ["orders", "crm", "idle", "missing", "orders"])
 
     assert set(found) == {"orders", "crm", "idle", "missing"}
     orders = found["orders"]
@@ -156,22 +157,22 @@ def test_job_summaries_break_start_time_ties_by_run_id(sessions: sessionmaker[Se
         job_run("jr_b", "orders", "RUNNING", started, duration_s=None),
     )
     with sessions() as session:
-        found = queries.job_summaries(session, ["orders"])
+        found = job_summaries.job_summaries(session, ["orders"])
     assert found["orders"].last_run is not None
     assert found["orders"].last_run.run_id == "jr_b"
 
 
 def test_job_summaries_of_no_jobs_is_empty(sessions: sessionmaker[Session]) -> None:
     with sessions() as session:
-        assert queries.job_summaries(session, []) == {}
+        assert job_summaries.job_summaries(session, []) == {}
 
 
 def test_glue_jobs_collected(sessions: sessionmaker[Session]) -> None:
     with sessions() as session:
-        assert queries.glue_jobs_collected(session) is False
+        assert job_summaries.glue_jobs_collected(session) is False
     _add(sessions, glue_job("orders", NOW))
     with sessions() as session:
-        assert queries.glue_jobs_collected(session) is True
+        assert job_summaries.glue_jobs_collected(session) is True
 
 
 def test_database_info_names_backend_and_revision(engine: Engine) -> None:

@@ -3,8 +3,8 @@
 Each route checks its parameters and the names they mention before the response
 starts, so every mistake is a 400 or 404 with one plain line naming the parameter;
 only then does a generator read the database (or S3) batch by batch and hand the
-WSGI server chunks of CSV. Rules about cells, parameters and summaries live in
-`dashapp.exports`, database reads in `dashapp.export_queries`; this module is wiring.
+WSGI server chunks of CSV. Parameters and cells live in `dashapp.export`, database
+reads in `dashapp.queries` (the pages' read side); this module is wiring.
 """
 
 from __future__ import annotations
@@ -16,18 +16,19 @@ from botocore.exceptions import BotoCoreError, ClientError
 from flask import Blueprint, Response, request, stream_with_context
 from sqlalchemy.orm import Session
 
-from dashapp import (
-    export_queries,
-    exports,
-    monitoring_export,
-    monitoring_queries,
-    upload_queries,
-)
-from dashapp.auth import Role, role_required
+from dashapp import monitoring_queries
+from dashapp.actions.auth import role_required
 from dashapp.aws import s3_objects
-from dashapp.exports import ExportError, NotFound
+from dashapp.export import cells, params
+from dashapp.export import job_summary as monitoring_export
+from dashapp.export import uploads as upload_export
+from dashapp.export.params import ExportError, NotFound
+from dashapp.identity import Role
+from dashapp.queries import export_rows as export_queries
+from dashapp.queries import filters
+from dashapp.queries import lambda_ as lambda_queries
+from dashapp.queries import uploads as upload_queries
 from dashapp.services import Services, services
-from dashapp.uploads import export as upload_export
 
 ACTION = "export_csv"
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -46,7 +47,7 @@ def csv_response(
     filename: str, header: Sequence[str] | None, rows: Iterable[Sequence[str]]
 ) -> Response:
     """A streamed attachment: chunks leave as they are written, nothing is cached."""
-    body = stream_with_context(exports.csv_chunks(header, rows))
+    body = stream_with_context(cells.csv_chunks(header, rows))
     response = Response(body, mimetype="text/csv", content_type=CSV_TYPE)
     response.headers.set("Content-Disposition", "attachment", filename=filename)
     response.headers["Cache-Control"] = "no-store"
@@ -82,22 +83,22 @@ def export_blueprint() -> Blueprint:
     @role_required(Role.viewer, ACTION)
     def job_runs() -> Response:
         svc = services()
-        query = exports.parse_job_runs_args(request.args, svc.clock.now())
+        query = params.parse_job_runs_args(request.args, svc.clock.now())
 
         def check(session: Session) -> None:
             if query.job is not None and not export_queries.glue_job_known(session, query.job):
                 raise NotFound("job", f"no Glue job named {query.job!r}")
 
         _check(svc, check)
-        rows = _db_rows(svc, lambda s: export_queries.job_run_rows(s, query), exports.job_run_cells)
-        name = exports.export_filename("job-runs", query.window, query.job, query.state)
-        return csv_response(name, exports.JOB_RUNS_HEADER, rows)
+        rows = _db_rows(svc, lambda s: export_queries.job_run_rows(s, query), cells.job_run_cells)
+        name = cells.export_filename("job-runs", query.window, query.job, query.state)
+        return csv_response(name, params.JOB_RUNS_HEADER, rows)
 
     @bp.get("/metrics.csv")
     @role_required(Role.viewer, ACTION)
     def metrics() -> Response:
         svc = services()
-        query = exports.parse_metrics_args(request.args, svc.clock.now())
+        query = params.parse_metrics_args(request.args, svc.clock.now())
         kind = {"glue_job": "Glue job", "lambda_function": "Lambda function"}.get(
             query.resource_type or "", "Glue job or Lambda function"
         )
@@ -114,33 +115,31 @@ def export_blueprint() -> Blueprint:
                 raise NotFound("metric", f"no metric{of} named {query.metric!r}")
 
         _check(svc, check)
-        rows = _db_rows(svc, lambda s: export_queries.metric_rows(s, query), exports.metric_cells)
-        name = exports.export_filename(
+        rows = _db_rows(svc, lambda s: export_queries.metric_rows(s, query), cells.metric_cells)
+        name = cells.export_filename(
             "metrics", query.window, query.resource_type, query.name, query.metric
         )
-        return csv_response(name, exports.METRICS_HEADER, rows)
+        return csv_response(name, params.METRICS_HEADER, rows)
 
     @bp.get("/lambda-summary.csv")
     @role_required(Role.viewer, ACTION)
     def lambda_summary() -> Response:
         svc = services()
-        window = exports.parse_lambda_summary_args(request.args, svc.clock.now())
+        window = params.parse_lambda_summary_args(request.args, svc.clock.now())
 
         def rows() -> Iterator[Sequence[str]]:
             with svc.sessions() as session:
-                names = export_queries.lambda_function_names(session, window)
-                points = export_queries.lambda_point_rows(session, window)
-                for summary in exports.lambda_summaries(names, points):
-                    yield exports.lambda_summary_cells(summary)
+                for summary in lambda_queries.summaries(session, window):
+                    yield cells.lambda_summary_cells(summary)
 
-        name = exports.export_filename("lambda-summary", window)
-        return csv_response(name, exports.LAMBDA_SUMMARY_HEADER, rows())
+        name = cells.export_filename("lambda-summary", window)
+        return csv_response(name, params.LAMBDA_SUMMARY_HEADER, rows())
 
     @bp.get("/log-events.csv")
     @role_required(Role.viewer, ACTION)
     def log_events() -> Response:
         svc = services()
-        query = exports.parse_log_events_args(request.args, svc.clock.now())
+        query = params.parse_log_events_args(request.args, svc.clock.now())
 
         def check(session: Session) -> None:
             if query.group is not None and not export_queries.log_group_known(session, query.group):
@@ -153,10 +152,10 @@ def export_blueprint() -> Blueprint:
 
         _check(svc, check)
         rows = _db_rows(
-            svc, lambda s: export_queries.log_event_rows(s, query), exports.log_event_cells
+            svc, lambda s: export_queries.log_event_rows(s, query), cells.log_event_cells
         )
-        name = exports.export_filename("log-events", query.window, query.group, query.stream)
-        return csv_response(name, exports.LOG_EVENTS_HEADER, rows)
+        name = cells.export_filename("log-events", query.window, query.group, query.stream)
+        return csv_response(name, params.LOG_EVENTS_HEADER, rows)
 
     @bp.get("/uploads.csv")
     @role_required(Role.viewer, ACTION)
@@ -167,8 +166,8 @@ def export_blueprint() -> Blueprint:
         rows = _db_rows(
             svc, lambda s: upload_queries.iter_uploads(s, query), upload_export.upload_cells
         )
-        window = exports.Window(query.since, query.until)
-        name = exports.export_filename("uploads", window, query.dataset, query.status, query.user)
+        window = filters.Window(query.since, query.until)
+        name = cells.export_filename("uploads", window, query.dataset, query.status, query.user)
         return csv_response(name, upload_export.UPLOADS_HEADER, rows)
 
     @bp.get("/job-summary.csv")
@@ -191,7 +190,7 @@ def export_blueprint() -> Blueprint:
             for card in monitoring_queries.order_cards(shown):
                 yield monitoring_export.job_summary_cells(card, settings.currency)
 
-        name = exports.export_filename(
+        name = cells.export_filename(
             "job-summary", query.window, query.filter.status, query.filter.dataset
         )
         return csv_response(name, monitoring_export.JOB_SUMMARY_HEADER, rows())
@@ -200,7 +199,7 @@ def export_blueprint() -> Blueprint:
     @role_required(Role.viewer, ACTION)
     def athena_result(query_execution_id: str) -> Response:
         svc = services()
-        exports.parse_athena_args(request.args)
+        params.parse_athena_args(request.args)
         with svc.sessions() as session:
             found = export_queries.athena_query(session, query_execution_id)
         param = "query_execution_id"
@@ -225,9 +224,9 @@ def export_blueprint() -> Blueprint:
 
         def rows() -> Iterator[list[str]]:
             with lines:
-                yield from exports.rewrite_untyped_csv(lines)
+                yield from cells.rewrite_untyped_csv(lines)
 
-        name = exports.export_filename("athena", None, query_execution_id)
+        name = cells.export_filename("athena", None, query_execution_id)
         response = csv_response(name, None, rows())
         # A client gone before the first chunk never starts rows(): free the connection anyway.
         response.call_on_close(lines.close)

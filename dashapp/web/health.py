@@ -18,10 +18,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from dashapp import queries
 from dashapp.clock import iso_z
 from dashapp.config import Settings
 from dashapp.db import current_revision, head_revision
+from dashapp.queries import system as queries
 from dashapp.services import services
 
 UPGRADE_HINT = "run `python -m dashapp db upgrade`"

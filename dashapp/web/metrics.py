@@ -30,9 +30,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashapp import queries
-from dashapp.auth import Role, role_required
+from dashapp.actions.auth import role_required
+from dashapp.identity import Role
 from dashapp.models import CollectorStatus
+from dashapp.queries import system as queries
 from dashapp.services import services
 from dashapp.web.health import db_error_line
 

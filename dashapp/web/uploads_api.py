@@ -21,13 +21,14 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from dashapp import audit
-from dashapp.auth import Forbidden, Identity, Role, require
+from dashapp.actions import audit
+from dashapp.actions.auth import require
+from dashapp.actions.uploads import service
+from dashapp.actions.uploads.problems import UploadRejected
+from dashapp.actions.uploads.sniff import SAMPLE_BYTES
+from dashapp.actions.uploads.validate import parse_request, validate_request
+from dashapp.identity import Forbidden, Identity, Role
 from dashapp.services import services
-from dashapp.uploads import service
-from dashapp.uploads.problems import UploadRejected
-from dashapp.uploads.sniff import SAMPLE_BYTES
-from dashapp.uploads.validate import parse_request, validate_request
 
 CSRF_HEADER = "X-SMD-Upload"
 _MAX_FORM_BYTES = SAMPLE_BYTES + 64 * 1024

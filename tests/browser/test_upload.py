@@ -162,7 +162,7 @@ def test_a_bad_file_is_refused_on_the_page_and_nothing_reaches_s3(
 def test_a_large_file_goes_in_parallel_parts_and_a_failed_part_is_retried(
     stack_context, live_stack, tmp_path, monkeypatch
 ):
-    from dashapp.uploads import service
+    from dashapp.actions.uploads import service
 
     # The web app runs in this process: multipart from 6 MiB, in 5 MiB parts (S3's minimum).
     monkeypatch.setattr(service, "MULTIPART_THRESHOLD", 6 * service.MIB)

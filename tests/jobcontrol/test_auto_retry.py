@@ -133,8 +133,8 @@ def test_no_policy_no_retry_and_a_timeout_counts_as_transient(account, make_ctx,
 
 
 def test_a_run_someone_reran_by_hand_is_not_retried_again(account, make_ctx, sessions, t0):
-    from dashapp import jobcontrol
-    from dashapp.auth import Identity, Role
+    from dashapp.actions import jobcontrol
+    from dashapp.identity import Identity, Role
 
     failed = add_run(JOB, t0 - timedelta(hours=1), "FAILED", error="Rate exceeded")
     reconcile(make_ctx)
@@ -154,7 +154,7 @@ def test_a_run_someone_reran_by_hand_is_not_retried_again(account, make_ctx, ses
 def test_a_start_glue_refuses_is_tried_again_after_the_backoff(
     account, make_ctx, sessions, clock, t0
 ):
-    from dashapp.jobcontrol import MAX_START_TRIES
+    from dashapp.actions.jobcontrol import MAX_START_TRIES
     from tests.collectors.conftest import fail_calls
 
     failed = add_run(

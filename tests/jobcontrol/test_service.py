@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from collectors.glue_runs import collect_glue_runs
-from dashapp import jobcontrol
-from dashapp.auth import Identity, Role
+from dashapp.actions import jobcontrol
+from dashapp.identity import Identity, Role
 from dashapp.models import AuditEntry, GlueJob, JobAction, JobRun
 from tests.collectors.conftest import add_run, client, fail_calls, store_inventory
 from tests.jobcontrol.conftest import create_job, store_run

@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashapp.config import ConfigError, RetryPolicy, Settings, load_settings
-from dashapp.jobcontrol import (
+from dashapp.actions.jobcontrol import (
     ArgumentError,
     backoff_delay,
     format_arguments,
@@ -16,6 +15,7 @@ from dashapp.jobcontrol import (
     retry_decision,
     validate_arguments,
 )
+from dashapp.config import ConfigError, RetryPolicy, Settings, load_settings
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

@@ -78,7 +78,7 @@ class Api:
     clock: FixedClock
 
     def create(self, name: str, body: bytes, dataset: str = "orders", **extra: Any) -> Any:
-        from dashapp.uploads.sniff import SAMPLE_BYTES
+        from dashapp.actions.uploads.sniff import SAMPLE_BYTES
 
         data = {
             "dataset": dataset,

@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from collectors.runs import link_uploads, record_object
 from collectors.runs import upload_id_for as collector_upload_id
-from dashapp import upload_queries
+from dashapp.actions.uploads import service
 from dashapp.models import AuditEntry, GlueJob, Upload
-from dashapp.upload_queries import UploadFilter
-from dashapp.uploads import service
+from dashapp.queries import uploads as upload_queries
+from dashapp.queries.uploads import UploadFilter
 from tests.uploads.conftest import NOW
 
 ORDERS = b"order_id,customer_id,amount,currency,ordered_at\n" + b"1,c-1,12.50,EUR,2026-11-25\n" * 3

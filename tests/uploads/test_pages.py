@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from dashapp.upload_queries import UploadView
+from dashapp.queries.uploads import UploadView
 from layouts import upload, uploads
 from layouts.timerange import range_ids
 from sandbox.datasets import DATASETS

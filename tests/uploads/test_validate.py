@@ -6,16 +6,16 @@ import json
 
 import pytest
 
-from dashapp.config import Dataset
-from dashapp.uploads.names import sanitise_name
-from dashapp.uploads.problems import UploadRejected
-from dashapp.uploads.sniff import SAMPLE_BYTES, check_sample
-from dashapp.uploads.validate import (
+from dashapp.actions.uploads.names import sanitise_name
+from dashapp.actions.uploads.problems import UploadRejected
+from dashapp.actions.uploads.sniff import SAMPLE_BYTES, check_sample
+from dashapp.actions.uploads.validate import (
     UploadRequest,
     human_size,
     parse_request,
     validate_request,
 )
+from dashapp.config import Dataset
 from sandbox.datasets import DATASETS
 
 DATASETS = {d.name: d for d in DATASETS}

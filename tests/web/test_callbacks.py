@@ -17,7 +17,7 @@ from dashapp.app import create_app
 from dashapp.clock import FixedClock
 from dashapp.config import Settings
 from dashapp.models import AuditEntry
-from dashapp.queries import Freshness, LaggingCollector
+from dashapp.queries.system import Freshness, LaggingCollector
 from dashapp.services import Services
 from tests.web.conftest import NOW
 from tests.web.seed import collector, seed_demo

@@ -16,11 +16,11 @@ from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
-from dashapp import auth
+from dashapp.actions import auth
 from dashapp.clock import FixedClock
-from dashapp.export_queries import YIELD_PER
-from dashapp.exports import CHUNK_CHARS
+from dashapp.export.cells import CHUNK_CHARS
 from dashapp.models import AuditEntry, MetricPoint
+from dashapp.queries.sql import YIELD_PER
 from dashapp.services import Services
 from tests.web.conftest import NOW
 from tests.web.seed import (

@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from callbacks.lambda_monitor import charts_view, compare_view, table_view
-from dashapp import lambda_queries as lq
-from dashapp.exports import Window
+from dashapp.queries import lambda_ as lq
+from dashapp.queries.filters import Window
 from dashapp.services import Services
 from layouts import lambda_monitor as lm
 from layouts.timerange import range_ids

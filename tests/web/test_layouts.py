@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashapp.config import Dataset, Settings
-from dashapp.queries import DatabaseInfo, JobSummary, RunSummary
+from dashapp.queries.job_summaries import JobSummary, RunSummary
+from dashapp.queries.system import DatabaseInfo
 from dashapp.web.pages import NOT_FOUND, PAGES
 from layouts import pipelines, shell, system
 from layouts.components import state_badge

@@ -10,8 +10,8 @@ from dash import Patch
 from sqlalchemy import select
 
 from callbacks.logs import TailResult, lines_patch, load_view, tail_view
-from dashapp import log_queries as lq
 from dashapp.models import LogEvent, LogWatch
+from dashapp.queries import logs as lq
 from dashapp.services import Services
 from layouts import logs
 from layouts.timerange import range_ids

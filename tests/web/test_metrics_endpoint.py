@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session, sessionmaker
 
-from dashapp import auth
+from dashapp.actions import auth
 from dashapp.app import create_app
 from dashapp.clock import FixedClock
 from dashapp.config import Settings

@@ -15,7 +15,7 @@ from callbacks.overview import card_filter, export_href, next_limit, overview_vi
 from callbacks.wall import stale_message, wall_view
 from dashapp import monitoring_queries as mq
 from dashapp.models import CollectorStatus
-from dashapp.queries import Freshness, LaggingCollector
+from dashapp.queries.system import Freshness, LaggingCollector
 from dashapp.services import Services
 from layouts import overview, wall
 from tests.web.conftest import NOW

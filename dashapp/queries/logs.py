@@ -25,14 +25,14 @@ from datetime import datetime, timedelta
 from typing import Literal
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from dashapp.clock import iso_z
 from dashapp.db import upsert
-from dashapp.export_queries import _escape_like, _lower
-from dashapp.exports import LOG_LEVELS
 from dashapp.models import JobRun, LambdaFunction, LogEvent, LogStream, LogWatch
+from dashapp.queries.filters import LOG_LEVELS
+from dashapp.queries.sql import contains
 
 # The browser keeps at most this many lines; older ones are dropped with a note.
 MAX_LINES = 5000
@@ -221,10 +221,7 @@ def _filtered(
         stmt = stmt.where(LogEvent.level.in_(allowed))
     if view.q:
         # The same literal, Unicode-folding match as /export/log-events.csv.
-        pattern = literal("%" + _escape_like(view.q) + "%")
-        stmt = stmt.where(
-            _lower(session, LogEvent.message).like(_lower(session, pattern), escape="\\")
-        )
+        stmt = stmt.where(contains(session, LogEvent.message, view.q))
     return stmt
 
 

@@ -1,25 +1,21 @@
-"""The read side: every query a page or health check runs against the database.
+"""Collector freshness and the database itself: what `/readyz` and the System page read.
 
-Pages never call AWS to render (see ARCHITECTURE §2); they read what the collector
-wrote, through this one module, so the cost of a wall screen refreshing every few
-seconds is a handful of indexed SELECTs. Functions take a `Session` (or `Engine`)
-and plain values and return frozen dataclasses or ORM rows, never components, so
-pages, `/readyz` and tests share them. Interpretation that needs no database
-(`assess_freshness`) is a separate pure function so it is tested without one.
+Interpretation that needs no database (`assess_freshness`) is a separate pure
+function so it is tested without one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Engine, func, select, text
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
 
 from dashapp.db import current_revision, head_revision
-from dashapp.models import CollectorStatus, GlueJob, JobRun
+from dashapp.models import CollectorStatus
 
 FreshnessState = Literal["empty", "fresh", "stale"]
 
@@ -104,90 +100,6 @@ def assess_freshness(
 def freshness(session: Session, now: datetime, stale_after_s: int) -> Freshness:
     """The freshness of the data in the database at `now`."""
     return assess_freshness(collector_statuses(session), now, stale_after_s)
-
-
-# --- Glue jobs and runs -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """The facts about one run a card shows."""
-
-    run_id: str
-    state: str
-    started_at: datetime
-    completed_at: datetime | None
-    duration_s: float | None
-    error_message: str | None
-
-
-@dataclass(frozen=True)
-class JobSummary:
-    """What the database knows about one Glue job: is it there, how did it last run."""
-
-    job_name: str
-    known: bool
-    gone_at: datetime | None
-    last_run: RunSummary | None
-    last_success_at: datetime | None
-
-
-def glue_jobs_collected(session: Session) -> bool:
-    """Whether the collector has recorded any Glue job yet ("not collected" vs "not found")."""
-    return session.scalar(select(GlueJob.name).limit(1)) is not None
-
-
-def job_summaries(session: Session, job_names: Iterable[str]) -> dict[str, JobSummary]:
-    """Latest run, last success and presence of each named job, in three queries.
-
-    Every name asked for gets a summary, so callers never special-case absent jobs.
-    """
-    names = sorted(set(job_names))
-    if not names:
-        return {}
-    jobs = {j.name: j for j in session.scalars(select(GlueJob).where(GlueJob.name.in_(names)))}
-    ranked = (
-        select(
-            JobRun,
-            func.row_number()
-            .over(
-                partition_by=JobRun.job_name,
-                order_by=(JobRun.started_at.desc(), JobRun.run_id.desc()),
-            )
-            .label("rank"),
-        )
-        .where(JobRun.job_name.in_(names))
-        .subquery()
-    )
-    latest_run = aliased(JobRun, ranked)
-    latest = {r.job_name: r for r in session.scalars(select(latest_run).where(ranked.c.rank == 1))}
-    success_rows = session.execute(
-        select(JobRun.job_name, func.max(func.coalesce(JobRun.completed_at, JobRun.started_at)))
-        .where(JobRun.job_name.in_(names), JobRun.state == "SUCCEEDED")
-        .group_by(JobRun.job_name)
-    )
-    last_success: dict[str, datetime] = {name: at for name, at in success_rows}
-    return {
-        name: JobSummary(
-            job_name=name,
-            known=name in jobs,
-            gone_at=jobs[name].gone_at if name in jobs else None,
-            last_run=_run_summary(latest[name]) if name in latest else None,
-            last_success_at=last_success.get(name),
-        )
-        for name in names
-    }
-
-
-def _run_summary(run: JobRun) -> RunSummary:
-    return RunSummary(
-        run_id=run.run_id,
-        state=run.state,
-        started_at=run.started_at,
-        completed_at=run.completed_at,
-        duration_s=run.duration_s,
-        error_message=run.error_message,
-    )
 
 
 # --- the database itself ------------------------------------------------------

@@ -15,17 +15,9 @@ from typing import Protocol
 
 from dashapp import monitoring_queries as mq
 from dashapp.config import Dataset
-from dashapp.exports import (
-    WINDOW_PARAMS,
-    BadParameter,
-    NotFound,
-    Window,
-    number_cell,
-    parse_window,
-    single_values,
-    text_cell,
-    time_cell,
-)
+from dashapp.export.cells import number_cell, text_cell, time_cell
+from dashapp.export.params import WINDOW_PARAMS, BadParameter, NotFound, parse_window, single_values
+from dashapp.queries.filters import Window
 
 JOB_SUMMARY_PARAMS = ("status", "tag", "dataset", "q", *WINDOW_PARAMS)
 JOB_SUMMARY_HEADER = (

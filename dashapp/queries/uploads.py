@@ -20,6 +20,9 @@ from dashapp.models import GlueJob, JobRun, Upload
 
 MAX_ROWS = 2_000  # the history grid; the CSV export streams everything
 
+# An upload's life as the uploads page and its export name it, in order.
+STATUSES = ("validated", "uploaded", "triggered", "running", "succeeded", "failed")
+
 
 @dataclass(frozen=True)
 class UploadFilter:

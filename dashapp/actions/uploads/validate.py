@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from dashapp.actions.uploads.names import sanitise_name
+from dashapp.actions.uploads.problems import UploadRejected
+from dashapp.actions.uploads.sniff import SAMPLE_BYTES, SampleReport, check_sample
 from dashapp.config import Dataset
-from dashapp.uploads.names import sanitise_name
-from dashapp.uploads.problems import UploadRejected
-from dashapp.uploads.sniff import SAMPLE_BYTES, SampleReport, check_sample
 
 CONTENT_TYPES = {
     "csv": "text/csv",

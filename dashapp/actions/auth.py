@@ -8,58 +8,15 @@ mode refuses non-loopback addresses (see `Settings`).
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
 from flask import has_request_context, request
 
-from dashapp import audit
+from dashapp.actions import audit
+from dashapp.identity import LOCAL_ADMIN, Forbidden, Identity, Role
 from dashapp.services import services
-
-
-class Role(enum.IntEnum):
-    viewer = 1  # read and export
-    operator = 2  # + upload, start/stop/re-run jobs, run queries
-    admin = 3  # + settings, audit log
-
-    @classmethod
-    def parse(cls, value: str) -> Role:
-        try:
-            return cls[value.strip().lower()]
-        except KeyError:
-            raise ValueError(f"unknown role {value!r}; roles are viewer, operator, admin") from None
-
-
-@dataclass(frozen=True)
-class Identity:
-    user: str
-    role: Role
-    display_name: str = ""
-    groups: tuple[str, ...] = ()
-
-    @property
-    def label(self) -> str:
-        return self.display_name or self.user
-
-    def can(self, needed: Role) -> bool:
-        return self.role >= needed
-
-
-LOCAL_ADMIN = Identity(user="local", role=Role.admin, display_name="Local user")
-
-
-class Forbidden(Exception):
-    """Raised when an identity lacks the role an action needs; the message is user-facing."""
-
-    def __init__(self, identity: Identity, needed: Role, action: str) -> None:
-        self.identity, self.needed, self.action = identity, needed, action
-        super().__init__(
-            f"{identity.label} has the {identity.role.name} role; "
-            f"{action.replace('_', ' ')} needs {needed.name}."
-        )
 
 
 def current_identity() -> Identity:

@@ -21,15 +21,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import func, update
 from sqlalchemy.orm import Session
 
-from dashapp import audit
-from dashapp.auth import Identity
+from dashapp.actions import audit
+from dashapp.actions.uploads.keys import object_key, s3_uri
+from dashapp.actions.uploads.validate import AcceptedUpload, human_size
 from dashapp.aws import s3_uploads
 from dashapp.aws.clients import AwsClients
 from dashapp.config import Dataset, Settings
+from dashapp.identity import Identity
 from dashapp.models import Upload
 from dashapp.services import Services
-from dashapp.uploads.keys import object_key, s3_uri
-from dashapp.uploads.validate import AcceptedUpload, human_size
 
 MIB = 1024 * 1024
 MULTIPART_THRESHOLD = 64 * MIB  # larger files go in parts: parallel, each retried alone
@@ -37,7 +37,6 @@ MIN_PART_SIZE = 16 * MIB  # S3 needs ≥ 5 MiB per part (but the last)
 MAX_PARTS = 10_000  # S3's limit
 URL_EXPIRES_S = 6 * 3600
 COMPLETE_READ_TIMEOUT_S = 900.0  # a multi-GB file over a slow line still finishes
-STATUSES = ("validated", "uploaded", "triggered", "running", "succeeded", "failed")
 ACTION_CREATE = "upload"
 ACTION_COMPLETE = "upload_complete"
 ACTION_ABORT = "upload_abort"

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashapp.models import AuditEntry
+from dashapp.queries.sql import contains
 
 MAX_AUDIT_ROWS = 2000
 
@@ -40,8 +41,7 @@ def audit_entries(
     """Entries in [since, until), optionally of one actor (substring), action and outcome."""
     stmt = select(AuditEntry).where(AuditEntry.at >= since, AuditEntry.at < until)
     if actor:
-        escaped = actor.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(AuditEntry.actor.ilike(f"%{escaped}%", escape="\\"))
+        stmt = stmt.where(contains(session, AuditEntry.actor, actor))
     if action:
         stmt = stmt.where(AuditEntry.action == action)
     if outcome:

@@ -6,18 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from dashapp.exports import (
-    WINDOW_PARAMS,
-    BadParameter,
-    _Args,
-    number_cell,
-    parse_window,
-    single_values,
-    text_cell,
-    time_cell,
-)
-from dashapp.upload_queries import UploadFilter, UploadView
-from dashapp.uploads.service import STATUSES
+from dashapp.export.cells import number_cell, text_cell, time_cell
+from dashapp.export.params import WINDOW_PARAMS, BadParameter, _Args, parse_window, single_values
+from dashapp.queries.uploads import STATUSES, UploadFilter, UploadView
 
 UPLOADS_PARAMS = ("dataset", "status", "user", "upload", *WINDOW_PARAMS)
 UPLOADS_HEADER = (

@@ -24,10 +24,10 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from dashapp import audit
-from dashapp.auth import Identity, Role
+from dashapp.actions import audit
 from dashapp.aws import glue_actions
 from dashapp.config import RetryPolicy
+from dashapp.identity import Identity, Role
 from dashapp.models import GlueJob, JobAction, JobRun
 
 # Glue run states a user may stop, and states a run may be re-run from.

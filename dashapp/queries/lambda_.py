@@ -2,7 +2,7 @@
 
 The table's summary columns are `/export/lambda-summary.csv` for the same window:
 the same rows (`export_queries.lambda_function_names` / `lambda_point_rows`), the
-same maths (`exports.lambda_summaries`) and the same rounding (`exports.number_cell`),
+same maths (`lambda_summary.lambda_summaries`) and the same rounding (`cells.number_cell`),
 so a number on screen equals the number in the download. Concurrency (the peak of
 `ConcurrentExecutions` Maximum) is the one column the CSV does not carry.
 
@@ -14,19 +14,21 @@ add up, averages average, percentiles and maxima keep the worst minute.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, or_, select, union
 from sqlalchemy.orm import Session
 
-from dashapp import export_queries, exports
 from dashapp.clock import iso_z
-from dashapp.exports import LambdaSummary, Window
-from dashapp.models import MetricPoint
+from dashapp.models import LambdaFunction, MetricPoint
+from dashapp.queries import lambda_summary
+from dashapp.queries.filters import Window
+from dashapp.queries.lambda_summary import LAMBDA_SERIES, LambdaSummary
+from dashapp.queries.sql import stream
 from dashapp.timerange import bucket_seconds
 
 RESOURCE_TYPE = "lambda_function"
@@ -97,24 +99,12 @@ class CompareError(ValueError):
     """A comparison that cannot be drawn; `str()` tells the user what to change."""
 
 
-def _rounded(value: float | None, places: int | None = None) -> float | None:
-    """A number exactly as lambda-summary.csv writes it (None for an empty cell)."""
-    cell = exports.number_cell(value, places)
-    return float(cell) if cell else None
-
-
 def grid_row(summary: LambdaSummary, concurrency: float | None) -> dict[str, Any]:
     """One table row; every summary value rounded as the CSV rounds it."""
     return {
+        **lambda_summary.rounded(summary),
         "function_name": summary.function_name,
-        "invocations": _rounded(summary.invocations),
-        "errors": _rounded(summary.errors),
-        "error_rate": _rounded(summary.error_rate, 6),
-        "throttles": _rounded(summary.throttles),
-        "duration_avg_ms": _rounded(summary.duration_avg_ms, 3),
-        "duration_p95_ms": _rounded(summary.duration_p95_ms, 3),
-        "duration_p99_ms": _rounded(summary.duration_p99_ms, 3),
-        "concurrency_max": _rounded(concurrency),
+        "concurrency_max": lambda_summary.round_figure(concurrency),
     }
 
 
@@ -136,10 +126,8 @@ def peak_concurrency(session: Session, window: Window) -> dict[str, float]:
 
 def lambda_table_rows(session: Session, window: Window) -> list[dict[str, Any]]:
     """The functions table: one row per function lambda-summary.csv lists, same order."""
-    names = export_queries.lambda_function_names(session, window)
-    summaries = exports.lambda_summaries(names, export_queries.lambda_point_rows(session, window))
     peaks = peak_concurrency(session, window)
-    return [grid_row(s, peaks.get(s.function_name)) for s in summaries]
+    return [grid_row(s, peaks.get(s.function_name)) for s in summaries(session, window)]
 
 
 def summary_href(window: Window) -> str:
@@ -274,3 +262,49 @@ def describe_series(series: Series, unit: str) -> str:
 
 def _fmt(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def summaries(session: Session, window: Window) -> Iterator[LambdaSummary]:
+    """One summary per function in [since, until), by name: the page's table and the CSV."""
+    names = lambda_function_names(session, window)
+    return lambda_summary.lambda_summaries(names, lambda_point_rows(session, window))
+
+
+def lambda_function_names(session: Session, window: Window) -> list[str]:
+    """Every function the inventory knows (deleted too), plus any with datapoints in the window."""
+    with_points = (
+        select(MetricPoint.resource_name)
+        .where(
+            MetricPoint.resource_type == "lambda_function",
+            MetricPoint.ts >= window.since,
+            MetricPoint.ts < window.until,
+        )
+        .distinct()
+    )
+    names = union(select(LambdaFunction.name), with_points)
+    return sorted(session.scalars(select(names.subquery().c[0])))
+
+
+def lambda_point_rows(session: Session, window: Window) -> Iterator[Row[Any]]:
+    """The Lambda datapoints a summary uses, in [since, until), ordered by function, minute."""
+    series = [
+        (MetricPoint.metric == metric) & (MetricPoint.stat == stat)
+        for metric, stat in LAMBDA_SERIES
+    ]
+    stmt = (
+        select(
+            MetricPoint.resource_name,
+            MetricPoint.ts,
+            MetricPoint.metric,
+            MetricPoint.stat,
+            MetricPoint.value,
+        )
+        .where(
+            MetricPoint.resource_type == "lambda_function",
+            MetricPoint.ts >= window.since,
+            MetricPoint.ts < window.until,
+            or_(*series),
+        )
+        .order_by(MetricPoint.resource_name, MetricPoint.ts)
+    )
+    return stream(session, stmt)

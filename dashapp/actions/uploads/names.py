@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from dashapp.uploads.problems import UploadRejected
+from dashapp.actions.uploads.problems import UploadRejected
 
 MAX_NAME_CHARS = 255  # what most file systems allow; keys stay far below S3's 1,024 bytes
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -16,17 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, exists, func, literal, or_, select, union
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
-from dashapp.exports import (
-    KNOWN_METRICS,
-    LAMBDA_SERIES,
-    JobRunsRequest,
-    LogEventsRequest,
-    MetricsRequest,
-    Window,
-)
 from dashapp.models import (
     AthenaQuery,
     GlueJob,
@@ -36,34 +28,25 @@ from dashapp.models import (
     LogStream,
     MetricPoint,
 )
-
-# Rows fetched per round trip: enough to amortise it, few enough to keep memory flat.
-YIELD_PER = 1000
-
-# SQLite's lower() folds ASCII only; PostgreSQL's (UTF-8 database) folds all of Unicode.
-# On SQLite this function, registered per connection, gives the same answers.
-_SQLITE_LOWER = "smd_lower"
-
-
-def _stream(session: Session, stmt: Select[Any]) -> Iterator[Row[Any]]:
-    return iter(session.execute(stmt.execution_options(yield_per=YIELD_PER)))
-
-
-def _exists(session: Session, *criteria: ColumnElement[bool]) -> bool:
-    return bool(session.scalar(select(exists().where(*criteria))))
-
+from dashapp.queries.filters import (
+    KNOWN_METRICS,
+    JobRunsRequest,
+    LogEventsRequest,
+    MetricsRequest,
+)
+from dashapp.queries.sql import any_row, contains, stream
 
 # --- is it known? ------------------------------------------------------------------------
 
 
 def glue_job_known(session: Session, name: str) -> bool:
     """A job the inventory saw (deleted ones included) or that has stored runs."""
-    return _exists(session, GlueJob.name == name) or _exists(session, JobRun.job_name == name)
+    return any_row(session, GlueJob.name == name) or any_row(session, JobRun.job_name == name)
 
 
 def lambda_function_known(session: Session, name: str) -> bool:
     """A function the inventory saw (deleted ones included)."""
-    return _exists(session, LambdaFunction.name == name)
+    return any_row(session, LambdaFunction.name == name)
 
 
 def resource_known(session: Session, resource_type: str | None, name: str) -> bool:
@@ -79,7 +62,7 @@ def resource_known(session: Session, resource_type: str | None, name: str) -> bo
     criteria = [MetricPoint.resource_name == name]
     if resource_type is not None:
         criteria.append(MetricPoint.resource_type == resource_type)
-    return _exists(session, *criteria)
+    return any_row(session, *criteria)
 
 
 def metric_known(session: Session, resource_type: str | None, metric: str) -> bool:
@@ -90,12 +73,12 @@ def metric_known(session: Session, resource_type: str | None, metric: str) -> bo
     criteria = [MetricPoint.metric == metric]
     if resource_type is not None:
         criteria.append(MetricPoint.resource_type == resource_type)
-    return _exists(session, *criteria)
+    return any_row(session, *criteria)
 
 
 def log_group_known(session: Session, group: str) -> bool:
     """A log group with a known stream or a stored event."""
-    return _exists(session, LogStream.log_group == group) or _exists(
+    return any_row(session, LogStream.log_group == group) or any_row(
         session, LogEvent.log_group == group
     )
 
@@ -107,7 +90,7 @@ def log_stream_known(session: Session, group: str | None, stream: str) -> bool:
     if group is not None:
         stream_criteria.append(LogStream.log_group == group)
         event_criteria.append(LogEvent.log_group == group)
-    return _exists(session, *stream_criteria) or _exists(session, *event_criteria)
+    return any_row(session, *stream_criteria) or any_row(session, *event_criteria)
 
 
 def athena_query(session: Session, execution_id: str) -> AthenaQuery | None:
@@ -142,7 +125,7 @@ def job_run_rows(session: Session, request: JobRunsRequest) -> Iterator[Row[Any]
         stmt = stmt.where(JobRun.job_name == request.job)
     if request.state is not None:
         stmt = stmt.where(JobRun.state == request.state)
-    return _stream(session, stmt)
+    return stream(session, stmt)
 
 
 def metric_rows(session: Session, request: MetricsRequest) -> Iterator[Row[Any]]:
@@ -176,62 +159,7 @@ def metric_rows(session: Session, request: MetricsRequest) -> Iterator[Row[Any]]
         stmt = stmt.where(MetricPoint.resource_name == request.name)
     if request.metric is not None:
         stmt = stmt.where(MetricPoint.metric == request.metric)
-    return _stream(session, stmt)
-
-
-def lambda_function_names(session: Session, window: Window) -> list[str]:
-    """Every function the inventory knows (deleted too), plus any with datapoints in the window."""
-    with_points = (
-        select(MetricPoint.resource_name)
-        .where(
-            MetricPoint.resource_type == "lambda_function",
-            MetricPoint.ts >= window.since,
-            MetricPoint.ts < window.until,
-        )
-        .distinct()
-    )
-    names = union(select(LambdaFunction.name), with_points)
-    return sorted(session.scalars(select(names.subquery().c[0])))
-
-
-def lambda_point_rows(session: Session, window: Window) -> Iterator[Row[Any]]:
-    """The Lambda datapoints a summary uses, in [since, until), ordered by function, minute."""
-    series = [
-        (MetricPoint.metric == metric) & (MetricPoint.stat == stat)
-        for metric, stat in LAMBDA_SERIES
-    ]
-    stmt = (
-        select(
-            MetricPoint.resource_name,
-            MetricPoint.ts,
-            MetricPoint.metric,
-            MetricPoint.stat,
-            MetricPoint.value,
-        )
-        .where(
-            MetricPoint.resource_type == "lambda_function",
-            MetricPoint.ts >= window.since,
-            MetricPoint.ts < window.until,
-            or_(*series),
-        )
-        .order_by(MetricPoint.resource_name, MetricPoint.ts)
-    )
-    return _stream(session, stmt)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _lower(session: Session, expr: ColumnElement[str]) -> ColumnElement[str]:
-    """lower() that folds Unicode on both backends (see _SQLITE_LOWER)."""
-    if session.get_bind().dialect.name != "sqlite":
-        return func.lower(expr)
-    driver = session.connection().connection.driver_connection
-    driver.create_function(  # type: ignore[union-attr]
-        _SQLITE_LOWER, 1, lambda s: s.lower() if isinstance(s, str) else s, deterministic=True
-    )
-    return getattr(func, _SQLITE_LOWER)(expr)
+    return stream(session, stmt)
 
 
 def log_event_rows(session: Session, request: LogEventsRequest) -> Iterator[Row[Any]]:
@@ -251,8 +179,5 @@ def log_event_rows(session: Session, request: LogEventsRequest) -> Iterator[Row[
     if request.levels is not None:
         stmt = stmt.where(LogEvent.level.in_(request.levels))
     if request.q is not None:
-        pattern = literal("%" + _escape_like(request.q) + "%")
-        stmt = stmt.where(
-            _lower(session, LogEvent.message).like(_lower(session, pattern), escape="\\")
-        )
-    return _stream(session, stmt)
+        stmt = stmt.where(contains(session, LogEvent.message, request.q))
+    return stream(session, stmt)

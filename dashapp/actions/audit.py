@@ -5,14 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from dashapp.identity import Identity
 from dashapp.models import AuditEntry
-
-if TYPE_CHECKING:
-    from dashapp.auth import Identity
 
 OUTCOMES = ("ok", "denied", "error", "rejected")
 

@@ -14,6 +14,7 @@ import io
 import json
 from dataclasses import dataclass, field
 
+from dashapp.actions.uploads.problems import UploadRejected
 from dashapp.config import Dataset
 from dashapp.fileformats import (
     Format,
@@ -25,7 +26,6 @@ from dashapp.fileformats import (
     iter_json,
     iter_ndjson,
 )
-from dashapp.uploads.problems import UploadRejected
 
 SAMPLE_BYTES = 1024 * 1024  # what the browser sends of a larger file
 _DECODER = json.JSONDecoder()
