@@ -35,13 +35,15 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.sqltiming import HEADER, Timing, measure, summary  # noqa: E402
 from bench.ui_seed import Sizes, pg_conninfo, seed, seeded_sizes  # noqa: E402
-from callbacks import job_detail, logs, overview  # noqa: E402
 from dashapp import monitoring_queries as mq  # noqa: E402
 from dashapp.clock import FixedClock  # noqa: E402
 from dashapp.config import Settings  # noqa: E402
 from dashapp.db import upgrade  # noqa: E402
 from dashapp.models import JobRun, LogEvent  # noqa: E402
 from dashapp.services import Services  # noqa: E402
+from pages.job_detail import callbacks as job_detail  # noqa: E402
+from pages.logs import callbacks as logs  # noqa: E402
+from pages.overview import callbacks as overview  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/smd_bench_ui"
 

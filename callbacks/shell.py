@@ -23,7 +23,6 @@ from dashapp.queries.system import Freshness
 from dashapp.services import Services, services
 from dashapp.web.health import db_error_line
 from dashapp.web.humanize import ago, clock_utc, span
-from dashapp.web.pages import kiosk_paths
 from layouts import shell
 from layouts.shell import FreshnessView
 
@@ -144,8 +143,11 @@ function (stored) {
 """.replace("__CLASS__", shell.THEME_TOGGLE_CLASS)
 
 
-def register(app: Dash) -> None:
-    """Wire the shell's callbacks: they run on every page, so they stay light."""
+def register(app: Dash, kiosk_paths: Sequence[str]) -> None:
+    """Wire the shell's callbacks: they run on every page, so they stay light.
+
+    `kiosk_paths` are the pages shown without the navbar (the registry knows them).
+    """
 
     @app.callback(
         Output(shell.FRESHNESS, "children"),
@@ -171,7 +173,7 @@ def register(app: Dash) -> None:
         return shell.identity_children(current_identity())
 
     app.clientside_callback(
-        _KIOSK.replace("__PATHS__", json.dumps(list(kiosk_paths()))),
+        _KIOSK.replace("__PATHS__", json.dumps(list(kiosk_paths))),
         Output(shell.HEADER, "hidden"),
         Input(shell.URL, "pathname"),
     )

@@ -2,8 +2,9 @@
 
 Everything a request needs hangs off the Flask app (`Services` in
 `app.extensions`), so tests and gunicorn workers can build as many apps as they
-like. Pages are registered explicitly, every stylesheet and font is served from
-this origin (assets/vendor), and the static layout is the data-free shell.
+like. Pages (layout and callbacks) come from the one registry, `pages.registry`;
+every stylesheet and font is served from this origin (assets/vendor), and the
+static layout is the data-free shell.
 """
 
 from __future__ import annotations
@@ -15,19 +16,6 @@ from typing import Any
 from dash import Dash
 from flask import Flask, request
 
-import callbacks.audit
-import callbacks.failures
-import callbacks.job_actions
-import callbacks.job_detail
-import callbacks.lambda_monitor
-import callbacks.logs
-import callbacks.overview
-import callbacks.pipelines
-import callbacks.shell
-import callbacks.system
-import callbacks.upload
-import callbacks.uploads
-import callbacks.wall
 from dashapp.clock import Clock
 from dashapp.config import Settings
 from dashapp.services import Services
@@ -35,9 +23,9 @@ from dashapp.web.export import export_blueprint
 from dashapp.web.health import health_blueprint
 from dashapp.web.index_page import INDEX_STRING, META_TAGS
 from dashapp.web.metrics import metrics_blueprint
-from dashapp.web.pages import APP_TITLE, PAGES, register_pages, title_for_path
 from dashapp.web.uploads_api import uploads_blueprint
 from layouts.shell import shell_layout
+from pages.registry import APP_TITLE, PAGES, register_callbacks, register_pages, title_for_path
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 
@@ -45,22 +33,6 @@ ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 VENDOR_STYLESHEETS = (
     "vendor/bootstrap/css/bootstrap.min.css",
     "vendor/bootstrap-icons/font/bootstrap-icons.min.css",
-)
-
-CALLBACK_MODULES = (
-    callbacks.shell,
-    callbacks.overview,
-    callbacks.job_detail,
-    callbacks.wall,
-    callbacks.pipelines,
-    callbacks.system,
-    callbacks.lambda_monitor,
-    callbacks.logs,
-    callbacks.upload,
-    callbacks.uploads,
-    callbacks.job_actions,
-    callbacks.failures,
-    callbacks.audit,
 )
 
 
@@ -119,6 +91,5 @@ def create_app(
     app.config.external_stylesheets = [app.get_asset_url(p) for p in VENDOR_STYLESHEETS]
     register_pages(PAGES)
     app.layout = shell_layout(PAGES, settings.refresh_interval_s)
-    for module in CALLBACK_MODULES:
-        module.register(app)
+    register_callbacks(app, PAGES)
     return app

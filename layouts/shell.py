@@ -19,7 +19,7 @@ from layouts.components import icon
 
 if TYPE_CHECKING:
     from dashapp.identity import Identity
-    from dashapp.web.pages import PageSpec
+    from pages.registry import PageSpec
 
 SKIP_LINK = "smd-skip-link"
 HEADER = "smd-header"

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import json
 
-from dashapp.web.pages import kiosk_paths
 from layouts.shell import THEME_STORE
+from pages.registry import kiosk_paths
 
 THEME_BOOTSTRAP_SCRIPT = (
     "(function(){var t;"

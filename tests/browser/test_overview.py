@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from dashapp import monitoring_queries as mq
 from dashapp.models import JobRun
-from layouts import overview
+from pages.overview import layout as overview
 from tests.browser.conftest import LiveApp, Traffic, assert_accessible, screenshot, wait_for_data
 from tests.browser.stack import LiveStack
 from tests.web.seed import glue_job, job_run, seed_demo

@@ -19,7 +19,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from dashapp.models import CollectorStatus
-from dashapp.web.pages import NOT_FOUND, PAGES, PageSpec
+from pages.registry import NOT_FOUND, PAGES, PageSpec
 from tests.browser.conftest import (
     LiveApp,
     Traffic,

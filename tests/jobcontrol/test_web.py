@@ -11,8 +11,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from callbacks import audit as audit_cb
-from callbacks import failures as failures_cb
 from callbacks import job_actions as ja_cb
 from dashapp.app import create_app
 from dashapp.aws.clients import AwsClients
@@ -20,9 +18,11 @@ from dashapp.clock import FixedClock
 from dashapp.config import Settings
 from dashapp.models import AuditEntry, GlueJob
 from dashapp.services import Services
-from layouts import audit as audit_layout
-from layouts import failures as failures_layout
 from layouts import job_actions as ja
+from pages.audit import callbacks as audit_cb
+from pages.audit import layout as audit_layout
+from pages.failures import callbacks as failures_cb
+from pages.failures import layout as failures_layout
 from tests.jobcontrol.conftest import create_job, store_run
 from tests.web.tree import text as text_of
 from tests.web.tree import walk

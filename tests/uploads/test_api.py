@@ -466,8 +466,8 @@ def test_history_queries_filter_by_dataset_status_user_and_time(api, aws):
 
 
 def test_the_pages_callbacks_read_the_trail_and_history_from_the_database(api, aws):
-    from callbacks.upload import upload_trail
-    from callbacks.uploads import history
+    from pages.upload.callbacks import upload_trail
+    from pages.uploads.callbacks import history
     from tests.web.tree import text
 
     api.upload("orders.csv", ORDERS)

@@ -7,8 +7,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from dashapp.queries.uploads import UploadView
-from layouts import upload, uploads
 from layouts.timerange import range_ids
+from pages.upload import layout as upload
+from pages.uploads import layout as uploads
 from sandbox.datasets import DATASETS
 from tests.web.tree import by_id, of_type, text
 

@@ -13,8 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from dashapp.app import ASSETS_DIR, VENDOR_STYLESHEETS, create_app
 from dashapp.config import Settings
 from dashapp.services import Services, services
-from dashapp.web.pages import NOT_FOUND, PAGES
-from layouts import job_detail, overview, pipelines, shell, system, wall
+from layouts import shell
+from pages.job_detail import layout as job_detail
+from pages.overview import layout as overview
+from pages.pipelines import layout as pipelines
+from pages.registry import NOT_FOUND, PAGES
+from pages.system import layout as system
+from pages.wall import layout as wall
 from tests.web.conftest import NOW
 from tests.web.seed import collector
 from tests.web.tree import ids
@@ -101,7 +106,7 @@ def test_pages_are_registered_explicitly(app: dash.Dash) -> None:
     paths = [p.path for p in PAGES]
     assert paths[:4] == [overview.PATH, job_detail.PATH, wall.PATH, pipelines.PATH]
     assert system.PATH in paths and len(set(paths)) == len(paths)
-    assert registered["layouts.job_detail"]["path_template"] == "/jobs/<job_name>"
+    assert registered["pages.job_detail"]["path_template"] == "/jobs/<job_name>"
 
 
 def test_every_callback_output_exists_in_some_layout(app: dash.Dash) -> None:

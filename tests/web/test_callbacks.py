@@ -10,15 +10,15 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from callbacks.pipelines import pipeline_cards
 from callbacks.shell import describe_freshness, freshness_outputs, nav_states
-from callbacks.system import collectors_view, configuration_view, database_view
 from dashapp.app import create_app
 from dashapp.clock import FixedClock
 from dashapp.config import Settings
 from dashapp.models import AuditEntry
 from dashapp.queries.system import Freshness, LaggingCollector
 from dashapp.services import Services
+from pages.pipelines.callbacks import pipeline_cards
+from pages.system.callbacks import collectors_view, configuration_view, database_view
 from tests.web.conftest import NOW
 from tests.web.seed import collector, seed_demo
 from tests.web.tree import of_type, text

@@ -7,7 +7,10 @@ from datetime import timedelta
 import dash
 from sqlalchemy.orm import Session, sessionmaker
 
-from callbacks.job_detail import (
+from dashapp import monitoring_queries as mq
+from dashapp.services import Services
+from pages.job_detail import layout as jd
+from pages.job_detail.callbacks import (
     chart_summaries,
     grid_export,
     grid_response,
@@ -15,9 +18,6 @@ from callbacks.job_detail import (
     run_panel,
     url_search,
 )
-from dashapp import monitoring_queries as mq
-from dashapp.services import Services
-from layouts import job_detail as jd
 from tests.web.conftest import NOW
 from tests.web.seed import glue_job, job_run
 from tests.web.tree import by_id, of_type, text

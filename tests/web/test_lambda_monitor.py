@@ -9,12 +9,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from callbacks.lambda_monitor import charts_view, compare_view, table_view
 from dashapp.queries import lambda_ as lq
 from dashapp.queries.filters import Window
 from dashapp.services import Services
-from layouts import lambda_monitor as lm
 from layouts.timerange import range_ids
+from pages.lambda_monitor import layout as lm
+from pages.lambda_monitor.callbacks import charts_view, compare_view, table_view
 from tests.web.conftest import NOW
 from tests.web.seed import lambda_function, lambda_minute, metric_point
 from tests.web.tree import by_id, of_type, text
@@ -164,7 +164,7 @@ def test_layout_reads_the_url() -> None:
 def test_a_click_or_a_selection_picks_the_function_to_chart() -> None:
     from dash import no_update
 
-    from callbacks.lambda_monitor import selected_function
+    from pages.lambda_monitor.callbacks import selected_function
 
     clicked = {"rowId": "thumbnailer", "colId": "function_name"}
     assert selected_function([], clicked, {"lambda-grid.cellClicked": 1}) == "thumbnailer"

@@ -12,9 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from dashapp.config import Dataset, Settings
 from dashapp.queries.job_summaries import JobSummary, RunSummary
 from dashapp.queries.system import DatabaseInfo
-from dashapp.web.pages import NOT_FOUND, PAGES
-from layouts import pipelines, shell, system
+from layouts import shell
 from layouts.components import state_badge
+from pages.pipelines import layout as pipelines
+from pages.registry import NOT_FOUND, PAGES
+from pages.system import layout as system
 from tests.web.conftest import NOW
 from tests.web.seed import collector, seed_demo
 from tests.web.tree import attr, by_id, ids, of_type, text, walk
@@ -98,7 +100,10 @@ def test_served_layout_leaks_nothing_before_sign_in(
 
 
 # Pages whose h1 names their subject instead: a job's page its job, the wall its jobs.
-SUBJECT_HEADINGS = {"layouts.job_detail": "Glue job orders-ingest", "layouts.wall": "Glue jobs"}
+SUBJECT_HEADINGS = {
+    "pages.job_detail": "Glue job orders-ingest",
+    "pages.wall": "Glue jobs",
+}
 
 
 @pytest.mark.parametrize("spec", [*PAGES, NOT_FOUND], ids=lambda p: p.module)

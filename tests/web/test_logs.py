@@ -9,12 +9,12 @@ import pytest
 from dash import Patch
 from sqlalchemy import select
 
-from callbacks.logs import TailResult, lines_patch, load_view, tail_view
 from dashapp.models import LogEvent, LogWatch
 from dashapp.queries import logs as lq
 from dashapp.services import Services
-from layouts import logs
 from layouts.timerange import range_ids
+from pages.logs import layout as logs
+from pages.logs.callbacks import TailResult, lines_patch, load_view, tail_view
 from tests.web.conftest import NOW
 from tests.web.seed import job_run, lambda_function, log_event, log_stream
 from tests.web.tree import by_id, text

@@ -11,13 +11,20 @@ import dash
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from callbacks.overview import card_filter, export_href, next_limit, overview_view, tile_toggle
-from callbacks.wall import stale_message, wall_view
 from dashapp import monitoring_queries as mq
 from dashapp.models import CollectorStatus
 from dashapp.queries.system import Freshness, LaggingCollector
 from dashapp.services import Services
-from layouts import overview, wall
+from pages.overview import layout as overview
+from pages.overview.callbacks import (
+    card_filter,
+    export_href,
+    next_limit,
+    overview_view,
+    tile_toggle,
+)
+from pages.wall import layout as wall
+from pages.wall.callbacks import stale_message, wall_view
 from tests.web.conftest import NOW
 from tests.web.seed import glue_job, seed_demo
 from tests.web.tree import attr, by_id, of_type, text

@@ -20,7 +20,8 @@ from dashapp.services import Services, services
 from dashapp.timerange import resolve_range
 from dashapp.web.health import db_error_line
 from dashapp.web.humanize import ago, clock_utc, span
-from layouts import shell, wall
+from layouts import shell
+from pages.wall import layout as wall
 
 
 def stale_message(freshness: Freshness, now: datetime) -> str | None:

@@ -23,8 +23,8 @@ from dashapp.monitoring_queries import JobCard, SparkBucket, Totals
 from dashapp.timerange import TimeRange, normalise_range
 from dashapp.web.humanize import duration, span
 from layouts.components import badge, empty_state, icon, loading, notice, time_ago
-from layouts.logs import run_logs_href
 from layouts.timerange import time_range_picker
+from pages.logs.layout import run_logs_href
 
 PATH = "/"
 NAME = "Overview"

@@ -30,9 +30,10 @@ from dashapp.queries import logs as lq
 from dashapp.services import Services, services
 from dashapp.timerange import TimeRangeError, parse_range
 from dashapp.web.health import db_error_line
-from layouts import logs, shell
+from layouts import shell
 from layouts.components import database_unreachable, notice
 from layouts.timerange import range_ids
+from pages.logs import layout as logs
 
 # Renew the watch when it has fewer than this many seconds left (it lasts WATCH_S).
 WATCH_RENEW_BEFORE_S = 20

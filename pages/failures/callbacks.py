@@ -22,10 +22,10 @@ from dashapp.identity import Forbidden, Role
 from dashapp.services import Services, services
 from dashapp.timerange import resolve_range
 from dashapp.web.health import db_error_line
-from layouts import failures as fl
 from layouts.components import database_unreachable, icon, notice
 from layouts.job_actions import NEEDS_OPERATOR
 from layouts.timerange import range_ids
+from pages.failures import layout as fl
 
 
 def grid_view(svc: Services, range_value: str | None, job: str | None) -> tuple[Any, Any, Any]:

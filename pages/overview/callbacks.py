@@ -23,8 +23,9 @@ from dashapp.clock import iso_z
 from dashapp.services import Services, services
 from dashapp.timerange import DEFAULT_RANGE, permalink_search, resolve_range
 from dashapp.web.health import db_error_line
-from layouts import overview, shell
+from layouts import shell
 from layouts.timerange import range_ids
+from pages.overview import layout as overview
 
 
 @dataclass(frozen=True)

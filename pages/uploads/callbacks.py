@@ -14,8 +14,9 @@ from dashapp.queries.uploads import UploadFilter
 from dashapp.services import Services, services
 from dashapp.timerange import resolve_range
 from dashapp.web.health import db_error_line
-from layouts import shell, uploads
+from layouts import shell
 from layouts.timerange import range_ids
+from pages.uploads import layout as uploads
 
 
 def history(

@@ -21,7 +21,7 @@ from dashapp.monitoring_queries import JobCard, Totals
 from dashapp.timerange import normalise_range
 from dashapp.web.humanize import duration, span
 from layouts.components import icon, time_ago
-from layouts.overview import STATUS_BADGES
+from pages.overview.layout import STATUS_BADGES
 
 PATH = "/wall"
 NAME = "Wall screen"

@@ -18,8 +18,9 @@ from dashapp.identity import Role
 from dashapp.queries import uploads as upload_queries
 from dashapp.services import Services, services
 from dashapp.web.health import db_error_line
-from layouts import shell, upload
+from layouts import shell
 from layouts.components import database_unreachable
+from pages.upload import layout as upload
 
 
 def upload_trail(svc: Services, user: str) -> Any:

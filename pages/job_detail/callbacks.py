@@ -27,7 +27,6 @@ from dashapp.services import Services, services
 from dashapp.timerange import permalink_search, resolve_range
 from dashapp.web.health import db_error_line
 from dashapp.web.humanize import duration
-from layouts import job_detail as jd
 from layouts import shell
 from layouts.components import (
     database_unreachable,
@@ -38,9 +37,10 @@ from layouts.components import (
     time_ago,
 )
 from layouts.job_actions import run_actions
-from layouts.logs import run_logs_href
-from layouts.overview import money
 from layouts.timerange import range_ids
+from pages.job_detail import layout as jd
+from pages.logs.layout import run_logs_href
+from pages.overview.layout import money
 
 FAILED_COLOUR = "#d62728"
 OK_COLOUR = "#1f77b4"

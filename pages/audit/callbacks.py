@@ -14,10 +14,10 @@ from dashapp.queries import audit as audit_queries
 from dashapp.services import Services, services
 from dashapp.timerange import resolve_range
 from dashapp.web.health import db_error_line
-from layouts import audit as al
 from layouts import shell
 from layouts.components import database_unreachable
 from layouts.timerange import range_ids
+from pages.audit import layout as al
 
 
 def gate_view(svc: Services, chosen_action: str | None = None) -> tuple[Any, bool, Any]:

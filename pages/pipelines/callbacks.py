@@ -14,8 +14,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from dashapp.queries import job_summaries
 from dashapp.services import Services, services
 from dashapp.web.health import db_error_line
-from layouts import pipelines, shell
+from layouts import shell
 from layouts.components import database_unreachable
+from pages.pipelines import layout as pipelines
 
 
 def pipeline_cards(svc: Services) -> list[Any]:

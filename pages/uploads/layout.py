@@ -20,7 +20,7 @@ from dashapp.queries.uploads import STATUSES, UploadView
 from dashapp.timerange import normalise_range
 from layouts.components import icon, loading, paged_grid_options
 from layouts.timerange import time_range_picker
-from layouts.upload import STATUS_BADGES, logs_href
+from pages.upload.layout import STATUS_BADGES, logs_href
 
 PATH = "/uploads"
 NAME = "Uploads"

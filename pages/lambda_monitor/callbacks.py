@@ -22,10 +22,10 @@ from dashapp.queries.filters import Window
 from dashapp.services import Services, services
 from dashapp.timerange import TimeRange, TimeRangeError, parse_range
 from dashapp.web.health import db_error_line
-from layouts import lambda_monitor as lm
 from layouts import shell
 from layouts.components import database_unreachable, empty_state, notice
 from layouts.timerange import range_ids
+from pages.lambda_monitor import layout as lm
 
 
 @dataclass

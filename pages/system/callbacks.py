@@ -17,8 +17,9 @@ from dashapp.identity import Forbidden, Role
 from dashapp.queries import system as queries
 from dashapp.services import Services, services
 from dashapp.web.health import db_error_line
-from layouts import shell, system
+from layouts import shell
 from layouts.components import database_unreachable
+from pages.system import layout as system
 
 
 def collectors_view(svc: Services) -> Any:

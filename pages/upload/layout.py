@@ -20,7 +20,7 @@ from dashapp.actions.uploads.validate import human_size
 from dashapp.config import Dataset
 from dashapp.queries.uploads import UploadView
 from layouts.components import Tone, badge, empty_state, icon, loading, notice, time_ago
-from layouts.logs import run_logs_href
+from pages.logs.layout import run_logs_href
 
 PATH = "/upload"
 NAME = "Upload"
