@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from dashapp.actions.jobcontrol import RERUNNABLE_STATES, retry_decision
+from dashapp.actions.jobcontrol import RERUNNABLE_STATES, busy_jobs, retry_decision
 from dashapp.config import RetryPolicy
 from dashapp.models import JobAction, JobRun
 
@@ -36,8 +36,9 @@ def _auto_retry_status(
     retried_by: str | None,
     policy: RetryPolicy | None,
     now: datetime,
+    busy_run: str | None,
 ) -> str:
-    if claim is not None:
+    if claim is not None and claim.status != "deferred":
         if claim.status == "started":
             return f"Retried automatically as {claim.new_run_id}"
         if claim.status == "failed":
@@ -52,7 +53,14 @@ def _auto_retry_status(
         finished_at=run.completed_at or run.last_modified_at or run.started_at,
         policy=policy,
         now=now,
+        busy_run=busy_run,
     )
+    if decision.status == "due" and claim is not None and policy is not None:
+        # Deferred: Glue still had a run the collectors had not seen when the retry started.
+        return (
+            f"Attempt {run.attempt + 1} of {policy.attempts} waits: Glue still runs the job; "
+            "it is tried again next cycle."
+        )
     if decision.status == "waiting" and decision.due_at is not None:
         return f"{decision.reason} Due {decision.due_at:%Y-%m-%d %H:%M:%S} UTC."
     return decision.reason
@@ -92,6 +100,7 @@ def failed_runs(
         stmt = stmt.where(JobRun.job_name == job)
     found = session.execute(stmt).all()
     claims = _latest_auto_retry_claims(session, [run.run_id for run, _ in found])
+    busy = busy_jobs(session, [run.job_name for run, _ in found])
     return [
         FailedRun(
             run_id=run.run_id,
@@ -104,7 +113,12 @@ def failed_runs(
             error_message=run.error_message,
             retried_by=child_id,
             auto_retry=_auto_retry_status(
-                run, claims.get(run.run_id), child_id, policy_for(run.job_name), now
+                run,
+                claims.get(run.run_id),
+                child_id,
+                policy_for(run.job_name),
+                now,
+                busy.get(run.job_name),
             ),
         )
         for run, child_id in found

@@ -345,7 +345,7 @@ class JobAction(Base):
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     arguments: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     actor: Mapped[str] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(16))  # claimed | started | failed
+    status: Mapped[str] = mapped_column(String(16))  # claimed | started | failed | deferred
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

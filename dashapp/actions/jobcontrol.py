@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dashapp.actions import audit
 from dashapp.aws import glue_actions
+from dashapp.aws.glue import ACTIVE_STATES
 from dashapp.config import RetryPolicy
 from dashapp.identity import Identity, Role
 from dashapp.models import GlueJob, JobAction, JobRun
@@ -35,6 +36,8 @@ STOPPABLE_STATES = frozenset({"STARTING", "RUNNING", "WAITING"})
 RERUNNABLE_STATES = frozenset({"FAILED", "TIMEOUT", "ERROR", "STOPPED"})
 # States the auto-retry considers (a user's STOP is a decision, never retried).
 RETRYABLE_STATES = frozenset({"FAILED", "TIMEOUT", "ERROR"})
+# Glue's answer when the job already has MaxConcurrentRuns unfinished runs.
+JOB_BUSY_ERROR = "ConcurrentRunsExceededException"
 
 # Arguments Glue sets itself or forbids (AWS Glue "special parameters" docs).
 RESERVED_KEYS = frozenset(
@@ -137,22 +140,28 @@ class ActionResult:
     run_id: str | None = None  # the run started (or stopped)
     source_run_id: str | None = None
     duplicate: bool = False  # an earlier identical request already did it
+    deferred: bool = False  # Glue had no room for the run; the claim waits to be tried again
 
 
 # --- launching runs -------------------------------------------------------------
 
 
 def _claim(session: Session, row: dict[str, Any]) -> bool:
-    """Insert the claim unless the token exists; True when this request owns it."""
+    """Insert the claim unless the token exists; True when this request owns it.
+
+    A deferred claim (Glue had no room for the run) is taken over by the next request
+    with its token, in the same statement, so two cycles never both own it.
+    """
     dialect = session.get_bind().dialect.name
     insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert_fn(JobAction.__table__)
-        .values(row)
-        .on_conflict_do_nothing(index_elements=["request_token"])
-        .returning(JobAction.__table__.c.request_token)
-    )
-    # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING.
+    table = JobAction.__table__
+    stmt = insert_fn(table).values(row)
+    retake = {"status": stmt.excluded.status, "error": None, "updated_at": stmt.excluded.updated_at}
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["request_token"], set_=retake, where=table.c.status == "deferred"
+    ).returning(table.c.request_token)
+    # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT; a conflict
+    # the WHERE leaves alone returns no row.
     return session.execute(stmt).scalar() is not None
 
 
@@ -210,8 +219,14 @@ def launch(
     source_run_id: str | None = None,
     attempt: int = 0,
     remote_addr: str | None = None,
+    defer_when_busy: bool = False,
 ) -> ActionResult:
-    """Claim `token`, start the run in Glue, record run + claim + audit; once per token."""
+    """Claim `token`, start the run in Glue, record run + claim + audit; once per token.
+
+    With `defer_when_busy` (the auto-retry), Glue answering that the job already runs
+    is no failure: the claim is marked deferred for a later try with the same token, and
+    nothing is audited, since nothing was started or refused for good.
+    """
     action = {"start": "start_job_run", "rerun": "rerun_job_run", "auto_retry": "auto_retry"}[kind]
     target = source_run_id or job_name
     with sessions.begin() as session:
@@ -240,6 +255,19 @@ def launch(
     try:
         run_id = glue_actions.start_job_run(glue_client, job_name, arguments)
     except glue_actions.GlueActionError as e:
+        if defer_when_busy and e.code == JOB_BUSY_ERROR:
+            with sessions.begin() as session:
+                claim = session.get(JobAction, token[:128])
+                assert claim is not None
+                claim.status, claim.error, claim.updated_at = "deferred", str(e), now
+            return ActionResult(
+                False,
+                f"{job_name} already has a run in Glue; the start waits.",
+                job_name,
+                None,
+                source_run_id,
+                deferred=True,
+            )
         with sessions.begin() as session:
             claim = session.get(JobAction, token[:128])
             assert claim is not None
@@ -527,7 +555,7 @@ def stop_run(
 class RetryDecision:
     """Whether a failed run will be retried automatically, and when (for the UI and collector)."""
 
-    status: str  # due | waiting | not_transient | exhausted | no_policy | not_retryable
+    status: str  # due | waiting | busy | not_transient | exhausted | no_policy | not_retryable
     reason: str
     due_at: datetime | None = None
 
@@ -553,8 +581,13 @@ def retry_decision(
     finished_at: datetime,
     policy: RetryPolicy | None,
     now: datetime,
+    busy_run: str | None = None,
 ) -> RetryDecision:
-    """The auto-retry verdict on one finished run (pure: the collector and pages share it)."""
+    """The auto-retry verdict on one finished run (pure: the collector and pages share it).
+
+    `busy_run` is an unfinished run of the job that leaves it no room (`busy_jobs`): Glue
+    would refuse the retry, so a due retry waits for that run to finish.
+    """
     if state not in RETRYABLE_STATES:
         return RetryDecision(
             "not_retryable", f"{state.title()} runs are not retried automatically."
@@ -566,15 +599,51 @@ def retry_decision(
     if attempt >= policy.attempts:
         return RetryDecision("exhausted", f"All {policy.attempts} automatic attempts used.")
     due = finished_at + backoff_delay(policy, attempt)
+    if due <= now and busy_run is not None:
+        return RetryDecision(
+            "busy",
+            f"Attempt {attempt + 1} of {policy.attempts} waits for run {busy_run} of the job "
+            "to finish.",
+            due,
+        )
     if due <= now:
         return RetryDecision("due", f"Attempt {attempt + 1} of {policy.attempts} is due.", due)
     return RetryDecision("waiting", f"Attempt {attempt + 1} of {policy.attempts} waits.", due)
 
 
 AUTO_RETRY_LOOKBACK = timedelta(days=2)
-# Glue may refuse the re-run itself (ConcurrentRunsExceeded, throttling): the start is
-# tried again after the back-off, at most this many times per failed run.
+# Glue may refuse the re-run itself (throttling, an internal error): the start is tried
+# again after the back-off, at most this many times per failed run. A job that is still
+# running (ConcurrentRunsExceeded) is no such refusal: the retry waits, using no try.
 MAX_START_TRIES = 3
+
+
+def busy_jobs(session: Session, job_names: Sequence[str]) -> dict[str, str]:
+    """Jobs whose unfinished runs fill their MaxConcurrentRuns, each with its oldest such run.
+
+    As the database knows them: the inventory's MaxConcurrentRuns (Glue's default of 1
+    when unknown) and the runs the collectors (or our own starts) recorded.
+    """
+    names = sorted(set(job_names))
+    unfinished: dict[str, list[str]] = {}
+    capacity: dict[str, int] = {}
+    for start in range(0, len(names), 500):
+        part = names[start : start + 500]
+        for job_name, run_id in session.execute(
+            select(JobRun.job_name, JobRun.run_id)
+            .where(JobRun.job_name.in_(part), JobRun.state.in_(ACTIVE_STATES))
+            .order_by(JobRun.started_at, JobRun.run_id)
+        ):
+            unfinished.setdefault(job_name, []).append(run_id)
+        for job_name, limit in session.execute(
+            select(GlueJob.name, GlueJob.max_concurrent_runs).where(GlueJob.name.in_(part))
+        ):
+            capacity[job_name] = limit or 1
+    return {
+        job: run_ids[0]
+        for job, run_ids in unfinished.items()
+        if len(run_ids) >= capacity.get(job, 1)
+    }
 
 
 @dataclass
@@ -602,7 +671,9 @@ def auto_retry(
     a run twice. Runs someone already re-run by hand (a run points at them with
     retry_of_run_id) are left alone; so are runs older than two days (an outage
     backlog needs a human). A start Glue refused is tried again after the back-off,
-    up to MAX_START_TRIES times.
+    up to MAX_START_TRIES times. A job with no room for another run (as the database
+    knows it, or as Glue answers) makes its retries wait for a later cycle, and gets
+    at most one retry per cycle.
     """
     cycle = RetryCycle()
     with sessions() as session:
@@ -610,7 +681,7 @@ def auto_retry(
         settled = select(JobAction.source_run_id).where(
             JobAction.kind == "auto_retry",
             JobAction.source_run_id.is_not(None),
-            JobAction.status != "failed",
+            JobAction.status.not_in(("failed", "deferred")),
         )
         rows = session.execute(
             select(
@@ -644,6 +715,8 @@ def auto_retry(
                 )
             ):
                 refused.setdefault(source, []).append(updated)
+        busy = busy_jobs(session, [r.job_name for r in rows])
+    handled: set[str] = set()  # jobs this cycle already started (or deferred) a retry of
     for r in rows:
         policy = policy_for(r.job_name)
         decision = retry_decision(
@@ -653,8 +726,9 @@ def auto_retry(
             finished_at=r.completed_at or r.last_modified_at or r.started_at,
             policy=policy,
             now=now,
+            busy_run=busy.get(r.job_name),
         )
-        if decision.status != "due" or policy is None:
+        if decision.status != "due" or policy is None or r.job_name in handled:
             continue
         tries = refused.get(r.run_id, [])
         if len(tries) >= MAX_START_TRIES:
@@ -672,9 +746,12 @@ def auto_retry(
             now=now,
             source_run_id=r.run_id,
             attempt=r.attempt + 1,
+            defer_when_busy=True,
         )
+        if result.ok or result.deferred or result.duplicate:
+            handled.add(r.job_name)
         if result.ok and result.run_id and not result.duplicate:
             cycle.started.append(result.run_id)
-        elif not result.ok and not result.duplicate:
+        elif not result.ok and not result.duplicate and not result.deferred:
             cycle.failed[r.run_id] = result.message
     return cycle

@@ -16,7 +16,15 @@ STOP_BATCH = 25  # BatchStopJobRun accepts at most 25 run ids a call
 
 
 class GlueActionError(Exception):
-    """Glue refused or failed an action; the message is what the user reads."""
+    """Glue refused or failed an action; the message is what the user reads.
+
+    `code` is the AWS error code (None for network errors), for callers whose answer
+    depends on why Glue refused: the auto-retry waits on ConcurrentRunsExceededException.
+    """
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def error_text(error: BaseException) -> str:
@@ -27,6 +35,13 @@ def error_text(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def error_code(error: BaseException) -> str | None:
+    """The AWS error code of a ClientError (`ConcurrentRunsExceededException`), else None."""
+    if isinstance(error, ClientError):
+        return error.response.get("Error", {}).get("Code")
+    return None
+
+
 def start_job_run(client: Any, job_name: str, arguments: dict[str, str]) -> str:
     """Start a run of `job_name` with `arguments` (merged by Glue over the job's defaults)."""
     kwargs: dict[str, Any] = {"JobName": job_name}
@@ -35,7 +50,7 @@ def start_job_run(client: Any, job_name: str, arguments: dict[str, str]) -> str:
     try:
         return str(client.start_job_run(**kwargs)["JobRunId"])
     except (ClientError, BotoCoreError) as e:
-        raise GlueActionError(error_text(e)) from e
+        raise GlueActionError(error_text(e), error_code(e)) from e
 
 
 @dataclass

@@ -166,11 +166,9 @@ def test_a_start_glue_refuses_is_tried_again_after_the_backoff(
     )
     reconcile(make_ctx)
     ctx = make_ctx("retries", retry_policies=POLICIES)
-    fault = fail_calls(
-        ctx.aws.client("glue"), "StartJobRun", code="ConcurrentRunsExceededException"
-    )
+    fault = fail_calls(ctx.aws.client("glue"), "StartJobRun", code="InternalServiceException")
     first = collect_retries(ctx)
-    assert first.items == 0 and "ConcurrentRunsExceededException" in first.failures[0]
+    assert first.items == 0 and "InternalServiceException" in first.failures[0]
     assert collect_retries(ctx).failures == []  # within the back-off: no second call
     assert len(fault) == 1
     for _ in range(MAX_START_TRIES - 1):
@@ -201,3 +199,123 @@ def test_a_start_glue_refuses_is_tried_again_after_the_backoff(
             (e.target, e.outcome) for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))
         ]
     assert outcomes[-2:] == [(other.job_run_id, "error"), (other.job_run_id, "ok")]
+
+
+@pytest.fixture
+def one_run_at_a_time(aws, make_ctx):
+    """The job as most are: Glue refuses a second concurrent run (MaxConcurrentRuns 1)."""
+    create_job(JOB, ExecutionProperty={"MaxConcurrentRuns": 1})
+    store_inventory(make_ctx)
+
+
+def failures_page_status(make_ctx, sessions, clock, run_id):
+    """The Auto-retry column of the Failed runs page for `run_id`."""
+    from dashapp.jobcontrol_queries import failed_runs
+
+    settings = make_ctx("web", retry_policies=POLICIES).settings
+    with sessions() as s:
+        found = failed_runs(
+            s,
+            since=clock.now() - timedelta(days=1),
+            until=clock.now() + timedelta(seconds=1),
+            now=clock.now(),
+            policy_for=settings.retry_policy,
+        )
+    return {r.run_id: r.auto_retry for r in found}[run_id]
+
+
+def audit(sessions):
+    with sessions() as s:
+        return [
+            (e.action, e.target, e.outcome)
+            for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        ]
+
+
+def succeed_in_glue(run_id, clock):
+    """Let a run moto started succeed; the test clock moves to its end."""
+    [run] = [r for r in fglue.glue_backend().get_job(JOB).job_runs if r.job_run_id == run_id]
+    started = run.started_on.replace(tzinfo=UTC)
+    at = max(clock.now(), started + timedelta(seconds=10))
+    fglue.transition(run, "RUNNING", at=started + timedelta(seconds=5))
+    finish(run, "SUCCEEDED", at)
+    clock.set(at)
+
+
+def test_a_retry_waits_while_the_job_runs_and_starts_once_it_is_idle(
+    one_run_at_a_time, make_ctx, sessions, clock, t0
+):
+    failed, earlier = (
+        add_run(
+            JOB,
+            t0 - timedelta(minutes=minutes),
+            "FAILED",
+            finished=t0 - timedelta(minutes=minutes - 2),
+            error="ThrottlingException: Rate exceeded",
+        )
+        for minutes in (10, 20)
+    )
+    scheduled = add_run(JOB, t0 - timedelta(minutes=1), "RUNNING", trigger_name="nightly")
+    reconcile(make_ctx)
+    for _ in range(8):  # four minutes of cycles while the scheduled run works
+        assert retry_cycle(make_ctx) == 0
+        clock.advance(30)
+    assert len(runs(sessions)) == 3
+    assert audit(sessions) == []
+    status = failures_page_status(make_ctx, sessions, clock, failed.job_run_id)
+    assert status == f"Attempt 1 of 2 waits for run {scheduled.job_run_id} of the job to finish."
+
+    finish(scheduled, "SUCCEEDED", clock.now())
+    reconcile(make_ctx)
+    assert retry_cycle(make_ctx) == 1  # one retry: the job runs one run at a time
+    assert retry_cycle(make_ctx) == 0  # a second cycle starts nothing more
+    [retry] = [k for k, v in runs(sessions).items() if v[2] == failed.job_run_id]
+    assert runs(sessions)[retry] == ("STARTING", 1, failed.job_run_id)
+    assert failures_page_status(make_ctx, sessions, clock, failed.job_run_id) == (
+        f"Retried automatically as {retry}"
+    )
+    assert failures_page_status(make_ctx, sessions, clock, earlier.job_run_id) == (
+        f"Attempt 1 of 2 waits for run {retry} of the job to finish."
+    )
+
+    succeed_in_glue(retry, clock)
+    reconcile(make_ctx)
+    assert retry_cycle(make_ctx) == 1
+    assert retry_cycle(make_ctx) == 0
+    assert [v[1] for v in runs(sessions).values() if v[2] == earlier.job_run_id] == [1]
+    assert audit(sessions) == [
+        ("auto_retry", failed.job_run_id, "ok"),
+        ("auto_retry", earlier.job_run_id, "ok"),
+    ]
+
+
+def test_glue_refusing_a_concurrent_run_defers_the_retry_without_using_a_try(
+    one_run_at_a_time, make_ctx, sessions, clock, t0
+):
+    from dashapp.jobcontrol import MAX_START_TRIES
+
+    failed = add_run(
+        JOB,
+        t0 - timedelta(minutes=10),
+        "FAILED",
+        finished=t0 - timedelta(minutes=8),
+        error="ThrottlingException: Rate exceeded",
+    )
+    reconcile(make_ctx)
+    # An upload starts the job; the collectors have not seen that run yet, Glue has.
+    upload = add_run(JOB, t0 - timedelta(seconds=5), "RUNNING")
+    ctx = make_ctx("retries", retry_policies=POLICIES)
+    for _ in range(MAX_START_TRIES + 2):
+        cycle = collect_retries(ctx)
+        assert (cycle.items, cycle.failures) == (0, [])
+        clock.advance(30)
+    assert audit(sessions) == []
+    status = failures_page_status(make_ctx, sessions, clock, failed.job_run_id)
+    assert status == "Attempt 1 of 2 waits: Glue still runs the job; it is tried again next cycle."
+
+    finish(upload, "SUCCEEDED", clock.now())
+    assert collect_retries(ctx).items == 1
+    assert collect_retries(ctx).items == 0
+    [retry] = [k for k, v in runs(sessions).items() if v[2] == failed.job_run_id]
+    assert runs(sessions)[retry][1] == 1
+    assert audit(sessions) == [("auto_retry", failed.job_run_id, "ok")]

@@ -106,6 +106,10 @@ def test_retry_decisions():
     waiting = decide()
     assert waiting.status == "waiting" and waiting.due_at == NOW + timedelta(seconds=30)
     assert decide(now=NOW + timedelta(seconds=30)).status == "due"
+    busy = decide(now=NOW + timedelta(seconds=30), busy_run="jr_9")
+    assert busy.status == "busy"
+    assert busy.reason.endswith("waits for run jr_9 of the job to finish.")
+    assert decide(busy_run="jr_9").status == "waiting"  # the back-off first
     assert decide(attempt=1, now=NOW + timedelta(seconds=60)).status == "waiting"
     assert decide(attempt=2).status == "exhausted"
     assert decide(error_message="KeyError: 'id'").status == "not_transient"
