@@ -24,7 +24,7 @@ from dash import dcc, html
 
 from dashapp.lambda_queries import CHARTS, COMPARE_METRICS, MAX_COMPARE, Series, describe_series
 from dashapp.timerange import normalise_range
-from layouts.components import GRID_THEME, icon, loading
+from layouts.components import GRID_THEME, empty_grid_message, icon, loading
 from layouts.timerange import time_range_picker
 
 PATH = "/lambda"
@@ -209,7 +209,7 @@ def functions_grid() -> dag.AgGrid:
                 "enableClickSelection": True,
             },
             "domLayout": "autoHeight",
-            "overlayNoRowsTemplate": "No Lambda function is known yet.",
+            **empty_grid_message("No Lambda function is known yet."),
             "ensureDomOrder": True,
         },
         getRowId="params.data.function_name",
