@@ -42,6 +42,7 @@ COMPARE_METRIC = "lambda-compare-metric"
 COMPARE_AREA = "lambda-compare-chart"
 THEME = "lambda-theme"  # store: the theme in effect ("light"/"dark"), read from <html>
 URL_SYNC = "lambda-url-sync"
+URL_DEFAULTS = "lambda-url-defaults"  # store: the values the permalink leaves out
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("function_name", "Function"),
@@ -166,6 +167,7 @@ def layout(**query: str) -> html.Div:
             ),
             dcc.Store(id=THEME),
             dcc.Store(id=URL_SYNC),
+            dcc.Store(id=URL_DEFAULTS, data={"range": DEFAULT_RANGE}),
         ],
         className="smd-lambda-page",
     )
