@@ -8,12 +8,11 @@ it costs no request and works while the server is unreachable.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from dash import ALL, Dash, Input, Output, State
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashapp.actions.auth import current_identity
@@ -110,44 +109,8 @@ def nav_states(pathname: str | None, hrefs: Sequence[str]) -> tuple[list[str | N
     return current, classes
 
 
-# Kiosk pages (the wall) hide the header and mark <html> so their stylesheet applies
-# (assets/smd-overview.css); leaving the page restores both.
-_KIOSK = """
-function (pathname) {
-    var paths = __PATHS__;
-    var here = "/" + String(pathname || "/").replace(/^\\/+|\\/+$/g, "");
-    var kiosk = paths.indexOf(here) !== -1;
-    document.documentElement.classList.toggle("smd-kiosk", kiosk);
-    document.documentElement.classList.toggle("smd-wall", kiosk);
-    return kiosk;
-}
-"""
-
-_TOGGLE_THEME = """
-function (nClicks) {
-    if (!nClicks) { return window.dash_clientside.no_update; }
-    var dark = document.documentElement.getAttribute("data-bs-theme") === "dark";
-    return dark ? "light" : "dark";
-}
-"""
-
-_APPLY_THEME = """
-function (stored) {
-    var root = document.documentElement;
-    var theme = (stored === "dark" || stored === "light") ? stored
-        : (root.getAttribute("data-bs-theme") === "dark" ? "dark" : "light");
-    root.setAttribute("data-bs-theme", theme);
-    var dark = theme === "dark";
-    return [dark ? "true" : "false", "__CLASS__" + (dark ? " active" : "")];
-}
-""".replace("__CLASS__", shell.THEME_TOGGLE_CLASS)
-
-
-def register(app: Dash, kiosk_paths: Sequence[str]) -> None:
-    """Wire the shell's callbacks: they run on every page, so they stay light.
-
-    `kiosk_paths` are the pages shown without the navbar (the registry knows them).
-    """
+def register(app: Dash) -> None:
+    """Wire the shell's callbacks: they run on every page, so they stay light."""
 
     @app.callback(
         Output(shell.FRESHNESS, "children"),
@@ -173,19 +136,21 @@ def register(app: Dash, kiosk_paths: Sequence[str]) -> None:
         return shell.identity_children(current_identity())
 
     app.clientside_callback(
-        _KIOSK.replace("__PATHS__", json.dumps(list(kiosk_paths))),
+        ClientsideFunction(namespace="smd", function_name="kiosk"),
         Output(shell.HEADER, "hidden"),
         Input(shell.URL, "pathname"),
+        State(shell.KIOSK_PATHS, "data"),
     )
     app.clientside_callback(
-        _TOGGLE_THEME,
+        ClientsideFunction(namespace="smd", function_name="toggleTheme"),
         Output(shell.THEME_STORE, "data"),
         Input(shell.THEME_TOGGLE, "n_clicks"),
         prevent_initial_call=True,
     )
     app.clientside_callback(
-        _APPLY_THEME,
+        ClientsideFunction(namespace="smd", function_name="applyTheme"),
         Output(shell.THEME_TOGGLE, "aria-pressed"),
         Output(shell.THEME_TOGGLE, "className"),
         Input(shell.THEME_STORE, "data"),
+        State(shell.THEME_TOGGLE, "className"),
     )

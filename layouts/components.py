@@ -108,6 +108,13 @@ GRID_THEME = {
 }
 
 
+def empty_grid_message(text: str) -> dict[str, Any]:
+    """Grid options that make an empty grid say `text`, through AG Grid 35's own no-rows overlay
+    (plain text, announced to screen readers). `overlayNoRowsTemplate` is an HTML string:
+    dash-ag-grid blocks it as an XSS risk, logs a console error and the grid says nothing useful."""
+    return {"overlayComponentParams": {"noRows": {"overlayText": text}}}
+
+
 def paged_grid_options(empty_text: str, **extra: Any) -> dict[str, Any]:
     """Options of a grid whose rows all come at once: themed, grows with its rows (no
     inner scrollbar), pages of 50, rows in DOM order for screen readers and keyboard."""
@@ -116,7 +123,7 @@ def paged_grid_options(empty_text: str, **extra: Any) -> dict[str, Any]:
         "domLayout": "autoHeight",
         "pagination": True,
         "paginationPageSize": 50,
-        "overlayNoRowsTemplate": empty_text,
+        **empty_grid_message(empty_text),
         "ensureDomOrder": True,
         **extra,
     }

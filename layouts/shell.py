@@ -34,6 +34,7 @@ THEME_TOGGLE = "smd-theme-toggle"
 THEME_STORE = "smd-theme"  # also the localStorage key read by the pre-paint script
 REFRESH = "smd-refresh"
 URL = "smd-url"
+KIOSK_PATHS = "smd-kiosk-paths"  # store: paths of the kiosk pages, where the header hides
 
 THEME_TOGGLE_CLASS = "btn btn-sm smd-theme-toggle"
 
@@ -176,6 +177,7 @@ def shell_layout(pages: Sequence[PageSpec], refresh_interval_s: int) -> html.Div
             html.Div(id=FRESHNESS_ANNOUNCE, role="status", className="visually-hidden"),
             dcc.Location(id=URL),
             dcc.Store(id=THEME_STORE, storage_type="local"),
+            dcc.Store(id=KIOSK_PATHS, data=[page.path for page in pages if page.kiosk]),
             dcc.Interval(id=REFRESH, interval=refresh_interval_s * 1000),
         ],
         className="smd-shell d-flex flex-column min-vh-100",

@@ -83,7 +83,7 @@ def kiosk_paths(pages: tuple[PageSpec, ...] = PAGES) -> tuple[str, ...]:
 
 def register_callbacks(app: Dash, pages: tuple[PageSpec, ...] = PAGES) -> None:
     """Wire the shared callbacks (the shell, the job-action dialog), then each page's own."""
-    callbacks.shell.register(app, kiosk_paths(pages))
+    callbacks.shell.register(app)
     callbacks.job_actions.register(app)
     for page in pages:
         if page.register is not None:

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, State, html, no_update
+from dash import ClientsideFunction, Dash, Input, Output, State, html, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks.timerange import register_time_range
@@ -413,45 +413,6 @@ def url_search(range_value: str | None, run_id: str | None, filter_model: Any) -
     )
 
 
-# The stored choice is empty while the theme follows the system: read what is applied.
-_APPLIED_THEME = """
-function (_stored) {
-    return document.documentElement.getAttribute("data-bs-theme") === "dark" ? "dark" : "light";
-}
-"""
-
-_PURGE = """
-function (value) {
-    if (window.dash_ag_grid && window.dash_ag_grid.getApiAsync) {
-        window.dash_ag_grid.getApiAsync("__GRID__").then(function (api) {
-            api.purgeInfiniteCache();
-        }).catch(function () {});
-    }
-    return value || null;
-}
-""".replace("__GRID__", jd.GRID)
-
-
-# On the refresh timer the grid re-reads the blocks it holds (new runs appear at the
-# top, finished ones change state) without losing the scroll position or selection.
-# Only when no block is loading: dash-ag-grid hands every response to the newest
-# request, so a reload racing a sort or filter change could show the wrong rows.
-_RELOAD = """
-function (n) {
-    if (n && window.dash_ag_grid && window.dash_ag_grid.getApiAsync) {
-        window.dash_ag_grid.getApiAsync("__GRID__").then(function (api) {
-            var blocks = Object.values(api.getCacheBlockState() || {});
-            var idle = blocks.length > 0 && blocks.every(function (b) {
-                return b.pageStatus === "loaded";
-            });
-            if (idle) { api.refreshInfiniteCache(); }
-        }).catch(function () {});
-    }
-    return n || null;
-}
-""".replace("__GRID__", jd.GRID)
-
-
 def register(app: Dash) -> None:
     """Wire the job detail page."""
     register_time_range(app, jd.PAGE)
@@ -505,15 +466,22 @@ def register(app: Dash) -> None:
         return grid_export(job, range_value, services().clock.now(), model)
 
     app.clientside_callback(
-        _APPLIED_THEME, Output(jd.THEME, "data"), Input(shell.THEME_STORE, "data")
+        ClientsideFunction(namespace="smd", function_name="appliedTheme"),
+        Output(jd.THEME, "data"),
+        Input(shell.THEME_STORE, "data"),
     )
     app.clientside_callback(
-        _PURGE, Output(jd.PURGE, "data"), Input(rid.value, "data"), prevent_initial_call=True
+        ClientsideFunction(namespace="smd", function_name="purgeRuns"),
+        Output(jd.PURGE, "data"),
+        Input(rid.value, "data"),
+        State(jd.GRID, "id"),
+        prevent_initial_call=True,
     )
     app.clientside_callback(
-        _RELOAD,
+        ClientsideFunction(namespace="smd", function_name="reloadRuns"),
         Output(jd.RELOADED, "data"),
         Input(shell.REFRESH, "n_intervals"),
+        State(jd.GRID, "id"),
         prevent_initial_call=True,
     )
 

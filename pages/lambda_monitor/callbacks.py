@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dash import Dash, Input, Output, ctx, html, no_update
+from dash import ClientsideFunction, Dash, Input, Output, State, ctx, html, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks.timerange import register_time_range
@@ -156,29 +156,6 @@ def selected_function(
     return no_update
 
 
-_THEME = """
-function (stored, pathname) {
-    return document.documentElement.getAttribute("data-bs-theme") === "dark" ? "dark" : "light";
-}
-"""
-
-_URL = """
-function (range, fn, compare, metric) {
-    var params = new URLSearchParams();
-    if (range && range !== "__DEFAULT__") { params.set("range", range); }
-    if (fn) { params.set("fn", fn); }
-    if (compare && compare.length) { params.set("compare", compare.join(",")); }
-    if (metric && metric !== "invocations") { params.set("metric", metric); }
-    var search = params.toString();
-    var url = window.location.pathname + (search ? "?" + search : "");
-    if (url !== window.location.pathname + window.location.search) {
-        window.history.replaceState(window.history.state, "", url);
-    }
-    return url;
-}
-""".replace("__DEFAULT__", lm.DEFAULT_RANGE)
-
-
 def register(app: Dash) -> None:
     """Wire the monitor's callbacks (and its time range picker)."""
     register_time_range(app, lm.PAGE)
@@ -237,16 +214,17 @@ def register(app: Dash) -> None:
             return [database_unreachable(db_error_line(e))]
 
     app.clientside_callback(
-        _THEME,
+        ClientsideFunction(namespace="smd", function_name="appliedTheme"),
         Output(lm.THEME, "data"),
         Input(shell.THEME_STORE, "data"),
         Input(lm.GRID, "id"),
     )
     app.clientside_callback(
-        _URL,
+        ClientsideFunction(namespace="smd", function_name="lambdaUrl"),
         Output(lm.URL_SYNC, "data"),
         Input(range_value, "data"),
         Input(lm.FUNCTION, "value"),
         Input(lm.COMPARE, "value"),
         Input(lm.COMPARE_METRIC, "value"),
+        State(lm.URL_DEFAULTS, "data"),
     )

@@ -30,7 +30,7 @@ from dashapp.queries.lambda_ import (
     describe_series,
 )
 from dashapp.timerange import normalise_range
-from layouts.components import GRID_THEME, icon, loading
+from layouts.components import GRID_THEME, empty_grid_message, icon, loading
 from layouts.timerange import time_range_picker
 
 PATH = "/lambda"
@@ -48,6 +48,7 @@ COMPARE_METRIC = "lambda-compare-metric"
 COMPARE_AREA = "lambda-compare-chart"
 THEME = "lambda-theme"  # store: the theme in effect ("light"/"dark"), read from <html>
 URL_SYNC = "lambda-url-sync"
+URL_DEFAULTS = "lambda-url-defaults"  # store: the values the permalink leaves out
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("function_name", "Function"),
@@ -172,6 +173,7 @@ def layout(**query: str) -> html.Div:
             ),
             dcc.Store(id=THEME),
             dcc.Store(id=URL_SYNC),
+            dcc.Store(id=URL_DEFAULTS, data={"range": DEFAULT_RANGE}),
         ],
         className="smd-lambda-page",
     )
@@ -215,7 +217,7 @@ def functions_grid() -> dag.AgGrid:
                 "enableClickSelection": True,
             },
             "domLayout": "autoHeight",
-            "overlayNoRowsTemplate": "No Lambda function is known yet.",
+            **empty_grid_message("No Lambda function is known yet."),
             "ensureDomOrder": True,
         },
         getRowId="params.data.function_name",

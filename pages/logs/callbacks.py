@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from dash import Dash, Input, Output, Patch, State, ctx, no_update
+from dash import ClientsideFunction, Dash, Input, Output, Patch, State, ctx, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks.timerange import register_time_range
@@ -274,66 +274,6 @@ def tail_outputs(svc: Services, view: dict[str, Any] | None) -> tuple[Any, ...]:
     )
 
 
-_SCROLL = """
-function (view, paused) {
-    var box = document.getElementById("__LINES__");
-    if (box && !paused) { box.scrollTop = box.scrollHeight; }
-    return window.dash_clientside.no_update;
-}
-""".replace("__LINES__", logs.LINES)
-
-_JUMP = """
-function (target) {
-    if (!target) { return window.dash_clientside.no_update; }
-    var tries = 0;
-    function go() {
-        var el = document.getElementById(target);
-        if (!el) { if (tries++ < 40) { setTimeout(go, 50); } return; }
-        el.classList.add("smd-log-line--target");
-        el.scrollIntoView({block: "center"});
-        el.focus({preventScroll: true});
-    }
-    setTimeout(go, 100);  /* after any pending auto-scroll of the same update */
-    return true;  /* pause auto-scroll, so new lines do not carry the error away */
-}
-"""
-
-_PAUSE = """
-function (nClicks, paused) {
-    if (!nClicks) { return window.dash_clientside.no_update; }
-    return !paused;
-}
-"""
-
-_PAUSE_LABEL = """
-function (paused) {
-    return [paused ? "true" : "false",
-            paused ? "btn btn-sm btn-secondary" : "btn btn-sm btn-outline-secondary"];
-}
-"""
-
-_URL = """
-function (source, q, level, range) {
-    var params = new URLSearchParams();
-    if (source) {
-        var i = source.indexOf(":");
-        params.set(source.slice(0, i) === "run" ? "run" : "function", source.slice(i + 1));
-    }
-    if (q && q.trim()) { params.set("q", q.trim()); }
-    if (level && level !== "ALL") { params.set("level", level); }
-    if (range && range !== "__DEFAULT__") { params.set("range", range); }
-    var old = new URLSearchParams(window.location.search);
-    if (old.get("jump")) { params.set("jump", old.get("jump")); }
-    var search = params.toString();
-    var url = window.location.pathname + (search ? "?" + search : "");
-    if (url !== window.location.pathname + window.location.search) {
-        window.history.replaceState(window.history.state, "", url);
-    }
-    return url;
-}
-""".replace("__DEFAULT__", logs.DEFAULT_RANGE)
-
-
 def source_options(svc: Services, selected: str | None) -> list[dict[str, str]]:
     """The picker's options: recent runs, then functions, the selected one always there."""
     with svc.sessions() as session:
@@ -423,35 +363,37 @@ def register(app: Dash) -> None:
         return tail_outputs(services(), view)
 
     app.clientside_callback(
-        _SCROLL,
+        ClientsideFunction(namespace="smd", function_name="logsScroll"),
         Output(logs.SCROLLED, "data"),
         Input(logs.VIEW, "data"),
         Input(logs.PAUSED, "data"),
+        State(logs.LINES, "id"),
     )
     app.clientside_callback(
-        _JUMP,
+        ClientsideFunction(namespace="smd", function_name="logsJump"),
         Output(logs.PAUSED, "data", allow_duplicate=True),
         Input(logs.JUMP_TARGET, "data"),
         prevent_initial_call=True,
     )
     app.clientside_callback(
-        _PAUSE,
+        ClientsideFunction(namespace="smd", function_name="logsPause"),
         Output(logs.PAUSED, "data"),
         Input(logs.PAUSE, "n_clicks"),
         State(logs.PAUSED, "data"),
         prevent_initial_call=True,
     )
     app.clientside_callback(
-        _PAUSE_LABEL,
+        ClientsideFunction(namespace="smd", function_name="logsPauseLabel"),
         Output(logs.PAUSE, "aria-pressed"),
         Output(logs.PAUSE, "className"),
         Input(logs.PAUSED, "data"),
     )
     app.clientside_callback(
-        _URL,
+        ClientsideFunction(namespace="smd", function_name="logsUrl"),
         Output(logs.URL_SYNC, "data"),
         Input(logs.SOURCE, "value"),
         Input(logs.SEARCH, "value"),
         Input(logs.LEVEL, "value"),
         Input(range_value, "data"),
+        State(logs.URL_DEFAULTS, "data"),
     )

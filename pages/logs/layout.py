@@ -56,6 +56,7 @@ PAUSED = "logs-paused"
 TAIL = "logs-tail"
 SCROLLED = "logs-scrolled"  # dummy output of the clientside scroll/URL callbacks
 URL_SYNC = "logs-url-sync"
+URL_DEFAULTS = "logs-url-defaults"  # store: the values the permalink leaves out
 SOURCE_DIGEST = "logs-source-digest"  # which options the picker holds, so unchanged ones stay put
 
 LEVEL_ICONS = {
@@ -127,6 +128,7 @@ def layout(**query: str) -> html.Div:
             dcc.Store(id=PAUSED, data=False),
             dcc.Store(id=SCROLLED),
             dcc.Store(id=URL_SYNC),
+            dcc.Store(id=URL_DEFAULTS, data={"range": DEFAULT_RANGE}),
             dcc.Interval(id=TAIL, interval=TAIL_INTERVAL_MS, disabled=True),
         ],
         className="smd-logs-page",
