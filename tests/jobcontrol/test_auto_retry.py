@@ -292,7 +292,7 @@ def test_a_retry_waits_while_the_job_runs_and_starts_once_it_is_idle(
 def test_glue_refusing_a_concurrent_run_defers_the_retry_without_using_a_try(
     one_run_at_a_time, make_ctx, sessions, clock, t0
 ):
-    from dashapp.jobcontrol import MAX_START_TRIES
+    from dashapp.actions.jobcontrol import MAX_START_TRIES
 
     failed = add_run(
         JOB,

@@ -14,7 +14,7 @@ from pathlib import Path
 from dashapp.app import ASSETS_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("callbacks", "layouts", "dashapp")
+PACKAGES = ("callbacks", "layouts", "pages", "dashapp")
 
 
 def _clientside_calls() -> list[tuple[str, ast.Call]]:
