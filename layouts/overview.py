@@ -19,7 +19,7 @@ from urllib.parse import quote
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashapp.monitoring_queries import JobCard, SparkBucket, Totals
+from dashapp.monitoring_queries import JobCard, SparkBucket, Totals, tag_labels
 from dashapp.timerange import TimeRange, normalise_range
 from dashapp.web.humanize import duration, span
 from layouts.components import badge, empty_state, icon, loading, notice, time_ago
@@ -411,11 +411,11 @@ def job_card(
         items.append(html.Dt(term, className="col-5"))
         items.append(html.Dd(value, className="col-7"))
     body: list[Any] = [html.Dl(items, className="row smd-facts mb-2")]
-    if job.tags or card.datasets:
+    labels = card_labels(card)
+    if labels:
         body.append(
             html.Ul(
-                [html.Li(f"dataset={d}") for d in card.datasets]
-                + [html.Li(t) for t in _tag_texts(job.tags)],
+                [html.Li(label) for label in labels],
                 className="smd-tags",
                 **{"aria-label": "Datasets and tags"},
             )
@@ -472,8 +472,11 @@ def _error_notice(lead: Any, run_id: str, message: str, job_name: str, tone: Any
     )
 
 
-def _tag_texts(tags: Mapping[str, str]) -> list[str]:
-    return sorted(f"{k}={v}" for k, v in tags.items())
+def card_labels(card: JobCard) -> list[str]:
+    """The card's datasets as 'dataset=name', then its tags, each once: a job tagged with
+    its own dataset (the sandbox tags every ingest job so) would otherwise say it twice."""
+    labels = [f"dataset={d}" for d in card.datasets]
+    return labels + [t for t in tag_labels(card.job.tags) if t not in labels]
 
 
 def _truncate(text: str, limit: int) -> str:

@@ -252,3 +252,23 @@ def test_overview_view_draws_only_the_requested_cards(
     more = overview_view(svc, "24h", mq.CardFilter(), 2 * overview.CARDS_PAGE)
     assert len(of_type(more.cards, "Article")) == overview.CARDS_PAGE + 5
     assert more.more_hidden is True
+
+
+def test_a_job_card_shows_each_tag_once(svc: Services, sessions: sessionmaker[Session]) -> None:
+    """The sandbox tags each ingest job with its dataset, which the card also names."""
+    with sessions.begin() as s:
+        s.add(
+            glue_job(
+                "crm-customers-ingest",
+                NOW,
+                tags={"dataset": "customers", "team": "crm", "app": "serverless-pipeline"},
+            )
+        )
+    view = overview_view(svc, "24h", mq.CardFilter())
+    (card,) = of_type(view.cards, "Article")
+    (tags,) = [u for u in of_type(card, "Ul") if "smd-tags" in (u.className or "")]
+    assert [text(li) for li in of_type(tags, "Li")] == [
+        "dataset=customers",
+        "app=serverless-pipeline",
+        "team=crm",
+    ]
