@@ -64,8 +64,10 @@ STATUS_BADGES: dict[str, tuple[str, Any, str]] = {
     "running": ("Running", "info", "arrow-repeat"),
     "stopped": ("Stopped", "secondary", "stop-circle-fill"),
     "succeeded": ("Succeeded", "success", "check-circle-fill"),
+    "syncing": ("Syncing", "secondary", "hourglass-split"),
     "never": ("Never run", "secondary", "dash-circle"),
 }
+SYNCING_TEXT = "Syncing — first collection in progress"
 
 
 def layout(**query: str) -> html.Div:
@@ -370,7 +372,7 @@ def job_card(
         header_badges.append(sla)
     last_run: Any
     if run is None:
-        last_run = "No runs recorded"
+        last_run = SYNCING_TEXT if card.status == "syncing" else "No runs recorded"
     else:
         last_run = ["Started ", time_ago(run.started_at, now)]
         if run.completed_at is None:
@@ -485,9 +487,16 @@ def _truncate(text: str, limit: int) -> str:
 
 
 def cards_grid(
-    cards: Sequence[JobCard], now: datetime, range_value: str, currency: str, any_jobs: bool
+    cards: Sequence[JobCard],
+    now: datetime,
+    range_value: str,
+    currency: str,
+    any_jobs: bool,
+    *,
+    syncing: bool = False,
 ) -> list[Any]:
-    """A card for each job given (the caller picks how many), or why there are none."""
+    """A card for each job given (the caller picks how many), or why there are none;
+    `syncing` (runs not read in full yet) says why some cards have no verdict."""
     if not any_jobs:
         return [
             empty_state(
@@ -503,7 +512,26 @@ def cards_grid(
     if not cards:
         return [empty_state("No job matches these filters", "Clear a filter or widen the range.")]
     shown = [job_card(c, now, range_value, currency, i) for i, c in enumerate(cards)]
-    return [html.Div(shown, className="smd-cards")]
+    grid: list[Any] = [html.Div(shown, className="smd-cards")]
+    if syncing:
+        grid.insert(0, syncing_notice())
+    return grid
+
+
+def syncing_notice() -> html.Div:
+    """Why cards say "Syncing" and the tiles count no late job yet, in the first minute."""
+    return html.Div(
+        notice(
+            [
+                html.Strong(f"{SYNCING_TEXT}. "),
+                "The collector is still reading every job's run history; until it has, a job "
+                "without runs so far shows “Syncing” rather than a verdict on its freshness.",
+            ],
+            "info",
+            "hourglass-split",
+        ),
+        className="smd-syncing mb-3",
+    )
 
 
 def card_limit(value: object) -> int:
