@@ -9,7 +9,12 @@ parallel; one job failing is reported and the others are stored.
 
 The first read of a job takes its whole history (up to Glue's 90 days), whatever is
 already stored: the event consumer may have stored its newest runs first, and stopping
-at those would cut the history off. Jobs read whole are kept in a cursor.
+at those would cut the history off. Jobs read whole are kept in a cursor, with the time
+the first full cycle over a known job list ended: the scheduler starts this collector
+alongside the inventory, so the first cycle may find no job at all, and the cycles up to
+the next full one read only jobs with active runs. Until that mark the pages cannot tell
+a job that never ran from one whose history is not read yet. A job failing in that cycle
+does not hold the mark back (it is reported like any other failure); every job failing does.
 """
 
 from __future__ import annotations
@@ -23,10 +28,16 @@ from sqlalchemy import select
 from collectors.context import CollectorContext, CycleResult
 from collectors.runs import store_runs
 from dashapp.aws import glue
-from dashapp.models import CollectorCursor, GlueJob, JobRun
+from dashapp.models import (
+    FIRST_FULL_SYNC_KEY,
+    GLUE_RUNS_HISTORY_CURSOR,
+    CollectorCursor,
+    GlueJob,
+    JobRun,
+)
 
 WORKERS = 16
-HISTORY_CURSOR = "glue_runs:history_read"
+HISTORY_CURSOR = GLUE_RUNS_HISTORY_CURSOR
 
 
 def collect_glue_runs(ctx: CollectorContext) -> CycleResult:
@@ -65,13 +76,18 @@ def collect_glue_runs(ctx: CollectorContext) -> CycleResult:
             rows.extend(outcome)
             if job not in history_read:
                 read_whole.add(job)
+    synced_now = full and bool(selected) and len(result.failures) < len(selected)
     with ctx.sessions.begin() as session:
         result.items += store_runs(session, rows)
-        if read_whole:
-            row = session.get(CollectorCursor, HISTORY_CURSOR) or CollectorCursor(
-                name=HISTORY_CURSOR
-            )
-            row.value = {"jobs": sorted(history_read | read_whole)}
+        row = session.get(CollectorCursor, HISTORY_CURSOR)
+        value = dict(row.value or {}) if row else {}
+        mark = synced_now and FIRST_FULL_SYNC_KEY not in value
+        if read_whole or mark:
+            row = row or CollectorCursor(name=HISTORY_CURSOR)
+            value["jobs"] = sorted(history_read | read_whole)
+            if mark:
+                value[FIRST_FULL_SYNC_KEY] = ctx.clock.now().isoformat()
+            row.value = value
             row.updated_at = now
             session.add(row)
     if selected and len(result.failures) == len(selected):

@@ -375,6 +375,13 @@ class CollectorStatus(Base):
     api_calls_by_operation: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
 
+# The runs collector's cursor: {"jobs": [jobs whose history was read whole],
+# "first_full_at": ISO time its first full reconciliation ended}. Until that time a job
+# without stored runs may just not be read yet, so the pages say "syncing", not "never ran".
+GLUE_RUNS_HISTORY_CURSOR = "glue_runs:history_read"
+FIRST_FULL_SYNC_KEY = "first_full_at"
+
+
 class CollectorCursor(Base):
     """Small named positions collectors resume from (e.g. the last metrics window read)."""
 

@@ -14,9 +14,10 @@ Interpretation that needs no database (median, success rate, SLA lateness, card
 status, ordering, filtering, the grid's request → filter/sort mapping) is a set of
 pure functions here, tested without one. Callbacks call, per page:
 
-- Overview: `job_overviews` → `build_cards` → `filter_cards` / `order_cards` / `totals`,
-  then `card_details` / `with_details` for the page of cards drawn
-- Wall: `job_overviews` → `build_cards` → `order_cards` / `totals` (+ `queries.freshness`)
+- Overview: `job_overviews` + `runs_synced` → `build_cards` → `filter_cards` /
+  `order_cards` / `totals`, then `card_details` / `with_details` for the cards drawn
+- Wall: `job_overviews` + `runs_synced` → `build_cards` → `order_cards` / `totals`
+  (+ `queries.freshness`)
 - Job detail: `job_info`, `run_series`, `run_page` (grid), `run_detail` (run panel)
 """
 
@@ -47,7 +48,14 @@ from sqlalchemy.orm import Session
 
 from dashapp.clock import as_utc
 from dashapp.config import Dataset
-from dashapp.models import GlueJob, JobRun, Upload
+from dashapp.models import (
+    FIRST_FULL_SYNC_KEY,
+    GLUE_RUNS_HISTORY_CURSOR,
+    CollectorCursor,
+    GlueJob,
+    JobRun,
+    Upload,
+)
 
 FAILED_STATES = ("FAILED", "ERROR", "TIMEOUT")
 ACTIVE_STATES = ("STARTING", "RUNNING", "WAITING", "STOPPING")
@@ -59,14 +67,15 @@ SPARK_BUCKETS = 12
 SERIES_LIMIT = 2000  # at most this many runs in the job detail charts (latest ones)
 MAX_PAGE = 500  # grid rows per request
 
-CardStatus = Literal["failed", "late", "running", "succeeded", "stopped", "never"]
+CardStatus = Literal["failed", "late", "running", "succeeded", "stopped", "syncing", "never"]
 STATUS_ORDER: dict[str, int] = {
     "failed": 0,
     "late": 1,
     "running": 2,
     "stopped": 3,
     "succeeded": 4,
-    "never": 5,
+    "syncing": 5,
+    "never": 6,
 }
 
 
@@ -552,6 +561,16 @@ def job_overviews(
     return out
 
 
+def runs_synced(session: Session) -> bool:
+    """Whether the runs collector has finished its first full reconciliation.
+
+    Before it, a job without a stored run or success may simply not be read yet (the
+    first minute of a fresh install), so "never ran" and "late" would be false alarms.
+    """
+    cursor = session.get(CollectorCursor, GLUE_RUNS_HISTORY_CURSOR)
+    return cursor is not None and bool((cursor.value or {}).get(FIRST_FULL_SYNC_KEY))
+
+
 def _empty_spark(since: datetime, until: datetime, buckets: int) -> tuple[SparkBucket, ...]:
     step = (as_utc(until) - as_utc(since)).total_seconds() / buckets
     return tuple(SparkBucket(as_utc(since) + timedelta(seconds=i * step)) for i in range(buckets))
@@ -576,15 +595,16 @@ class JobCard:
         return self.job.name
 
 
-def card_status(job: JobOverview, sla: Sla | None) -> CardStatus:
-    """Failed (latest run failed) beats late (SLA missed) beats running, stopped, succeeded."""
+def card_status(job: JobOverview, sla: Sla | None, synced: bool) -> CardStatus:
+    """Failed (latest run failed) beats late (SLA missed) beats running, stopped, succeeded;
+    a job without runs is "never" run once the runs are `synced`, "syncing" until then."""
     run = job.last_run
     if run is not None and run.state in FAILED_STATES:
         return "failed"
     if sla is not None and sla.late:
         return "late"
     if run is None:
-        return "never"
+        return "never" if synced else "syncing"
     if run.state in ACTIVE_STATES:
         return "running"
     if run.state == SUCCEEDED:
@@ -593,20 +613,33 @@ def card_status(job: JobOverview, sla: Sla | None) -> CardStatus:
 
 
 def build_cards(
-    jobs: Sequence[JobOverview], datasets: Sequence[Dataset], now: datetime, dpu_hour_price: float
+    jobs: Sequence[JobOverview],
+    datasets: Sequence[Dataset],
+    now: datetime,
+    dpu_hour_price: float,
+    *,
+    synced: bool,
 ) -> list[JobCard]:
-    """Derive status, SLA, datasets and costs for each job (same order as given)."""
+    """Derive status, SLA, datasets and costs for each job (same order as given).
+
+    `synced` is `runs_synced`: before the first full read of the runs, a job with no
+    stored success has no SLA verdict (its last success may be in the unread history)
+    and a job with no stored run is "syncing". What the stored runs do show stays: the
+    runs the event consumer brings first are the newest, so a failure among them is real.
+    """
     by_job: dict[str, list[Dataset]] = {}
     for d in datasets:
         by_job.setdefault(d.glue_job, []).append(d)
     cards = []
     for job in jobs:
         own = by_job.get(job.name, [])
-        sla = sla_status(job.name, job.schedule, job.last_success_at, own, now)
+        sla = None
+        if synced or job.last_success_at is not None:
+            sla = sla_status(job.name, job.schedule, job.last_success_at, own, now)
         cards.append(
             JobCard(
                 job=job,
-                status=card_status(job, sla),
+                status=card_status(job, sla, synced),
                 sla=sla,
                 datasets=tuple(d.name for d in own),
                 last_cost=cost(job.last_run.dpu_seconds, dpu_hour_price) if job.last_run else None,
@@ -617,7 +650,8 @@ def build_cards(
 
 
 def order_cards(cards: Iterable[JobCard]) -> list[JobCard]:
-    """Failed first, then late, running, stopped, succeeded, never run; recent first, then name."""
+    """Failed first, then late, running, stopped, succeeded, syncing, never run; recent first,
+    then name."""
 
     def key(card: JobCard) -> tuple[int, float, str]:
         started = card.job.last_run.started_at.timestamp() if card.job.last_run else 0.0

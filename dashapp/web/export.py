@@ -182,9 +182,10 @@ def export_blueprint() -> Blueprint:
                 jobs = monitoring_queries.job_overviews(
                     session, query.window.since, query.window.until
                 )
+                synced = monitoring_queries.runs_synced(session)
             settings = svc.settings
             cards = monitoring_queries.build_cards(
-                jobs, settings.datasets, now, settings.dpu_hour_price
+                jobs, settings.datasets, now, settings.dpu_hour_price, synced=synced
             )
             shown = monitoring_queries.filter_cards(cards, query.filter)
             for card in monitoring_queries.order_cards(shown):

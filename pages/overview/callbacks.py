@@ -81,7 +81,10 @@ def overview_view(
     try:
         with svc.sessions() as session:
             jobs = mq.job_overviews(session, window.since, window.until, details=False)
-            cards = mq.build_cards(jobs, settings.datasets, now, settings.dpu_hour_price)
+            synced = mq.runs_synced(session)
+            cards = mq.build_cards(
+                jobs, settings.datasets, now, settings.dpu_hour_price, synced=synced
+            )
             matching = mq.order_cards(mq.filter_cards(cards, flt))
             visible = matching[:limit]
             details = mq.card_details(
@@ -97,7 +100,12 @@ def overview_view(
     return OverviewView(
         tiles=overview.tile_texts(mq.totals(tile_cards), settings.currency),
         cards=overview.cards_grid(
-            mq.with_details(visible, details), now, window.value, settings.currency, bool(cards)
+            mq.with_details(visible, details),
+            now,
+            window.value,
+            settings.currency,
+            bool(cards),
+            syncing=not synced,
         ),
         count=overview.count_text(len(visible), len(matching), len(cards), window),
         export_href=export_href(window.since, window.until, flt),

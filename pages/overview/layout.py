@@ -19,7 +19,7 @@ from urllib.parse import quote
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashapp.monitoring_queries import JobCard, SparkBucket, Totals
+from dashapp.monitoring_queries import JobCard, SparkBucket, Totals, tag_labels
 from dashapp.timerange import TimeRange, normalise_range
 from dashapp.web.humanize import duration, span
 from layouts.components import badge, empty_state, icon, loading, notice, time_ago
@@ -64,8 +64,10 @@ STATUS_BADGES: dict[str, tuple[str, Any, str]] = {
     "running": ("Running", "info", "arrow-repeat"),
     "stopped": ("Stopped", "secondary", "stop-circle-fill"),
     "succeeded": ("Succeeded", "success", "check-circle-fill"),
+    "syncing": ("Syncing", "secondary", "hourglass-split"),
     "never": ("Never run", "secondary", "dash-circle"),
 }
+SYNCING_TEXT = "Syncing — first collection in progress"
 
 
 def layout(**query: str) -> html.Div:
@@ -370,7 +372,7 @@ def job_card(
         header_badges.append(sla)
     last_run: Any
     if run is None:
-        last_run = "No runs recorded"
+        last_run = SYNCING_TEXT if card.status == "syncing" else "No runs recorded"
     else:
         last_run = ["Started ", time_ago(run.started_at, now)]
         if run.completed_at is None:
@@ -411,11 +413,11 @@ def job_card(
         items.append(html.Dt(term, className="col-5"))
         items.append(html.Dd(value, className="col-7"))
     body: list[Any] = [html.Dl(items, className="row smd-facts mb-2")]
-    if job.tags or card.datasets:
+    labels = card_labels(card)
+    if labels:
         body.append(
             html.Ul(
-                [html.Li(f"dataset={d}") for d in card.datasets]
-                + [html.Li(t) for t in _tag_texts(job.tags)],
+                [html.Li(label) for label in labels],
                 className="smd-tags",
                 **{"aria-label": "Datasets and tags"},
             )
@@ -472,8 +474,11 @@ def _error_notice(lead: Any, run_id: str, message: str, job_name: str, tone: Any
     )
 
 
-def _tag_texts(tags: Mapping[str, str]) -> list[str]:
-    return sorted(f"{k}={v}" for k, v in tags.items())
+def card_labels(card: JobCard) -> list[str]:
+    """The card's datasets as 'dataset=name', then its tags, each once: a job tagged with
+    its own dataset (the sandbox tags every ingest job so) would otherwise say it twice."""
+    labels = [f"dataset={d}" for d in card.datasets]
+    return labels + [t for t in tag_labels(card.job.tags) if t not in labels]
 
 
 def _truncate(text: str, limit: int) -> str:
@@ -482,9 +487,16 @@ def _truncate(text: str, limit: int) -> str:
 
 
 def cards_grid(
-    cards: Sequence[JobCard], now: datetime, range_value: str, currency: str, any_jobs: bool
+    cards: Sequence[JobCard],
+    now: datetime,
+    range_value: str,
+    currency: str,
+    any_jobs: bool,
+    *,
+    syncing: bool = False,
 ) -> list[Any]:
-    """A card for each job given (the caller picks how many), or why there are none."""
+    """A card for each job given (the caller picks how many), or why there are none;
+    `syncing` (runs not read in full yet) says why some cards have no verdict."""
     if not any_jobs:
         return [
             empty_state(
@@ -500,7 +512,26 @@ def cards_grid(
     if not cards:
         return [empty_state("No job matches these filters", "Clear a filter or widen the range.")]
     shown = [job_card(c, now, range_value, currency, i) for i, c in enumerate(cards)]
-    return [html.Div(shown, className="smd-cards")]
+    grid: list[Any] = [html.Div(shown, className="smd-cards")]
+    if syncing:
+        grid.insert(0, syncing_notice())
+    return grid
+
+
+def syncing_notice() -> html.Div:
+    """Why cards say "Syncing" and the tiles count no late job yet, in the first minute."""
+    return html.Div(
+        notice(
+            [
+                html.Strong(f"{SYNCING_TEXT}. "),
+                "The collector is still reading every job's run history; until it has, a job "
+                "without runs so far shows “Syncing” rather than a verdict on its freshness.",
+            ],
+            "info",
+            "hourglass-split",
+        ),
+        className="smd-syncing mb-3",
+    )
 
 
 def card_limit(value: object) -> int:

@@ -50,17 +50,20 @@ def wall_view(svc: Services, range_value: str | None) -> tuple[Any, ...]:
         with svc.sessions() as session:
             fresh = queries.freshness(session, now, settings.stale_after_s)
             jobs = mq.job_overviews(session, window.since, window.until, details=False)
+            synced = mq.runs_synced(session)
     except SQLAlchemyError as e:
         banner = wall.stale_banner(f"Database unreachable: {db_error_line(e)}")
         return (clock, *banner, [], [], [])
-    cards = mq.order_cards(mq.build_cards(jobs, settings.datasets, now, settings.dpu_hour_price))
+    cards = mq.order_cards(
+        mq.build_cards(jobs, settings.datasets, now, settings.dpu_hour_price, synced=synced)
+    )
     bad = [c for c in cards if c.status in ("failed", "late")]
     rest = [c for c in cards if c.status not in ("failed", "late")]
     return (
         clock,
         *wall.stale_banner(stale_message(fresh, now)),
         wall.summary(mq.totals(cards), window.label),
-        wall.problems(bad, now),
+        wall.problems(bad, now, syncing=not synced),
         wall.healthy(rest, now),
     )
 

@@ -21,7 +21,7 @@ from dashapp.monitoring_queries import JobCard, Totals
 from dashapp.timerange import normalise_range
 from dashapp.web.humanize import duration, span
 from layouts.components import icon, time_ago
-from pages.overview.layout import STATUS_BADGES
+from pages.overview.layout import STATUS_BADGES, SYNCING_TEXT
 
 PATH = "/wall"
 NAME = "Wall screen"
@@ -147,8 +147,16 @@ def problem_tile(card: JobCard, now: datetime) -> html.Article:
     )
 
 
-def problems(cards: list[JobCard], now: datetime) -> list[Any]:
-    """Failed and late jobs, failed first; or a large all-clear."""
+def problems(cards: list[JobCard], now: datetime, *, syncing: bool = False) -> list[Any]:
+    """Failed and late jobs, failed first; or a large all-clear, which waits (calmly) for
+    the first full read of the runs: before it, "nothing late" is not known either."""
+    if not cards and syncing:
+        return [
+            html.P(
+                [icon("hourglass-split", "me-3"), SYNCING_TEXT],
+                className="smd-wall-clear smd-wall-syncing",
+            )
+        ]
     if not cards:
         return [
             html.P(
@@ -173,6 +181,8 @@ def healthy(cards: list[JobCard], now: datetime) -> list[Any]:
         label, _tone, icon_name = STATUS_BADGES[card.status]
         run = card.job.last_run
         when: Any = time_ago(run.started_at, now) if run else "never ran"
+        if run is None and card.status == "syncing":
+            when = "not collected yet"
         extra: list[Any] = []
         if run is not None and run.completed_at is None:
             extra = [f" · {duration((now - run.started_at).total_seconds())}"]

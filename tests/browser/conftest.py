@@ -27,7 +27,7 @@ from dashapp.app import create_app
 from dashapp.clock import FixedClock
 from dashapp.config import Settings
 from dashapp.db import make_engine, make_session_factory, upgrade
-from dashapp.models import AuditEntry, CollectorStatus, GlueJob, JobRun
+from dashapp.models import AuditEntry, CollectorCursor, CollectorStatus, GlueJob, JobRun
 from tests.browser.stack import LiveStack, live_stack_running
 from tests.conftest import missing
 
@@ -67,7 +67,7 @@ class LiveApp:
     def reset(self) -> None:
         """Empty the tables the pages read, so each test states its own data."""
         with self.sessions.begin() as session:
-            for model in (JobRun, GlueJob, CollectorStatus, AuditEntry):
+            for model in (JobRun, GlueJob, CollectorStatus, CollectorCursor, AuditEntry):
                 session.execute(delete(model))
 
     def write(self, fill: Callable[[Session, datetime], None]) -> None:

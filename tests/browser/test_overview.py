@@ -17,7 +17,7 @@ from dashapp.models import JobRun
 from pages.overview import layout as overview
 from tests.browser.conftest import LiveApp, Traffic, assert_accessible, screenshot, wait_for_data
 from tests.browser.stack import LiveStack
-from tests.web.seed import glue_job, job_run, seed_demo
+from tests.web.seed import collector, glue_job, job_run, runs_synced, seed_demo
 
 pytestmark = pytest.mark.browser
 
@@ -94,6 +94,39 @@ def test_tiles_filter_the_cards_and_the_url_keeps_it(page: Page, live: LiveApp) 
     page.get_by_role("button", name="Failed").click()  # pressed again: all jobs
     expect(page.locator("article.smd-job")).to_have_count(4)
     expect_search(page, "")
+
+
+def _fresh_install(session: object, now: object) -> None:
+    """The inventory has listed the jobs (each tagged with its dataset, as the sandbox
+    does); the runs collector has not finished reading their histories."""
+    session.add_all(  # type: ignore[attr-defined]
+        [
+            collector("glue_runs", now, ok_ago_s=3),  # type: ignore[arg-type]
+            glue_job("sales-orders-ingest", now, tags={"dataset": "orders", "team": "sales"}),  # type: ignore[arg-type]
+            glue_job("crm-customers-ingest", now, tags={"dataset": "customers"}),  # type: ignore[arg-type]
+        ]
+    )
+
+
+def test_a_fresh_install_says_syncing_until_the_runs_are_read(page: Page, live: LiveApp) -> None:
+    live.write(_fresh_install)
+    page.goto("/")
+    wait_for_data(page)
+    cards = page.locator("article.smd-job")
+    expect(cards).to_have_count(2)
+    assert cards.evaluate_all("els => els.map(e => e.dataset.status)") == ["syncing", "syncing"]
+    expect(page.locator(".smd-syncing")).to_contain_text("Syncing — first collection in progress")
+    expect(page.get_by_role("button", name="Late")).to_contain_text("0")
+    expect(page.locator("#overview-cards")).not_to_contain_text("Never succeeded")
+    orders = page.locator('article[data-job="sales-orders-ingest"]')
+    expect(orders.locator(".smd-tags li")).to_have_text(["dataset=orders", "team=sales"])
+
+    live.write(runs_synced)
+    # The next refresh tick, without a reload: the verdicts the sync makes possible.
+    expect(cards.first).to_have_attribute("data-status", "late", timeout=10_000)
+    expect(page.locator(".smd-syncing")).to_have_count(0)
+    expect(orders).to_contain_text("Never succeeded; expected every 26 h")
+    expect(page.get_by_role("button", name="Late")).to_contain_text("2")
 
 
 def _seed_many(session: object, now: object) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from collectors.context import CollectorContext
 from collectors.glue_runs import collect_glue_runs
 from collectors.runs import store_runs
+from dashapp import monitoring_queries as mq
 from dashapp.aws import glue
 from dashapp.models import JobRun
 from tests.collectors.conftest import (
@@ -291,3 +292,62 @@ def test_once_always_reads_every_job(make_ctx: MakeCtx, t0: datetime) -> None:
     for _ in range(3):
         collect_glue_runs(ctx)
         assert _calls(ctx) == {"glue:GetJobRuns": 2}
+
+
+def _synced(ctx: CollectorContext) -> bool:
+    with ctx.sessions() as s:
+        return mq.runs_synced(s)
+
+
+def test_the_pages_learn_when_the_first_full_reconciliation_has_read_the_runs(
+    make_ctx: MakeCtx, t0: datetime
+) -> None:
+    """`python -m collectors` starts every collector at once: the first runs cycle can come
+    before the inventory, and the cycles up to the next full one read only active jobs."""
+    for job in ("alpha", "beta"):
+        create_job(job)
+        add_run(job, t0 - timedelta(hours=5), "SUCCEEDED")
+    running = add_run("alpha", t0 - timedelta(minutes=3), "RUNNING")
+    ctx = make_ctx(glue_full_reconcile_every=3)
+
+    collect_glue_runs(ctx)  # cycle 0 (full), but no job known yet
+    assert not _synced(ctx) and _runs(ctx) == {}
+    store_inventory(make_ctx)
+    # The event consumer stores alpha's running run as it happens.
+    newest = ctx.aws.client("glue").get_job_run(JobName="alpha", RunId=running.job_run_id)["JobRun"]
+    with ctx.sessions.begin() as s:
+        store_runs(s, [glue.parse_run(newest, ctx.clock.now())])
+    for _ in range(2):  # cycles 1, 2: only alpha, which has an active run
+        ctx.clock.advance(15)
+        collect_glue_runs(ctx)
+        assert not _synced(ctx)
+    assert sorted(r.job_name for r in _runs(ctx).values()) == ["alpha", "alpha"]
+
+    ctx.clock.advance(15)
+    collect_glue_runs(ctx)  # cycle 3: full, over both jobs
+    assert _synced(ctx)
+    assert sorted(r.job_name for r in _runs(ctx).values()) == ["alpha", "alpha", "beta"]
+
+    # A job appearing later does not send the pages back to "syncing".
+    create_job("gamma")
+    store_inventory(make_ctx)
+    ctx.clock.advance(15)
+    collect_glue_runs(ctx)
+    assert _synced(ctx)
+
+
+def test_a_first_full_cycle_where_every_job_failed_is_not_a_sync(
+    make_ctx: MakeCtx, t0: datetime
+) -> None:
+    for job in ("alpha", "beta"):
+        create_job(job)
+    store_inventory(make_ctx)
+    ctx = make_ctx(glue_full_reconcile_every=1)
+    fault = fail_calls(ctx.aws.client("glue"), "GetJobRuns", code="ThrottlingException")
+    with pytest.raises(RuntimeError, match="every job failed"):
+        collect_glue_runs(ctx)
+    assert not _synced(ctx)
+    fault.remove()
+    ctx.clock.advance(15)
+    collect_glue_runs(ctx)
+    assert _synced(ctx)

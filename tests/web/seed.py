@@ -13,7 +13,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from dashapp.models import (
+    FIRST_FULL_SYNC_KEY,
+    GLUE_RUNS_HISTORY_CURSOR,
     AthenaQuery,
+    CollectorCursor,
     CollectorStatus,
     GlueJob,
     JobRun,
@@ -39,6 +42,18 @@ def collector(name: str, now: datetime, *, ok_ago_s: float | None, **extra: Any)
     }
     values.update(extra)
     return CollectorStatus(**values)
+
+
+def runs_synced(session: Session, now: datetime, jobs: list[str] | None = None) -> None:
+    """Mark the runs collector's first full reconciliation done (an hour before `now`);
+    merged, so seeding twice into one database keeps one cursor."""
+    session.merge(
+        CollectorCursor(
+            name=GLUE_RUNS_HISTORY_CURSOR,
+            value={"jobs": jobs or [], FIRST_FULL_SYNC_KEY: (now - timedelta(hours=1)).isoformat()},
+            updated_at=now - timedelta(hours=1),
+        )
+    )
 
 
 def glue_job(name: str, now: datetime, **extra: Any) -> GlueJob:
@@ -76,6 +91,7 @@ def job_run(
 
 def seed_demo(session: Session, now: datetime) -> None:
     """A realistic picture for screenshots: fresh collectors, one failed job, one never run."""
+    runs_synced(session, now)
     session.add_all(
         [
             collector("glue_runs", now, ok_ago_s=12, last_api_calls=3, lag_s=1.2),

@@ -26,7 +26,7 @@ from pages.overview.callbacks import (
 from pages.wall import layout as wall
 from pages.wall.callbacks import stale_message, wall_view
 from tests.web.conftest import NOW
-from tests.web.seed import glue_job, seed_demo
+from tests.web.seed import collector, glue_job, runs_synced, seed_demo
 from tests.web.tree import attr, by_id, of_type, text
 
 # --- layouts ------------------------------------------------------------------------------
@@ -259,3 +259,86 @@ def test_overview_view_draws_only_the_requested_cards(
     more = overview_view(svc, "24h", mq.CardFilter(), 2 * overview.CARDS_PAGE)
     assert len(of_type(more.cards, "Article")) == overview.CARDS_PAGE + 5
     assert more.more_hidden is True
+
+
+# --- the first minute of a fresh install ---------------------------------------------------
+
+FRESH_JOBS = ("sales-orders-ingest", "crm-customers-ingest", "ops-inventory-snapshot")
+
+
+def _fresh_install(session: Session) -> None:
+    """The inventory has listed the jobs; the runs collector has not read a run yet."""
+    session.add_all(
+        [
+            collector("inventory", NOW, ok_ago_s=5),
+            collector("glue_runs", NOW, ok_ago_s=3),
+            *[glue_job(name, NOW, tags={"dataset": name}) for name in FRESH_JOBS],
+        ]
+    )
+
+
+def test_overview_says_syncing_until_the_first_full_read_of_the_runs(
+    svc: Services, sessions: sessionmaker[Session]
+) -> None:
+    with sessions.begin() as s:
+        _fresh_install(s)
+
+    view = overview_view(svc, "24h", mq.CardFilter())
+    cards = of_type(view.cards, "Article")
+    assert [attr(a, "data-status") for a in cards] == ["syncing"] * 3
+    shown = text(view.cards)
+    assert "Syncing — first collection in progress" in shown
+    for claim in ("Never succeeded", "No runs recorded", "Late", "Never run"):
+        assert claim not in shown
+    assert view.tiles["failed"][0] == "0" and view.tiles["late"][0] == "0"
+
+    with sessions.begin() as s:
+        runs_synced(s, NOW)
+    after = overview_view(svc, "24h", mq.CardFilter())
+    assert [attr(a, "data-status") for a in of_type(after.cards, "Article")] == ["late"] * 3
+    assert "Never succeeded; expected every 26 h" in text(after.cards)
+    assert "Syncing" not in text(after.cards)
+    assert after.tiles["late"][0] == "3"
+
+
+def test_wall_is_calm_while_the_first_full_read_of_the_runs_is_in_progress(
+    svc: Services, sessions: sessionmaker[Session]
+) -> None:
+    with sessions.begin() as s:
+        _fresh_install(s)
+
+    _, banner, _, counts, problems, healthy = wall_view(svc, "24h")
+    assert of_type(problems, "Article") == []
+    assert text(problems) == "Syncing — first collection in progress"
+    assert "No failed or late jobs" not in text(problems)
+    assert "0 Failed" in text(counts) and "0 Late" in text(counts)
+    chips = of_type(healthy, "Li")
+    assert [text(c) for c in chips] == [f"Syncing{n}not collected yet" for n in sorted(FRESH_JOBS)]
+    assert banner == []
+
+    with sessions.begin() as s:
+        runs_synced(s, NOW)
+    _, _, _, counts, problems, _ = wall_view(svc, "24h")
+    assert len(of_type(problems, "Article")) == 3
+    assert "Never succeeded" in text(problems) and "3 Late" in text(counts)
+
+
+def test_a_job_card_shows_each_tag_once(svc: Services, sessions: sessionmaker[Session]) -> None:
+    """The sandbox tags each ingest job with its dataset, which the card also names."""
+    with sessions.begin() as s:
+        runs_synced(s, NOW)
+        s.add(
+            glue_job(
+                "crm-customers-ingest",
+                NOW,
+                tags={"dataset": "customers", "team": "crm", "app": "serverless-pipeline"},
+            )
+        )
+    view = overview_view(svc, "24h", mq.CardFilter())
+    (card,) = of_type(view.cards, "Article")
+    (tags,) = [u for u in of_type(card, "Ul") if "smd-tags" in (u.className or "")]
+    assert [text(li) for li in of_type(tags, "Li")] == [
+        "dataset=customers",
+        "app=serverless-pipeline",
+        "team=crm",
+    ]

@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dashapp import monitoring_queries as mq
 from dashapp.config import Dataset
+from dashapp.models import GLUE_RUNS_HISTORY_CURSOR, CollectorCursor
 from tests.web.conftest import NOW
-from tests.web.seed import glue_job, job_run
+from tests.web.seed import glue_job, job_run, runs_synced
 
 DATASETS = (
     Dataset(name="orders", prefix="o/", glue_job="orders-job", expected_interval_s=3600),
@@ -114,7 +115,7 @@ def test_card_status_and_ordering_put_failed_then_late_first() -> None:
         _overview("e-never", None),
         _overview("f-stopped", "STOPPED", 1),
     ]
-    cards = mq.build_cards(jobs, DATASETS, NOW, 0.44)
+    cards = mq.build_cards(jobs, DATASETS, NOW, 0.44, synced=True)
     assert {c.name: c.status for c in cards} == {
         "a-ok": "succeeded",
         "b-running": "running",
@@ -149,7 +150,7 @@ def test_filters_and_totals() -> None:
         ),
         _overview("crm-job", "RUNNING", stats=mq.RangeStats(runs=2, succeeded=2)),
     ]
-    cards = mq.build_cards(jobs, DATASETS, NOW, 0.5)
+    cards = mq.build_cards(jobs, DATASETS, NOW, 0.5, synced=True)
     names = lambda flt: [c.name for c in mq.filter_cards(cards, flt)]  # noqa: E731
     assert names(mq.CardFilter(status="failed")) == ["sales-ingest"]
     assert names(mq.CardFilter(tag="team=ops")) == ["orders-job"]
@@ -229,8 +230,69 @@ def test_job_overviews(sessions: sessionmaker[Session]) -> None:
     assert crm.median_duration_s == 245.0  # 3 days ago is within the 7-day median lookback
     assert found["idle-job"].last_run is None and found["idle-job"].stats.runs == 0
     assert crm.last_failure is None
-    cards = mq.order_cards(mq.build_cards(list(found.values()), DATASETS, NOW, 0.44))
+    cards = mq.order_cards(mq.build_cards(list(found.values()), DATASETS, NOW, 0.44, synced=True))
     assert [c.status for c in cards] == ["failed", "late", "never"]  # crm: daily, last ok 3 d
+
+
+def _cards(sessions: sessionmaker[Session]) -> dict[str, mq.JobCard]:
+    with sessions() as s:
+        jobs = mq.job_overviews(s, NOW - timedelta(hours=24), NOW)
+        synced = mq.runs_synced(s)
+    return {c.name: c for c in mq.build_cards(jobs, DATASETS, NOW, 0.44, synced=synced)}
+
+
+def test_until_the_first_full_sync_no_job_is_called_never_run_or_late(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A fresh install: the inventory has the jobs, the runs collector has not read their
+    histories yet, the event consumer has brought one failure and one success."""
+    with sessions.begin() as s:
+        s.add_all(
+            [
+                glue_job("orders-job", NOW),  # dataset SLA: 1 h
+                glue_job("crm-job", NOW, schedule="cron(0 2 * * ? *)"),
+                glue_job("nightly-job", NOW, schedule="cron(0 3 * * ? *)"),
+                glue_job("hourly-job", NOW, schedule="rate(1 hour)"),
+                job_run("jr_n", "nightly-job", "FAILED", NOW - timedelta(minutes=2)),
+                job_run("jr_h", "hourly-job", "SUCCEEDED", NOW - timedelta(minutes=9)),
+            ]
+        )
+        # Cycles before the full one record the jobs they read whole, not the sync.
+        s.add(
+            CollectorCursor(
+                name=GLUE_RUNS_HISTORY_CURSOR, value={"jobs": ["hourly-job"]}, updated_at=NOW
+            )
+        )
+
+    with sessions() as s:
+        assert mq.runs_synced(s) is False
+    syncing = _cards(sessions)
+    assert {n: c.status for n, c in syncing.items()} == {
+        "orders-job": "syncing",
+        "crm-job": "syncing",
+        "nightly-job": "failed",  # its newest run is stored: that failure is real
+        "hourly-job": "succeeded",
+    }
+    # No verdict without a known last success (it may be in the unread history).
+    assert [syncing[n].sla for n in ("orders-job", "crm-job", "nightly-job")] == [None] * 3
+    hourly = syncing["hourly-job"].sla
+    assert hourly is not None and not hourly.late
+    total = mq.totals(list(syncing.values()))
+    assert (total.failed, total.late, total.by_status["syncing"]) == (1, 0, 2)
+    assert [c.name for c in mq.order_cards(syncing.values())][-2:] == ["crm-job", "orders-job"]
+
+    with sessions.begin() as s:
+        runs_synced(s, NOW)
+    with sessions() as s:
+        assert mq.runs_synced(s) is True
+    synced = _cards(sessions)
+    assert {n: c.status for n, c in synced.items()} == {
+        "orders-job": "late",
+        "crm-job": "late",
+        "nightly-job": "failed",
+        "hourly-job": "succeeded",
+    }
+    assert synced["nightly-job"].sla is not None and synced["nightly-job"].sla.late
 
 
 def test_gone_job_shows_while_it_ran_in_range(sessions: sessionmaker[Session]) -> None:
