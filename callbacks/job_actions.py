@@ -14,7 +14,7 @@ from typing import Any
 from dash import MATCH, Dash, Input, Output, State, ctx, html, no_update
 from flask import has_request_context, request
 
-from dashapp.actions import jobcontrol
+from dashapp.actions import jobcontrol, run_arguments
 from dashapp.actions.auth import require
 from dashapp.identity import Forbidden, Role
 from dashapp.services import Services, services
@@ -36,8 +36,8 @@ def result_notice(result: jobcontrol.ActionResult) -> html.Div:
 def start_action(svc: Services, job_name: str, args_text: str | None, token: str | None) -> Any:
     """Validate, check the role, start the run. Returns (feedback, result, keep modal open)."""
     try:
-        jobcontrol.parse_arguments(args_text)
-    except jobcontrol.ArgumentError as e:
+        run_arguments.parse_arguments(args_text)
+    except run_arguments.ArgumentError as e:
         problems = html.Ul([html.Li(p) for p in e.problems], className="mb-0")
         return (
             notice(["Fix the arguments first:", problems], "danger", "x-octagon-fill"),

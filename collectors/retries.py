@@ -1,7 +1,7 @@
 """Auto-retry: re-run failed Glue runs whose failure looks transient, with back-off.
 
 The policy per job comes from `SMD_RETRY_POLICIES`; the decision, the claim (one
-re-run per failed run, ever) and the audit entry live in `dashapp/jobcontrol.py`,
+re-run per failed run, ever) and the audit entry live in `dashapp/actions/auto_retry.py`,
 shared with the pages that show each failed run's retry status. This is our retry,
 on top of Glue's own MaxRetries: it covers throttling, capacity and network errors
 that Glue's immediate retries hit again.
@@ -10,7 +10,7 @@ that Glue's immediate retries hit again.
 from __future__ import annotations
 
 from collectors.context import CollectorContext, CycleResult
-from dashapp.actions import jobcontrol
+from dashapp.actions import auto_retry
 
 
 def collect_retries(ctx: CollectorContext) -> CycleResult:
@@ -18,7 +18,7 @@ def collect_retries(ctx: CollectorContext) -> CycleResult:
     result = CycleResult()
     if not ctx.settings.retry_policies:
         return result
-    cycle = jobcontrol.auto_retry(
+    cycle = auto_retry.auto_retry(
         ctx.sessions,
         ctx.aws.client("glue"),
         ctx.settings.retry_policy,

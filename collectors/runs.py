@@ -41,7 +41,7 @@ def store_runs(session: Session, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
     # `attempt` is written once: Glue's Attempt of a run never changes, and a re-run
-    # started by job control (dashapp/jobcontrol.py) stores its own attempt number first.
+    # started by job control (dashapp/actions/jobcontrol.py) stores its own attempt number first.
     update = [c for c in glue.RUN_API_COLUMNS if c != "attempt"]
     n = upsert(session, JobRun, rows, conflict=["run_id"], update=update)
     link_uploads(session, rows)

@@ -1,4 +1,4 @@
-"""Job control: start a job, stop a run, re-run failed runs (one or many), auto-retry.
+"""Job control: start a job, stop a run, re-run failed runs (one or many).
 
 Callers check the role at the edge (`require(Role.operator, ...)` in the callback)
 and pass the identity in; this module validates, claims, calls Glue and records.
@@ -14,120 +14,27 @@ once too few (the user sees it and starts it again with a new token).
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashapp.actions import audit
+from dashapp.actions.run_arguments import ArgumentError, parse_arguments
 from dashapp.aws import glue_actions
-from dashapp.aws.glue import ACTIVE_STATES
-from dashapp.config import RetryPolicy
-from dashapp.identity import Identity, Role
+from dashapp.identity import Identity
 from dashapp.models import GlueJob, JobAction, JobRun
+from dashapp.queries.retries import RERUNNABLE_STATES
 
-# Glue run states a user may stop, and states a run may be re-run from.
+# Glue run states a user may stop (re-runnable states: dashapp.queries.retries).
 STOPPABLE_STATES = frozenset({"STARTING", "RUNNING", "WAITING"})
-RERUNNABLE_STATES = frozenset({"FAILED", "TIMEOUT", "ERROR", "STOPPED"})
-# States the auto-retry considers (a user's STOP is a decision, never retried).
-RETRYABLE_STATES = frozenset({"FAILED", "TIMEOUT", "ERROR"})
 # Glue's answer when the job already has MaxConcurrentRuns unfinished runs.
 JOB_BUSY_ERROR = "ConcurrentRunsExceededException"
 
-# Arguments Glue sets itself or forbids (AWS Glue "special parameters" docs).
-RESERVED_KEYS = frozenset(
-    {
-        "--JOB_NAME",
-        "--JOB_ID",
-        "--JOB_RUN_ID",
-        "--conf",
-        "--debug",
-        "--mode",
-        "--SECURITY_CONFIGURATION",
-    }
-)
-_KEY_RE = re.compile(r"^--[A-Za-z0-9][A-Za-z0-9_.-]*$")
-MAX_ARGUMENTS = 50
-MAX_KEY_LENGTH = 128
-MAX_VALUE_LENGTH = 4096
 MAX_BULK = 100
-AUTO_RETRY_ACTOR = Identity(
-    user="collector/auto-retry", role=Role.operator, display_name="Auto-retry"
-)
-
-
-class ArgumentError(ValueError):
-    """User-supplied arguments are invalid; `problems` holds one message per problem."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("; ".join(self.problems))
-
-
-def validate_arguments(arguments: Mapping[str, Any]) -> dict[str, str]:
-    """Glue run arguments as Glue accepts them, or ArgumentError naming every problem."""
-    problems: list[str] = []
-    if len(arguments) > MAX_ARGUMENTS:
-        problems.append(f"at most {MAX_ARGUMENTS} arguments, not {len(arguments)}")
-    out: dict[str, str] = {}
-    for key, value in arguments.items():
-        if not isinstance(key, str) or not _KEY_RE.match(key):
-            problems.append(
-                f"{key!r}: keys start with -- followed by letters, digits, '_', '.' or '-'"
-            )
-            continue
-        if len(key) > MAX_KEY_LENGTH:
-            problems.append(f"{key[:20]}…: keys are at most {MAX_KEY_LENGTH} characters")
-            continue
-        if key in RESERVED_KEYS:
-            problems.append(f"{key} is set by Glue itself and cannot be passed")
-            continue
-        if not isinstance(value, str):
-            problems.append(f"{key}: the value must be text")
-            continue
-        if len(value) > MAX_VALUE_LENGTH:
-            problems.append(f"{key}: values are at most {MAX_VALUE_LENGTH} characters")
-            continue
-        out[key] = value
-    if problems:
-        raise ArgumentError(problems)
-    return out
-
-
-def parse_arguments(text: str | None) -> dict[str, str]:
-    """`--key=value` lines (blank lines ignored) into validated arguments."""
-    parsed: dict[str, str] = {}
-    problems: list[str] = []
-    for number, raw in enumerate((text or "").splitlines(), start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        key, sep, value = line.partition("=")
-        key = key.strip()
-        if not sep:
-            problems.append(f"line {number}: write --key=value")
-            continue
-        if key in parsed:
-            problems.append(f"line {number}: {key} is given twice")
-            continue
-        parsed[key] = value.strip()
-    try:
-        arguments = validate_arguments(parsed)
-    except ArgumentError as e:
-        problems.extend(e.problems)
-    if problems:
-        raise ArgumentError(problems)
-    return arguments
-
-
-def format_arguments(arguments: Mapping[str, str]) -> str:
-    """The inverse of `parse_arguments`, for prefilling the editor."""
-    return "\n".join(f"{k}={v}" for k, v in arguments.items())
 
 
 @dataclass
@@ -546,212 +453,3 @@ def stop_run(
     if error is not None:
         return ActionResult(False, f"Glue did not stop run {run_id}: {error}", job_name, run_id)
     return ActionResult(True, f"Stopping run {run_id} of {job_name}.", job_name, run_id)
-
-
-# --- automatic retry ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RetryDecision:
-    """Whether a failed run will be retried automatically, and when (for the UI and collector)."""
-
-    status: str  # due | waiting | busy | not_transient | exhausted | no_policy | not_retryable
-    reason: str
-    due_at: datetime | None = None
-
-
-def is_transient(state: str, error_message: str | None, policy: RetryPolicy) -> bool:
-    """TIMEOUT (when the policy says so) or an error message matching a transient pattern."""
-    if state == "TIMEOUT" and policy.retry_timeouts:
-        return True
-    text = error_message or ""
-    return any(re.search(p, text) for p in policy.transient_patterns)
-
-
-def backoff_delay(policy: RetryPolicy, attempt: int) -> timedelta:
-    """Wait before re-running a run that was attempt `attempt` (0 = the first run)."""
-    return timedelta(seconds=policy.backoff_s * policy.backoff_factor ** max(0, attempt))
-
-
-def retry_decision(
-    *,
-    state: str,
-    error_message: str | None,
-    attempt: int,
-    finished_at: datetime,
-    policy: RetryPolicy | None,
-    now: datetime,
-    busy_run: str | None = None,
-) -> RetryDecision:
-    """The auto-retry verdict on one finished run (pure: the collector and pages share it).
-
-    `busy_run` is an unfinished run of the job that leaves it no room (`busy_jobs`): Glue
-    would refuse the retry, so a due retry waits for that run to finish.
-    """
-    if state not in RETRYABLE_STATES:
-        return RetryDecision(
-            "not_retryable", f"{state.title()} runs are not retried automatically."
-        )
-    if policy is None or policy.attempts == 0:
-        return RetryDecision("no_policy", "No auto-retry policy covers this job.")
-    if not is_transient(state, error_message, policy):
-        return RetryDecision("not_transient", "The error is not a transient one.")
-    if attempt >= policy.attempts:
-        return RetryDecision("exhausted", f"All {policy.attempts} automatic attempts used.")
-    due = finished_at + backoff_delay(policy, attempt)
-    if due <= now and busy_run is not None:
-        return RetryDecision(
-            "busy",
-            f"Attempt {attempt + 1} of {policy.attempts} waits for run {busy_run} of the job "
-            "to finish.",
-            due,
-        )
-    if due <= now:
-        return RetryDecision("due", f"Attempt {attempt + 1} of {policy.attempts} is due.", due)
-    return RetryDecision("waiting", f"Attempt {attempt + 1} of {policy.attempts} waits.", due)
-
-
-AUTO_RETRY_LOOKBACK = timedelta(days=2)
-# Glue may refuse the re-run itself (throttling, an internal error): the start is tried
-# again after the back-off, at most this many times per failed run. A job that is still
-# running (ConcurrentRunsExceeded) is no such refusal: the retry waits, using no try.
-MAX_START_TRIES = 3
-
-
-def busy_jobs(session: Session, job_names: Sequence[str]) -> dict[str, str]:
-    """Jobs whose unfinished runs fill their MaxConcurrentRuns, each with its oldest such run.
-
-    As the database knows them: the inventory's MaxConcurrentRuns (Glue's default of 1
-    when unknown) and the runs the collectors (or our own starts) recorded.
-    """
-    names = sorted(set(job_names))
-    unfinished: dict[str, list[str]] = {}
-    capacity: dict[str, int] = {}
-    for start in range(0, len(names), 500):
-        part = names[start : start + 500]
-        for job_name, run_id in session.execute(
-            select(JobRun.job_name, JobRun.run_id)
-            .where(JobRun.job_name.in_(part), JobRun.state.in_(ACTIVE_STATES))
-            .order_by(JobRun.started_at, JobRun.run_id)
-        ):
-            unfinished.setdefault(job_name, []).append(run_id)
-        for job_name, limit in session.execute(
-            select(GlueJob.name, GlueJob.max_concurrent_runs).where(GlueJob.name.in_(part))
-        ):
-            capacity[job_name] = limit or 1
-    return {
-        job: run_ids[0]
-        for job, run_ids in unfinished.items()
-        if len(run_ids) >= capacity.get(job, 1)
-    }
-
-
-@dataclass
-class RetryCycle:
-    started: list[str] = field(default_factory=list)  # new run ids
-    failed: dict[str, str] = field(default_factory=dict)  # source run id → error
-
-
-def retry_token(run_id: str, previous_tries: int) -> str:
-    """The claim of the n-th try at re-running `run_id` (one claim per try, ever)."""
-    return f"auto-retry:{run_id}" + (f":{previous_tries + 1}" if previous_tries else "")
-
-
-def auto_retry(
-    sessions: sessionmaker[Session],
-    glue_client: Any,
-    policy_for: Callable[[str], RetryPolicy | None],
-    *,
-    now: datetime,
-    limit: int = 1000,
-) -> RetryCycle:
-    """Re-run every failed run whose retry is due, once per failed run.
-
-    Each try is claimed by its own token, so concurrent or repeated cycles never start
-    a run twice. Runs someone already re-run by hand (a run points at them with
-    retry_of_run_id) are left alone; so are runs older than two days (an outage
-    backlog needs a human). A start Glue refused is tried again after the back-off,
-    up to MAX_START_TRIES times. A job with no room for another run (as the database
-    knows it, or as Glue answers) makes its retries wait for a later cycle, and gets
-    at most one retry per cycle.
-    """
-    cycle = RetryCycle()
-    with sessions() as session:
-        retried = select(JobRun.retry_of_run_id).where(JobRun.retry_of_run_id.is_not(None))
-        settled = select(JobAction.source_run_id).where(
-            JobAction.kind == "auto_retry",
-            JobAction.source_run_id.is_not(None),
-            JobAction.status.not_in(("failed", "deferred")),
-        )
-        rows = session.execute(
-            select(
-                JobRun.run_id,
-                JobRun.job_name,
-                JobRun.state,
-                JobRun.error_message,
-                JobRun.attempt,
-                JobRun.completed_at,
-                JobRun.last_modified_at,
-                JobRun.started_at,
-                JobRun.arguments,
-            )
-            .where(
-                JobRun.state.in_(RETRYABLE_STATES),
-                JobRun.started_at >= now - AUTO_RETRY_LOOKBACK,
-                JobRun.run_id.not_in(retried),
-                JobRun.run_id.not_in(settled),
-            )
-            .order_by(JobRun.started_at.desc())
-            .limit(limit)
-        ).all()
-        refused: dict[str, list[datetime]] = {}
-        ids = [r.run_id for r in rows]
-        for start in range(0, len(ids), 500):
-            for source, updated in session.execute(
-                select(JobAction.source_run_id, JobAction.updated_at).where(
-                    JobAction.kind == "auto_retry",
-                    JobAction.status == "failed",
-                    JobAction.source_run_id.in_(ids[start : start + 500]),
-                )
-            ):
-                refused.setdefault(source, []).append(updated)
-        busy = busy_jobs(session, [r.job_name for r in rows])
-    handled: set[str] = set()  # jobs this cycle already started (or deferred) a retry of
-    for r in rows:
-        policy = policy_for(r.job_name)
-        decision = retry_decision(
-            state=r.state,
-            error_message=r.error_message,
-            attempt=r.attempt,
-            finished_at=r.completed_at or r.last_modified_at or r.started_at,
-            policy=policy,
-            now=now,
-            busy_run=busy.get(r.job_name),
-        )
-        if decision.status != "due" or policy is None or r.job_name in handled:
-            continue
-        tries = refused.get(r.run_id, [])
-        if len(tries) >= MAX_START_TRIES:
-            continue
-        if tries and max(tries) + backoff_delay(policy, r.attempt) > now:
-            continue
-        result = launch(
-            sessions,
-            glue_client,
-            AUTO_RETRY_ACTOR,
-            kind="auto_retry",
-            job_name=r.job_name,
-            arguments=dict(r.arguments or {}),
-            token=retry_token(r.run_id, len(tries)),
-            now=now,
-            source_run_id=r.run_id,
-            attempt=r.attempt + 1,
-            defer_when_busy=True,
-        )
-        if result.ok or result.deferred or result.duplicate:
-            handled.add(r.job_name)
-        if result.ok and result.run_id and not result.duplicate:
-            cycle.started.append(result.run_id)
-        elif not result.ok and not result.duplicate and not result.deferred:
-            cycle.failed[r.run_id] = result.message
-    return cycle

@@ -1,6 +1,6 @@
 """Callbacks of the Failed runs page: the grid, the selection, the confirmed bulk re-run.
 
-The grid reads the database through `jobcontrol_queries` (never AWS). The bulk
+The grid reads the database through `retries` (never AWS). The bulk
 re-run checks the role first, then re-runs each selected run with the token the
 confirmation modal was opened with, so re-sending the request starts nothing twice.
 """
@@ -15,10 +15,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks.job_actions import remote_addr
 from callbacks.timerange import register_time_range, register_url_sync
-from dashapp import jobcontrol_queries
 from dashapp.actions import jobcontrol
 from dashapp.actions.auth import current_identity, require
 from dashapp.identity import Forbidden, Role
+from dashapp.queries import retries
 from dashapp.services import Services, services
 from dashapp.timerange import resolve_range
 from dashapp.web.health import db_error_line
@@ -37,7 +37,7 @@ def grid_view(svc: Services, range_value: str | None, job: str | None) -> tuple[
     chosen = None if job in (None, "", fl.ALL_JOBS) else job
     try:
         with svc.sessions() as session:
-            runs = jobcontrol_queries.failed_runs(
+            runs = retries.failed_runs(
                 session,
                 since=since,
                 until=until,
@@ -45,7 +45,7 @@ def grid_view(svc: Services, range_value: str | None, job: str | None) -> tuple[
                 policy_for=svc.settings.retry_policy,
                 job=chosen,
             )
-            names = jobcontrol_queries.failed_job_names(session, since=since)
+            names = retries.failed_job_names(session, since=since)
     except SQLAlchemyError as e:
         return [], database_unreachable(db_error_line(e)), no_update
     options = [{"label": "All jobs", "value": fl.ALL_JOBS}] + [
@@ -55,9 +55,7 @@ def grid_view(svc: Services, range_value: str | None, job: str | None) -> tuple[
         options.append({"label": chosen, "value": chosen})
     count = len(runs)
     status = f"{count} failed run{'s' if count != 1 else ''}" + (
-        f" (the newest {jobcontrol_queries.MAX_FAILED_ROWS})"
-        if count >= jobcontrol_queries.MAX_FAILED_ROWS
-        else ""
+        f" (the newest {retries.MAX_FAILED_ROWS})" if count >= retries.MAX_FAILED_ROWS else ""
     )
     return fl.rows(runs), status, options
 

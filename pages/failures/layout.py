@@ -17,7 +17,7 @@ from dash import dcc, html
 
 from dashapp.actions.jobcontrol import ActionResult
 from dashapp.clock import iso_z
-from dashapp.jobcontrol_queries import FailedRun
+from dashapp.queries.retries import FailedRun
 from dashapp.timerange import normalise_range
 from layouts.components import icon, loading, notice, paged_grid_options
 from layouts.timerange import time_range_picker

@@ -154,7 +154,7 @@ def test_a_run_someone_reran_by_hand_is_not_retried_again(account, make_ctx, ses
 def test_a_start_glue_refuses_is_tried_again_after_the_backoff(
     account, make_ctx, sessions, clock, t0
 ):
-    from dashapp.actions.jobcontrol import MAX_START_TRIES
+    from dashapp.actions.auto_retry import MAX_START_TRIES
     from tests.collectors.conftest import fail_calls
 
     failed = add_run(
@@ -210,7 +210,7 @@ def one_run_at_a_time(aws, make_ctx):
 
 def failures_page_status(make_ctx, sessions, clock, run_id):
     """The Auto-retry column of the Failed runs page for `run_id`."""
-    from dashapp.jobcontrol_queries import failed_runs
+    from dashapp.queries.retries import failed_runs
 
     settings = make_ctx("web", retry_policies=POLICIES).settings
     with sessions() as s:
@@ -292,7 +292,7 @@ def test_a_retry_waits_while_the_job_runs_and_starts_once_it_is_idle(
 def test_glue_refusing_a_concurrent_run_defers_the_retry_without_using_a_try(
     one_run_at_a_time, make_ctx, sessions, clock, t0
 ):
-    from dashapp.actions.jobcontrol import MAX_START_TRIES
+    from dashapp.actions.auto_retry import MAX_START_TRIES
 
     failed = add_run(
         JOB,

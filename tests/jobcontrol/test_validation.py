@@ -6,16 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashapp.actions.jobcontrol import (
+from dashapp.actions.run_arguments import (
     ArgumentError,
-    backoff_delay,
     format_arguments,
-    is_transient,
     parse_arguments,
-    retry_decision,
     validate_arguments,
 )
 from dashapp.config import ConfigError, RetryPolicy, Settings, load_settings
+from dashapp.queries.retries import backoff_delay, is_transient, retry_decision
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

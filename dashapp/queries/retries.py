@@ -1,19 +1,117 @@
-"""The read side of job control: failed runs across jobs, with attempts and auto-retry status."""
+"""The read side of job control: failed runs across jobs, attempts and auto-retry verdicts.
+
+The verdict (`retry_decision`) is pure and shared: the Failed runs page shows what the
+auto-retry collector (`dashapp.actions.auto_retry`) will do, from the same function.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from dashapp.actions.jobcontrol import RERUNNABLE_STATES, busy_jobs, retry_decision
+from dashapp.aws.glue import ACTIVE_STATES
 from dashapp.config import RetryPolicy
-from dashapp.models import JobAction, JobRun
+from dashapp.models import GlueJob, JobAction, JobRun
+
+# Glue run states a run may be re-run from (by hand), and those auto-retry considers
+# (a user's STOP is a decision, never retried).
+RERUNNABLE_STATES = frozenset({"FAILED", "TIMEOUT", "ERROR", "STOPPED"})
+RETRYABLE_STATES = frozenset({"FAILED", "TIMEOUT", "ERROR"})
 
 MAX_FAILED_ROWS = 1000
+
+
+@dataclass(frozen=True)
+class RetryDecision:
+    """Whether a failed run will be retried automatically, and when (for the UI and collector)."""
+
+    status: str  # due | waiting | busy | not_transient | exhausted | no_policy | not_retryable
+    reason: str
+    due_at: datetime | None = None
+
+
+def is_transient(state: str, error_message: str | None, policy: RetryPolicy) -> bool:
+    """TIMEOUT (when the policy says so) or an error message matching a transient pattern."""
+    if state == "TIMEOUT" and policy.retry_timeouts:
+        return True
+    text = error_message or ""
+    return any(re.search(p, text) for p in policy.transient_patterns)
+
+
+def backoff_delay(policy: RetryPolicy, attempt: int) -> timedelta:
+    """Wait before re-running a run that was attempt `attempt` (0 = the first run)."""
+    return timedelta(seconds=policy.backoff_s * policy.backoff_factor ** max(0, attempt))
+
+
+def retry_decision(
+    *,
+    state: str,
+    error_message: str | None,
+    attempt: int,
+    finished_at: datetime,
+    policy: RetryPolicy | None,
+    now: datetime,
+    busy_run: str | None = None,
+) -> RetryDecision:
+    """The auto-retry verdict on one finished run (pure: the collector and pages share it).
+
+    `busy_run` is an unfinished run of the job that leaves it no room (`busy_jobs`): Glue
+    would refuse the retry, so a due retry waits for that run to finish.
+    """
+    if state not in RETRYABLE_STATES:
+        return RetryDecision(
+            "not_retryable", f"{state.title()} runs are not retried automatically."
+        )
+    if policy is None or policy.attempts == 0:
+        return RetryDecision("no_policy", "No auto-retry policy covers this job.")
+    if not is_transient(state, error_message, policy):
+        return RetryDecision("not_transient", "The error is not a transient one.")
+    if attempt >= policy.attempts:
+        return RetryDecision("exhausted", f"All {policy.attempts} automatic attempts used.")
+    due = finished_at + backoff_delay(policy, attempt)
+    if due <= now and busy_run is not None:
+        return RetryDecision(
+            "busy",
+            f"Attempt {attempt + 1} of {policy.attempts} waits for run {busy_run} of the job "
+            "to finish.",
+            due,
+        )
+    if due <= now:
+        return RetryDecision("due", f"Attempt {attempt + 1} of {policy.attempts} is due.", due)
+    return RetryDecision("waiting", f"Attempt {attempt + 1} of {policy.attempts} waits.", due)
+
+
+def busy_jobs(session: Session, job_names: Sequence[str]) -> dict[str, str]:
+    """Jobs whose unfinished runs fill their MaxConcurrentRuns, each with its oldest such run.
+
+    As the database knows them: the inventory's MaxConcurrentRuns (Glue's default of 1
+    when unknown) and the runs the collectors (or our own starts) recorded.
+    """
+    names = sorted(set(job_names))
+    unfinished: dict[str, list[str]] = {}
+    capacity: dict[str, int] = {}
+    for start in range(0, len(names), 500):
+        part = names[start : start + 500]
+        for job_name, run_id in session.execute(
+            select(JobRun.job_name, JobRun.run_id)
+            .where(JobRun.job_name.in_(part), JobRun.state.in_(ACTIVE_STATES))
+            .order_by(JobRun.started_at, JobRun.run_id)
+        ):
+            unfinished.setdefault(job_name, []).append(run_id)
+        for job_name, limit in session.execute(
+            select(GlueJob.name, GlueJob.max_concurrent_runs).where(GlueJob.name.in_(part))
+        ):
+            capacity[job_name] = limit or 1
+    return {
+        job: run_ids[0]
+        for job, run_ids in unfinished.items()
+        if len(run_ids) >= capacity.get(job, 1)
+    }
 
 
 @dataclass(frozen=True)
