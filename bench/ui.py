@@ -35,11 +35,11 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.sqltiming import HEADER, Timing, measure, summary  # noqa: E402
 from bench.ui_seed import Sizes, pg_conninfo, seed, seeded_sizes  # noqa: E402
-from dashapp import monitoring_queries as mq  # noqa: E402
 from dashapp.clock import FixedClock  # noqa: E402
 from dashapp.config import Settings  # noqa: E402
 from dashapp.db import upgrade  # noqa: E402
 from dashapp.models import JobRun, LogEvent  # noqa: E402
+from dashapp.queries import cards as job_cards  # noqa: E402
 from dashapp.services import Services  # noqa: E402
 from pages.job_detail import callbacks as job_detail  # noqa: E402
 from pages.logs import callbacks as logs  # noqa: E402
@@ -121,7 +121,7 @@ def targets(svc: Services) -> list[tuple[str, Any]]:
     loaded = logs.load_view(svc, f"run:{run_id}", None, None, "7d")
     assert loaded.view is not None, "the tailed run has no view"
     log_view = {**loaded.view, "cursor": cursor}
-    no_filter = mq.CardFilter(None, None, None, None)
+    no_filter = job_cards.CardFilter(None, None, None, None)
     out: list[tuple[str, Any]] = [
         ("overview 24h", lambda: overview.overview_view(svc, "24h", no_filter)),
         ("overview 7d", lambda: overview.overview_view(svc, "7d", no_filter)),

@@ -1,18 +1,26 @@
-"""Glue schedules: AWS `cron(...)` expressions read with APScheduler's cron engine.
+"""Glue schedules: AWS `cron(...)` and `rate(...)` expressions, read in this one place.
 
-The sandbox fires scheduled runs from them, and the UI derives a job's expected
-interval (freshness SLA) from them, so both read schedules the same way.
+The sandbox fires scheduled runs from them (APScheduler's cron engine), and the UI
+derives a job's expected interval (freshness SLA) from the same engine, so both read
+a schedule the same way.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 
-_AWS_CRON = re.compile(r"^cron\((.+)\)$")
+_AWS_CRON = re.compile(r"^cron\((.+)\)$", re.I)
+_AWS_RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$", re.I)
+_UNIT_S = {"minute": 60, "hour": 3600, "day": 86400}
+# Any fixed Monday will do: a regular schedule's period does not depend on the date.
+_REFERENCE_WEEK = datetime(2001, 1, 1, tzinfo=UTC)
+_TICK = timedelta(seconds=1)
+_MAX_FIRES = 2000
 _AWS_DOW = {"1": "sun", "2": "mon", "3": "tue", "4": "wed", "5": "thu", "6": "fri", "7": "sat"}
 
 
@@ -72,3 +80,36 @@ def typical_interval(expression: str, around: datetime) -> timedelta:
     if len(times) < 2:
         return timedelta(days=8)
     return max(b - a for a, b in itertools.pairwise(times))
+
+
+@functools.lru_cache(maxsize=4096)
+def schedule_interval_s(schedule: str | None) -> int | None:
+    """How often a schedule fires, when it fires at a regular period; None otherwise.
+
+    `rate(N unit)` is N units; a cron fires regularly when every gap between its fires
+    over two weeks is the same (every 5 minutes, hourly, every 2 hours, daily, weekly).
+    Weekdays only, monthly or unreadable schedules have no one period (no SLA badge).
+    """
+    if not schedule:
+        return None
+    text = schedule.strip()
+    rate = _AWS_RATE.match(text)
+    if rate:
+        n, unit = int(rate.group(1)), rate.group(2).lower().rstrip("s")
+        return n * _UNIT_S[unit] if n > 0 else None
+    try:
+        trigger = cron_trigger(text)
+    except ValueError:
+        return None
+    end = _REFERENCE_WEEK + timedelta(days=15)
+    gap: timedelta | None = None
+    prev = trigger.get_next_fire_time(None, _REFERENCE_WEEK)
+    # 2,000 equal gaps span more than a day and a night, enough to call a fast one regular.
+    for _ in range(_MAX_FIRES):
+        nxt = None if prev is None else trigger.get_next_fire_time(prev, prev + _TICK)
+        if prev is None or nxt is None or nxt >= end:
+            break
+        if gap is not None and nxt - prev != gap:
+            return None
+        gap, prev = nxt - prev, nxt
+    return None if gap is None else int(gap.total_seconds())

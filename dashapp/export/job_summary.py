@@ -2,7 +2,7 @@
 
 Same parameters as the page's URL (`status`, `tag`, `dataset`, `q`) plus the window
 (`since`/`until`, default the last 24 h), and the same pure steps as the page
-(`monitoring_queries.build_cards` → `filter_cards` → `order_cards`), so a download
+(`queries.cards.build_cards` → `filter_cards` → `order_cards`), so a download
 lists exactly the cards on screen, in the same order, without the page's cap.
 """
 
@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from dashapp import monitoring_queries as mq
 from dashapp.config import Dataset
 from dashapp.export.cells import number_cell, text_cell, time_cell
 from dashapp.export.params import WINDOW_PARAMS, BadParameter, NotFound, parse_window, single_values
+from dashapp.queries import cards as job_cards
 from dashapp.queries.filters import Window
 
 JOB_SUMMARY_PARAMS = ("status", "tag", "dataset", "q", *WINDOW_PARAMS)
@@ -56,7 +56,7 @@ class _Args(Protocol):
 @dataclass(frozen=True)
 class JobSummaryRequest:
     window: Window
-    filter: mq.CardFilter
+    filter: job_cards.CardFilter
 
 
 def parse_job_summary_args(
@@ -67,19 +67,19 @@ def parse_job_summary_args(
     status = values.get("status")
     if status is not None:
         status = status.lower()
-        if status not in mq.STATUS_ORDER:
+        if status not in job_cards.STATUS_ORDER:
             raise BadParameter(
                 "status",
-                f"unknown status {values['status']!r}; one of {', '.join(mq.STATUS_ORDER)}",
+                f"unknown status {values['status']!r}; one of {', '.join(job_cards.STATUS_ORDER)}",
             )
     dataset = values.get("dataset")
     if dataset is not None and dataset not in {d.name for d in datasets}:
         raise NotFound("dataset", f"no dataset named {dataset!r}")
-    flt = mq.CardFilter(status, values.get("tag"), dataset, values.get("q"))
+    flt = job_cards.CardFilter(status, values.get("tag"), dataset, values.get("q"))
     return JobSummaryRequest(parse_window(values, now), flt)
 
 
-def job_summary_cells(card: mq.JobCard, currency: str) -> list[str]:
+def job_summary_cells(card: job_cards.JobCard, currency: str) -> list[str]:
     """One row of job-summary.csv, in JOB_SUMMARY_HEADER order."""
     job, run, sla = card.job, card.job.last_run, card.sla
     return [

@@ -34,6 +34,7 @@ from dashapp.queries.filters import (
     LogEventsRequest,
     MetricsRequest,
 )
+from dashapp.queries.runs import RUN_COLUMNS
 from dashapp.queries.sql import any_row, contains, stream
 
 # --- is it known? ------------------------------------------------------------------------
@@ -104,20 +105,7 @@ def athena_query(session: Session, execution_id: str) -> AthenaQuery | None:
 def job_run_rows(session: Session, request: JobRunsRequest) -> Iterator[Row[Any]]:
     """Runs started in [since, until), newest first (run id breaks ties, so order is stable)."""
     stmt = (
-        select(
-            JobRun.job_name,
-            JobRun.run_id,
-            JobRun.state,
-            JobRun.started_at,
-            JobRun.completed_at,
-            JobRun.duration_s,
-            JobRun.dpu_seconds,
-            JobRun.rows_read,
-            JobRun.rows_written,
-            JobRun.attempt,
-            JobRun.trigger_name,
-            JobRun.error_message,
-        )
+        select(JobRun.job_name, *RUN_COLUMNS.values())
         .where(JobRun.started_at >= request.window.since, JobRun.started_at < request.window.until)
         .order_by(JobRun.started_at.desc(), JobRun.run_id.desc())
     )

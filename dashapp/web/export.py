@@ -16,7 +16,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from flask import Blueprint, Response, request, stream_with_context
 from sqlalchemy.orm import Session
 
-from dashapp import monitoring_queries
 from dashapp.actions.auth import role_required
 from dashapp.aws import s3_objects
 from dashapp.export import cells, params
@@ -24,9 +23,11 @@ from dashapp.export import job_summary as monitoring_export
 from dashapp.export import uploads as upload_export
 from dashapp.export.params import ExportError, NotFound
 from dashapp.identity import Role
+from dashapp.queries import cards as job_cards
 from dashapp.queries import export_rows as export_queries
 from dashapp.queries import filters
 from dashapp.queries import lambda_ as lambda_queries
+from dashapp.queries import overview as overview_reads
 from dashapp.queries import uploads as upload_queries
 from dashapp.services import Services, services
 
@@ -179,16 +180,14 @@ def export_blueprint() -> Blueprint:
 
         def rows() -> Iterator[Sequence[str]]:
             with svc.sessions() as session:
-                jobs = monitoring_queries.job_overviews(
-                    session, query.window.since, query.window.until
-                )
-                synced = monitoring_queries.runs_synced(session)
+                jobs = overview_reads.job_overviews(session, query.window.since, query.window.until)
+                synced = overview_reads.runs_synced(session)
             settings = svc.settings
-            cards = monitoring_queries.build_cards(
+            cards = job_cards.build_cards(
                 jobs, settings.datasets, now, settings.dpu_hour_price, synced=synced
             )
-            shown = monitoring_queries.filter_cards(cards, query.filter)
-            for card in monitoring_queries.order_cards(shown):
+            shown = job_cards.filter_cards(cards, query.filter)
+            for card in job_cards.order_cards(shown):
                 yield monitoring_export.job_summary_cells(card, settings.currency)
 
         name = cells.export_filename(

@@ -3,7 +3,7 @@
 Every callback body is a pure-ish function of the services and its inputs
 (`job_view`, `grid_response`, `run_panel`, `url_search`) so tests call them
 directly. The grid answers AG Grid's `getRowsRequest` with one bounded SELECT
-(`monitoring_queries.run_page`); an unsupported sort or filter is refused with a
+(`queries.run_grid.run_page`); an unsupported sort or filter is refused with a
 message instead of being ignored.
 """
 
@@ -21,8 +21,9 @@ from dash import ClientsideFunction, Dash, Input, Output, State, html, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks.timerange import register_time_range
-from dashapp import monitoring_queries as mq
 from dashapp.clock import iso_z
+from dashapp.queries import job_detail as job_detail_reads
+from dashapp.queries import run_grid, runs, sla
 from dashapp.services import Services, services
 from dashapp.timerange import permalink_search, resolve_range
 from dashapp.web.health import db_error_line
@@ -70,12 +71,12 @@ def _layout(dark: bool, y_title: str, window: tuple[datetime, datetime] | None) 
     }
 
 
-def _failed(p: mq.SeriesPoint) -> bool:
-    return p.state in mq.FAILED_STATES
+def _failed(p: job_detail_reads.SeriesPoint) -> bool:
+    return p.state in runs.FAILED_STATES
 
 
 def _series(
-    points: Sequence[mq.SeriesPoint], value: Any, name: str, colour: str
+    points: Sequence[job_detail_reads.SeriesPoint], value: Any, name: str, colour: str
 ) -> list[go.Scatter]:
     """A line of the value per run plus failed runs marked with a red cross on top."""
     xs = [p.started_at for p in points]
@@ -98,7 +99,7 @@ def _series(
     return traces
 
 
-def _failures(points: Sequence[mq.SeriesPoint], value: Any) -> go.Scatter:
+def _failures(points: Sequence[job_detail_reads.SeriesPoint], value: Any) -> go.Scatter:
     bad = [p for p in points if _failed(p)]
     return go.Scatter(
         x=[p.started_at for p in bad],
@@ -112,7 +113,7 @@ def _failures(points: Sequence[mq.SeriesPoint], value: Any) -> go.Scatter:
 
 
 def chart_figures(
-    points: Sequence[mq.SeriesPoint],
+    points: Sequence[job_detail_reads.SeriesPoint],
     dpu_hour_price: float,
     currency: str,
     dark: bool,
@@ -132,7 +133,7 @@ def chart_figures(
         layout=_layout(dark, "Rows", window),
     )
     rows_fig.add_trace(_failures(points, lambda p: p.rows_read))
-    costs = [mq.cost(p.dpu_seconds, dpu_hour_price) for p in points]
+    costs = [sla.cost(p.dpu_seconds, dpu_hour_price) for p in points]
     dpu_fig = go.Figure(
         [
             go.Bar(
@@ -155,11 +156,14 @@ def chart_figures(
 def _range_text(values: Sequence[float], fmt: Any) -> str:
     if not values:
         return "no values recorded"
-    return f"from {fmt(min(values))} to {fmt(max(values))}, median {fmt(mq.median(values) or 0)}"
+    return f"from {fmt(min(values))} to {fmt(max(values))}, median {fmt(sla.median(values) or 0)}"
 
 
 def chart_summaries(
-    points: Sequence[mq.SeriesPoint], dpu_hour_price: float, currency: str, truncated: bool
+    points: Sequence[job_detail_reads.SeriesPoint],
+    dpu_hour_price: float,
+    currency: str,
+    truncated: bool,
 ) -> dict[str, str]:
     """Each chart's text alternative: what a sighted user reads off it."""
     if not points:
@@ -179,7 +183,7 @@ def chart_summaries(
     read = [float(p.rows_read) for p in points if p.rows_read is not None]
     written = [float(p.rows_written) for p in points if p.rows_written is not None]
     dpu = [p.dpu_seconds for p in points if p.dpu_seconds is not None]
-    total_cost = mq.cost(sum(dpu), dpu_hour_price) if dpu else None
+    total_cost = sla.cost(sum(dpu), dpu_hour_price) if dpu else None
     return {
         "duration": head + "Duration " + _range_text(durations, duration) + ".",
         "rows": head
@@ -214,7 +218,7 @@ def runs_export_href(job_name: str, since: datetime, until: datetime, state: str
     return "/export/job-runs.csv" + permalink_search(params)
 
 
-def _info(info: mq.JobInfo | None, now: datetime) -> list[Any]:
+def _info(info: job_detail_reads.JobInfo | None, now: datetime) -> list[Any]:
     if info is None:
         return ["Not in the collected inventory (runs only)."]
     parts: list[Any] = []
@@ -240,10 +244,12 @@ def job_view(svc: Services, job_name: str, range_value: str | None, dark: bool) 
     window, _ = resolve_range(range_value, now)
     try:
         with svc.sessions() as session:
-            info = mq.job_info(session, job_name)
-            found = info is not None or mq.job_has_runs(session, job_name)
-            stats = mq.range_stats(session, job_name, window.since, window.until)
-            points, truncated = mq.run_series(session, job_name, window.since, window.until)
+            info = job_detail_reads.job_info(session, job_name)
+            found = info is not None or job_detail_reads.job_has_runs(session, job_name)
+            stats = job_detail_reads.range_stats(session, job_name, window.since, window.until)
+            points, truncated = job_detail_reads.run_series(
+                session, job_name, window.since, window.until
+            )
     except SQLAlchemyError as e:
         empty = {k: {} for k, _ in jd.CHARTS}
         msg = db_error_line(e)
@@ -262,7 +268,7 @@ def job_view(svc: Services, job_name: str, range_value: str | None, dark: bool) 
             f"{stats.failed} failed"
             + (f" ({rate * 100:.0f}% success)" if rate is not None else "")
             + f", {stats.rows_written:,} rows written, {stats.dpu_seconds / 3600:,.2f} DPU-hours "
-            f"({money(mq.cost(stats.dpu_seconds, settings.dpu_hour_price), settings.currency)})."
+            f"({money(sla.cost(stats.dpu_seconds, settings.dpu_hour_price), settings.currency)})."
         )
     figures = chart_figures(
         points, settings.dpu_hour_price, settings.currency, dark, (window.since, window.until)
@@ -286,12 +292,12 @@ def grid_response(
     """AG Grid's `getRowsResponse` for a block request, and a note (why nothing came back)."""
     window, _ = resolve_range(range_value, svc.clock.now())
     try:
-        req = mq.parse_grid_request(request)
-    except mq.GridRequestError as e:
+        req = run_grid.parse_grid_request(request)
+    except run_grid.GridRequestError as e:
         return {"rowData": [], "rowCount": 0}, f"Filter not applied: {e}."
     try:
         with svc.sessions() as session:
-            page = mq.run_page(session, job_name, window.since, window.until, req)
+            page = run_grid.run_page(session, job_name, window.since, window.until, req)
     except SQLAlchemyError as e:
         return {"rowData": [], "rowCount": 0}, f"Database unreachable: {db_error_line(e)}"
     response: dict[str, Any] = {"rowData": page.rows}
@@ -327,7 +333,7 @@ def run_panel(svc: Services, job_name: str, run_id: str | None) -> list[Any]:
     now = svc.clock.now()
     try:
         with svc.sessions() as session:
-            detail = mq.run_detail(session, job_name, run_id)
+            detail = job_detail_reads.run_detail(session, job_name, run_id)
     except SQLAlchemyError as e:
         return [database_unreachable(db_error_line(e))]
     if detail is None:
@@ -376,7 +382,7 @@ def run_panel(svc: Services, job_name: str, run_id: str | None) -> list[Any]:
                 html.H2(["Run ", html.Code(run_id)], className="h5 mb-0 text-break"),
                 html.A(
                     [icon("journal-text", "me-1"), "Logs of this run"],
-                    href=run_logs_href(run_id, first_error=run["state"] in mq.FAILED_STATES),
+                    href=run_logs_href(run_id, first_error=run["state"] in runs.FAILED_STATES),
                     className="btn btn-sm btn-outline-primary",
                 ),
             ],

@@ -18,7 +18,7 @@ from urllib.parse import quote, unquote
 import dash_ag_grid as dag
 from dash import dcc, html
 
-from dashapp.monitoring_queries import GRID_FIELDS
+from dashapp.queries.run_grid import GRID_FIELDS
 from dashapp.timerange import normalise_range, permalink_search
 from layouts.components import GRID_THEME, icon, loading
 from layouts.job_actions import job_toolbar
@@ -82,7 +82,7 @@ COLUMN_DEFS: list[dict[str, Any]] = [
     },
 ]
 if {c["field"] for c in COLUMN_DEFS} != set(GRID_FIELDS):  # the grid asks only for these
-    raise RuntimeError("job_detail.COLUMN_DEFS must match monitoring_queries.GRID_FIELDS")
+    raise RuntimeError("job_detail.COLUMN_DEFS must match queries.run_grid.GRID_FIELDS")
 
 
 def state_filter_model(state: str | None) -> dict[str, Any]:

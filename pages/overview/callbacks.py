@@ -2,7 +2,7 @@
 
 `overview_view` is the whole read: job overviews from the database (five indexed
 queries whatever the number of jobs), then the pure steps of
-`dashapp.monitoring_queries` (build, filter, order, total). Only the first page of
+`dashapp.queries.cards` (build, filter, order, total). Only the first page of
 cards is drawn (medians and sparklines are read for those alone); "Show more" adds a
 page, so the cost of a refresh follows what is on screen, not the size of the account.
 A database error replaces the cards with the reason instead of leaving stale cards on
@@ -18,8 +18,9 @@ from dash import Dash, Input, Output, State, ctx, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks.timerange import register_time_range, register_url_sync
-from dashapp import monitoring_queries as mq
 from dashapp.clock import iso_z
+from dashapp.queries import cards as job_cards
+from dashapp.queries import overview as overview_reads
 from dashapp.services import Services, services
 from dashapp.timerange import DEFAULT_RANGE, permalink_search, resolve_range
 from dashapp.web.health import db_error_line
@@ -44,16 +45,18 @@ class OverviewView:
 
 def card_filter(
     status: str | None, tag: str | None, dataset: str | None, q: str | None
-) -> mq.CardFilter:
+) -> job_cards.CardFilter:
     """The filter from the controls (blank means not filtering)."""
 
     def chosen(value: str | None) -> str | None:
         return None if not value or value == overview.ANY else value
 
-    return mq.CardFilter(chosen(status), chosen(tag), chosen(dataset), (q or "").strip() or None)
+    return job_cards.CardFilter(
+        chosen(status), chosen(tag), chosen(dataset), (q or "").strip() or None
+    )
 
 
-def export_href(since: Any, until: Any, flt: mq.CardFilter) -> str:
+def export_href(since: Any, until: Any, flt: job_cards.CardFilter) -> str:
     """The job-summary export of exactly these cards (the range pinned to absolute times)."""
     params = {
         "since": iso_z(since),
@@ -71,7 +74,7 @@ def _options(blank: str, values: list[str]) -> list[dict[str, str]]:
 
 
 def overview_view(
-    svc: Services, range_value: str | None, flt: mq.CardFilter, limit: object = None
+    svc: Services, range_value: str | None, flt: job_cards.CardFilter, limit: object = None
 ) -> OverviewView:
     """Tiles, cards (the first `limit`), count line, export link, filter options, "Show more"."""
     settings = svc.settings
@@ -80,27 +83,31 @@ def overview_view(
     limit = overview.card_limit(limit)
     try:
         with svc.sessions() as session:
-            jobs = mq.job_overviews(session, window.since, window.until, details=False)
-            synced = mq.runs_synced(session)
-            cards = mq.build_cards(
+            jobs = overview_reads.job_overviews(session, window.since, window.until, details=False)
+            synced = overview_reads.runs_synced(session)
+            cards = job_cards.build_cards(
                 jobs, settings.datasets, now, settings.dpu_hour_price, synced=synced
             )
-            matching = mq.order_cards(mq.filter_cards(cards, flt))
+            matching = job_cards.order_cards(job_cards.filter_cards(cards, flt))
             visible = matching[:limit]
-            details = mq.card_details(
+            details = overview_reads.card_details(
                 session, [c.name for c in visible], window.since, window.until
             )
     except SQLAlchemyError as e:
         return OverviewView("", [overview.database_notice(db_error_line(e))], "", no_update, [], [])
     # Tiles describe the jobs the other filters leave, so pressing one never empties them.
-    tile_cards = mq.filter_cards(cards, mq.CardFilter(None, flt.tag, flt.dataset, flt.q))
-    tags = sorted({t for c in cards for t in mq.tag_labels(c.job.tags)} | {flt.tag or ""} - {""})
+    tile_cards = job_cards.filter_cards(
+        cards, job_cards.CardFilter(None, flt.tag, flt.dataset, flt.q)
+    )
+    tags = sorted(
+        {t for c in cards for t in job_cards.tag_labels(c.job.tags)} | {flt.tag or ""} - {""}
+    )
     datasets = sorted({d.name for d in settings.datasets} | ({flt.dataset} - {None}))
     more_hidden, more_label = overview.more_button(len(visible), len(matching))
     return OverviewView(
-        tiles=overview.tile_texts(mq.totals(tile_cards), settings.currency),
+        tiles=overview.tile_texts(job_cards.totals(tile_cards), settings.currency),
         cards=overview.cards_grid(
-            mq.with_details(visible, details),
+            overview_reads.with_details(visible, details),
             now,
             window.value,
             settings.currency,

@@ -19,7 +19,7 @@ from urllib.parse import quote
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashapp.monitoring_queries import JobCard, SparkBucket, Totals, tag_labels
+from dashapp.queries.cards import JobCard, SparkBucket, Totals, tag_labels
 from dashapp.timerange import TimeRange, normalise_range
 from dashapp.web.humanize import duration, span
 from layouts.components import badge, empty_state, icon, loading, notice, time_ago

@@ -13,7 +13,8 @@ from typing import Any
 from dash import Dash, Input, Output, State
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashapp import monitoring_queries as mq
+from dashapp.queries import cards as job_cards
+from dashapp.queries import overview as overview_reads
 from dashapp.queries import system as queries
 from dashapp.queries.system import Freshness
 from dashapp.services import Services, services
@@ -49,20 +50,20 @@ def wall_view(svc: Services, range_value: str | None) -> tuple[Any, ...]:
     try:
         with svc.sessions() as session:
             fresh = queries.freshness(session, now, settings.stale_after_s)
-            jobs = mq.job_overviews(session, window.since, window.until, details=False)
-            synced = mq.runs_synced(session)
+            jobs = overview_reads.job_overviews(session, window.since, window.until, details=False)
+            synced = overview_reads.runs_synced(session)
     except SQLAlchemyError as e:
         banner = wall.stale_banner(f"Database unreachable: {db_error_line(e)}")
         return (clock, *banner, [], [], [])
-    cards = mq.order_cards(
-        mq.build_cards(jobs, settings.datasets, now, settings.dpu_hour_price, synced=synced)
+    cards = job_cards.order_cards(
+        job_cards.build_cards(jobs, settings.datasets, now, settings.dpu_hour_price, synced=synced)
     )
     bad = [c for c in cards if c.status in ("failed", "late")]
     rest = [c for c in cards if c.status not in ("failed", "late")]
     return (
         clock,
         *wall.stale_banner(stale_message(fresh, now)),
-        wall.summary(mq.totals(cards), window.label),
+        wall.summary(job_cards.totals(cards), window.label),
         wall.problems(bad, now, syncing=not synced),
         wall.healthy(rest, now),
     )

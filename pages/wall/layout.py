@@ -17,7 +17,7 @@ from typing import Any
 
 from dash import dcc, html
 
-from dashapp.monitoring_queries import JobCard, Totals
+from dashapp.queries.cards import JobCard, Totals
 from dashapp.timerange import normalise_range
 from dashapp.web.humanize import duration, span
 from layouts.components import icon, time_ago

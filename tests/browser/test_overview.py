@@ -12,8 +12,9 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy import func, select
 
-from dashapp import monitoring_queries as mq
 from dashapp.models import JobRun
+from dashapp.queries import overview as overview_reads
+from dashapp.queries import runs
 from pages.overview import layout as overview
 from tests.browser.conftest import LiveApp, Traffic, assert_accessible, screenshot, wait_for_data
 from tests.browser.stack import LiveStack
@@ -270,7 +271,7 @@ def _wait_for_failed_runs(stack: LiveStack, timeout_s: float = 120) -> None:
     while time.monotonic() < deadline:
         with stack.sessions() as s:
             found = s.scalar(
-                select(func.count()).select_from(JobRun).where(JobRun.state.in_(mq.FAILED_STATES))
+                select(func.count()).select_from(JobRun).where(JobRun.state.in_(runs.FAILED_STATES))
             )
         if found:
             return
@@ -288,7 +289,7 @@ def test_overview_on_the_running_product_shows_the_sandbox_failures(
     wait_for_data(page)
     until = datetime.now(UTC)
     with live_stack.sessions() as s:
-        jobs = mq.job_overviews(s, until - timedelta(days=7), until)
+        jobs = overview_reads.job_overviews(s, until - timedelta(days=7), until)
     cards = page.locator("article.smd-job")
     expect(cards).to_have_count(len(jobs))
     failed = [j for j in jobs if j.last_failure is not None]
@@ -303,6 +304,6 @@ def test_overview_on_the_running_product_shows_the_sandbox_failures(
             card.get_by_role("link", name=f"Logs of failed run {failure.run_id}")
         ).to_be_visible()
     # Jobs whose latest run failed lead the page.
-    failing = [j for j in jobs if j.last_run is not None and j.last_run.state in mq.FAILED_STATES]
+    failing = [j for j in jobs if j.last_run is not None and j.last_run.state in runs.FAILED_STATES]
     statuses = cards.evaluate_all("els => els.map(e => e.dataset.status)")
     assert statuses[: len(failing)] == ["failed"] * len(failing)

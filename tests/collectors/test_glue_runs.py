@@ -10,9 +10,9 @@ from sqlalchemy import select
 from collectors.context import CollectorContext
 from collectors.glue_runs import collect_glue_runs
 from collectors.runs import store_runs
-from dashapp import monitoring_queries as mq
 from dashapp.aws import glue
 from dashapp.models import JobRun
+from dashapp.queries import overview as overview_reads
 from tests.collectors.conftest import (
     MakeCtx,
     add_run,
@@ -296,7 +296,7 @@ def test_once_always_reads_every_job(make_ctx: MakeCtx, t0: datetime) -> None:
 
 def _synced(ctx: CollectorContext) -> bool:
     with ctx.sessions() as s:
-        return mq.runs_synced(s)
+        return overview_reads.runs_synced(s)
 
 
 def test_the_pages_learn_when_the_first_full_reconciliation_has_read_the_runs(

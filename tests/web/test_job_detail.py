@@ -7,7 +7,7 @@ from datetime import timedelta
 import dash
 from sqlalchemy.orm import Session, sessionmaker
 
-from dashapp import monitoring_queries as mq
+from dashapp.queries import run_grid
 from dashapp.services import Services
 from pages.job_detail import layout as jd
 from pages.job_detail.callbacks import (
@@ -133,5 +133,5 @@ def test_layout_reads_job_range_run_and_state_from_the_url(app: dash.Dash) -> No
     grid = by_id(layout, jd.GRID)
     assert grid.rowModelType == "infinite"
     assert grid.filterModel == jd.state_filter_model("FAILED")
-    assert {c["field"] for c in grid.columnDefs} == set(mq.GRID_FIELDS)
+    assert {c["field"] for c in grid.columnDefs} == set(run_grid.GRID_FIELDS)
     assert jd.job_href("a job", range="6h") == "/jobs/a%20job?range=6h"

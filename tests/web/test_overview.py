@@ -11,8 +11,8 @@ import dash
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from dashapp import monitoring_queries as mq
 from dashapp.models import CollectorStatus
+from dashapp.queries import cards as job_cards
 from dashapp.queries.system import Freshness, LaggingCollector
 from dashapp.services import Services
 from pages.overview import layout as overview
@@ -56,7 +56,9 @@ def test_a_bad_range_in_the_link_is_explained() -> None:
 def test_tile_toggle_and_filters() -> None:
     assert tile_toggle("failed", overview.ANY) == "failed"
     assert tile_toggle("failed", "failed") == overview.ANY
-    assert card_filter(overview.ANY, "", None, "  x ") == mq.CardFilter(None, None, None, "x")
+    assert card_filter(overview.ANY, "", None, "  x ") == job_cards.CardFilter(
+        None, None, None, "x"
+    )
     assert overview.tile_pressed("late", "late") == (
         "true",
         "smd-tile smd-tile--late active",
@@ -65,7 +67,7 @@ def test_tile_toggle_and_filters() -> None:
 
 
 def test_export_href_pins_the_range() -> None:
-    flt = mq.CardFilter("failed", "team=a b", None, None)
+    flt = job_cards.CardFilter("failed", "team=a b", None, None)
     href = export_href(NOW - timedelta(hours=1), NOW, flt)
     assert href == (
         "/export/job-summary.csv?since=2026-11-25T17:32:17Z&until=2026-11-25T18:32:17Z"
@@ -85,7 +87,7 @@ def test_overview_view_orders_cards_and_counts(
     svc: Services, sessions: sessionmaker[Session]
 ) -> None:
     _seed(sessions)
-    view = overview_view(svc, "24h", mq.CardFilter())
+    view = overview_view(svc, "24h", job_cards.CardFilter())
     jobs = [attr(a, "data-job") for a in of_type(view.cards, "Article")]
     assert jobs == [
         "crm-customers-ingest",
@@ -106,19 +108,19 @@ def test_overview_view_orders_cards_and_counts(
         "inventory",
         "orders",
     ]
-    only_failed = overview_view(svc, "24h", mq.CardFilter(status="failed"))
+    only_failed = overview_view(svc, "24h", job_cards.CardFilter(status="failed"))
     assert len(of_type(only_failed.cards, "Article")) == 1
     # The tiles still count every job, so another tile can be pressed.
     assert only_failed.tiles["succeeded"][0] == "1"
 
 
 def test_overview_view_on_an_empty_database(svc: Services) -> None:
-    view = overview_view(svc, None, mq.CardFilter())
+    view = overview_view(svc, None, job_cards.CardFilter())
     assert "No Glue jobs collected yet" in text(view.cards)
 
 
 def test_overview_view_names_an_unreachable_database(unreachable_svc: Services) -> None:
-    view = overview_view(unreachable_svc, "24h", mq.CardFilter())
+    view = overview_view(unreachable_svc, "24h", job_cards.CardFilter())
     assert text(view.cards).startswith("Database unreachable")
 
 
@@ -252,11 +254,11 @@ def test_overview_view_draws_only_the_requested_cards(
     with sessions.begin() as s:
         for i in range(overview.CARDS_PAGE + 5):
             s.add(glue_job(f"job-{i:03d}", NOW))
-    first = overview_view(svc, "24h", mq.CardFilter())
+    first = overview_view(svc, "24h", job_cards.CardFilter())
     assert len(of_type(first.cards, "Article")) == overview.CARDS_PAGE
     assert (first.more_hidden, first.more_label) == (False, "Show 5 more jobs")
     assert first.count.endswith(f"showing the first {overview.CARDS_PAGE}")
-    more = overview_view(svc, "24h", mq.CardFilter(), 2 * overview.CARDS_PAGE)
+    more = overview_view(svc, "24h", job_cards.CardFilter(), 2 * overview.CARDS_PAGE)
     assert len(of_type(more.cards, "Article")) == overview.CARDS_PAGE + 5
     assert more.more_hidden is True
 
@@ -283,7 +285,7 @@ def test_overview_says_syncing_until_the_first_full_read_of_the_runs(
     with sessions.begin() as s:
         _fresh_install(s)
 
-    view = overview_view(svc, "24h", mq.CardFilter())
+    view = overview_view(svc, "24h", job_cards.CardFilter())
     cards = of_type(view.cards, "Article")
     assert [attr(a, "data-status") for a in cards] == ["syncing"] * 3
     shown = text(view.cards)
@@ -294,7 +296,7 @@ def test_overview_says_syncing_until_the_first_full_read_of_the_runs(
 
     with sessions.begin() as s:
         runs_synced(s, NOW)
-    after = overview_view(svc, "24h", mq.CardFilter())
+    after = overview_view(svc, "24h", job_cards.CardFilter())
     assert [attr(a, "data-status") for a in of_type(after.cards, "Article")] == ["late"] * 3
     assert "Never succeeded; expected every 26 h" in text(after.cards)
     assert "Syncing" not in text(after.cards)
@@ -334,7 +336,7 @@ def test_a_job_card_shows_each_tag_once(svc: Services, sessions: sessionmaker[Se
                 tags={"dataset": "customers", "team": "crm", "app": "serverless-pipeline"},
             )
         )
-    view = overview_view(svc, "24h", mq.CardFilter())
+    view = overview_view(svc, "24h", job_cards.CardFilter())
     (card,) = of_type(view.cards, "Article")
     (tags,) = [u for u in of_type(card, "Ul") if "smd-tags" in (u.className or "")]
     assert [text(li) for li in of_type(tags, "Li")] == [

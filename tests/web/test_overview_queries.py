@@ -7,9 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from dashapp import monitoring_queries as mq
+from dashapp import schedules
 from dashapp.config import Dataset
 from dashapp.models import GLUE_RUNS_HISTORY_CURSOR, CollectorCursor
+from dashapp.queries import cards as job_cards
+from dashapp.queries import job_detail as job_detail_reads
+from dashapp.queries import overview as overview_reads
+from dashapp.queries import run_grid, sla
 from tests.web.conftest import NOW
 from tests.web.seed import glue_job, job_run, runs_synced
 
@@ -23,21 +27,21 @@ DATASETS = (
 
 
 def test_median_odd_even_and_empty() -> None:
-    assert mq.median([3, 1, 2]) == 2
-    assert mq.median([4, 1, 3, 2]) == 2.5
-    assert mq.median([]) is None
-    assert mq.median([float("nan"), 5.0]) == 5.0
+    assert sla.median([3, 1, 2]) == 2
+    assert sla.median([4, 1, 3, 2]) == 2.5
+    assert sla.median([]) is None
+    assert sla.median([float("nan"), 5.0]) == 5.0
 
 
 def test_success_rate_counts_only_succeeded_and_failed() -> None:
-    assert mq.success_rate(3, 1) == 0.75
-    assert mq.success_rate(0, 0) is None
-    assert mq.RangeStats(runs=10, succeeded=4, failed=0).success_rate == 1.0
+    assert sla.success_rate(3, 1) == 0.75
+    assert sla.success_rate(0, 0) is None
+    assert job_cards.RangeStats(runs=10, succeeded=4, failed=0).success_rate == 1.0
 
 
 def test_cost_is_dpu_hours_times_price() -> None:
-    assert mq.cost(7200, 0.44) == pytest.approx(0.88)
-    assert mq.cost(None, 0.44) is None
+    assert sla.cost(7200, 0.44) == pytest.approx(0.88)
+    assert sla.cost(None, 0.44) is None
 
 
 @pytest.mark.parametrize(
@@ -48,38 +52,42 @@ def test_cost_is_dpu_hours_times_price() -> None:
         ("cron(0 6 ? * MON *)", 7 * 86400),
         ("rate(30 minutes)", 1800),
         ("rate(1 day)", 86400),
-        ("cron(0/5 * * * ? *)", None),
+        # One cron reader (dashapp.schedules) for the SLA and the sandbox: any regular
+        # period counts, where the old regex knew only hourly, daily and weekly.
+        ("cron(0/5 * * * ? *)", 300),
+        ("cron(15 */2 * * ? *)", 7200),
+        ("cron(0 8 ? * MON-FRI *)", None),
         ("cron(0 8 1 * ? *)", None),
         ("nonsense", None),
         (None, None),
     ],
 )
 def test_schedule_interval(schedule: str | None, seconds: int | None) -> None:
-    assert mq.schedule_interval_s(schedule) == seconds
+    assert schedules.schedule_interval_s(schedule) == seconds
 
 
 def test_sla_from_the_tightest_dataset_then_the_schedule() -> None:
-    on_time = mq.sla_status("orders-job", None, NOW - timedelta(minutes=59), DATASETS, NOW)
+    on_time = sla.sla_status("orders-job", None, NOW - timedelta(minutes=59), DATASETS, NOW)
     assert on_time is not None and not on_time.late and on_time.interval_s == 3600
-    late = mq.sla_status("orders-job", None, NOW - timedelta(minutes=61), DATASETS, NOW)
+    late = sla.sla_status("orders-job", None, NOW - timedelta(minutes=61), DATASETS, NOW)
     assert late is not None and late.late and late.source == "dataset"
-    never = mq.sla_status("orders-job", None, None, DATASETS, NOW)
+    never = sla.sla_status("orders-job", None, None, DATASETS, NOW)
     assert never is not None and never.late and never.age_s is None
     # crm-job's dataset has no SLA; a daily schedule gives 1.25 days.
-    scheduled = mq.sla_status(
+    scheduled = sla.sla_status(
         "crm-job", "cron(0 2 * * ? *)", NOW - timedelta(hours=25), DATASETS, NOW
     )
     assert scheduled is not None and not scheduled.late and scheduled.source == "schedule"
     assert scheduled.interval_s == int(86400 * 1.25)
-    assert mq.sla_status("crm-job", None, None, DATASETS, NOW) is None
+    assert sla.sla_status("crm-job", None, None, DATASETS, NOW) is None
 
 
 def _overview(
     name: str, state: str | None, minutes_ago: float = 10, **kw: object
-) -> mq.JobOverview:
+) -> job_cards.JobOverview:
     run = None
     if state is not None:
-        run = mq.LastRun(
+        run = job_cards.LastRun(
             run_id=f"jr_{name}",
             state=state,
             started_at=NOW - timedelta(minutes=minutes_ago),
@@ -98,11 +106,11 @@ def _overview(
         "gone_at": None,
         "last_run": run,
         "last_success_at": NOW - timedelta(minutes=5),
-        "stats": mq.RangeStats(),
+        "stats": job_cards.RangeStats(),
         "median_duration_s": None,
     }
     values.update(kw)
-    return mq.JobOverview(**values)  # type: ignore[arg-type]
+    return job_cards.JobOverview(**values)  # type: ignore[arg-type]
 
 
 def test_card_status_and_ordering_put_failed_then_late_first() -> None:
@@ -115,7 +123,7 @@ def test_card_status_and_ordering_put_failed_then_late_first() -> None:
         _overview("e-never", None),
         _overview("f-stopped", "STOPPED", 1),
     ]
-    cards = mq.build_cards(jobs, DATASETS, NOW, 0.44, synced=True)
+    cards = job_cards.build_cards(jobs, DATASETS, NOW, 0.44, synced=True)
     assert {c.name: c.status for c in cards} == {
         "a-ok": "succeeded",
         "b-running": "running",
@@ -125,7 +133,7 @@ def test_card_status_and_ordering_put_failed_then_late_first() -> None:
         "e-never": "never",
         "f-stopped": "stopped",
     }
-    assert [c.name for c in mq.order_cards(cards)] == [
+    assert [c.name for c in job_cards.order_cards(cards)] == [
         "d-failed-new",
         "c-failed-old",
         "orders-job",
@@ -146,19 +154,19 @@ def test_filters_and_totals() -> None:
             "orders-job",
             "SUCCEEDED",
             tags={"team": "ops"},
-            stats=mq.RangeStats(runs=4, succeeded=3, failed=1, dpu_seconds=7200),
+            stats=job_cards.RangeStats(runs=4, succeeded=3, failed=1, dpu_seconds=7200),
         ),
-        _overview("crm-job", "RUNNING", stats=mq.RangeStats(runs=2, succeeded=2)),
+        _overview("crm-job", "RUNNING", stats=job_cards.RangeStats(runs=2, succeeded=2)),
     ]
-    cards = mq.build_cards(jobs, DATASETS, NOW, 0.5, synced=True)
-    names = lambda flt: [c.name for c in mq.filter_cards(cards, flt)]  # noqa: E731
-    assert names(mq.CardFilter(status="failed")) == ["sales-ingest"]
-    assert names(mq.CardFilter(tag="team=ops")) == ["orders-job"]
-    assert names(mq.CardFilter(dataset="orders-eu")) == ["orders-job"]
-    assert names(mq.CardFilter(q="NIGHTLY")) == ["sales-ingest"]
-    assert names(mq.CardFilter(q="crm")) == ["crm-job"]  # dataset name matches too
-    assert names(mq.CardFilter(status="running", q="sales")) == []
-    total = mq.totals(cards)
+    cards = job_cards.build_cards(jobs, DATASETS, NOW, 0.5, synced=True)
+    names = lambda flt: [c.name for c in job_cards.filter_cards(cards, flt)]  # noqa: E731
+    assert names(job_cards.CardFilter(status="failed")) == ["sales-ingest"]
+    assert names(job_cards.CardFilter(tag="team=ops")) == ["orders-job"]
+    assert names(job_cards.CardFilter(dataset="orders-eu")) == ["orders-job"]
+    assert names(job_cards.CardFilter(q="NIGHTLY")) == ["sales-ingest"]
+    assert names(job_cards.CardFilter(q="crm")) == ["crm-job"]  # dataset name matches too
+    assert names(job_cards.CardFilter(status="running", q="sales")) == []
+    total = job_cards.totals(cards)
     assert (total.failed, total.running, total.succeeded) == (1, 1, 1)
     assert total.runs == 6 and total.success_rate == pytest.approx(5 / 6)
     assert total.dpu_hours == 2.0 and total.cost == pytest.approx(1.0)
@@ -210,16 +218,16 @@ def _seed(sessions: sessionmaker[Session]) -> None:
 def test_job_overviews(sessions: sessionmaker[Session]) -> None:
     _seed(sessions)
     with sessions() as s:
-        found = {j.name: j for j in mq.job_overviews(s, NOW - timedelta(hours=24), NOW)}
+        found = {j.name: j for j in overview_reads.job_overviews(s, NOW - timedelta(hours=24), NOW)}
     assert sorted(found) == ["crm-job", "idle-job", "orders-job"]  # gone and idle: hidden
     orders = found["orders-job"]
     assert orders.last_run is not None and orders.last_run.run_id == "jr_o_fail"
     assert orders.last_run.error_message == "AnalysisException: cannot resolve 'amount'"
     assert orders.last_success_at == NOW - timedelta(hours=1) + timedelta(seconds=600)
-    assert orders.stats == mq.RangeStats(7, 6, 1, 370.0, 6000, 5940)
+    assert orders.stats == job_cards.RangeStats(7, 6, 1, 370.0, 6000, 5940)
     assert orders.median_duration_s == 350.0
     assert orders.tags == {"team": "sales"}
-    assert len(orders.spark) == mq.SPARK_BUCKETS
+    assert len(orders.spark) == overview_reads.SPARK_BUCKETS
     assert sum(b.succeeded for b in orders.spark) == 6
     assert orders.spark[-1].failed == 1  # the failure 30 min ago is in the last 2 h slice
     assert orders.spark[0].rate is None  # 24 h to 22 h ago: no runs
@@ -230,15 +238,17 @@ def test_job_overviews(sessions: sessionmaker[Session]) -> None:
     assert crm.median_duration_s == 245.0  # 3 days ago is within the 7-day median lookback
     assert found["idle-job"].last_run is None and found["idle-job"].stats.runs == 0
     assert crm.last_failure is None
-    cards = mq.order_cards(mq.build_cards(list(found.values()), DATASETS, NOW, 0.44, synced=True))
+    cards = job_cards.order_cards(
+        job_cards.build_cards(list(found.values()), DATASETS, NOW, 0.44, synced=True)
+    )
     assert [c.status for c in cards] == ["failed", "late", "never"]  # crm: daily, last ok 3 d
 
 
-def _cards(sessions: sessionmaker[Session]) -> dict[str, mq.JobCard]:
+def _cards(sessions: sessionmaker[Session]) -> dict[str, job_cards.JobCard]:
     with sessions() as s:
-        jobs = mq.job_overviews(s, NOW - timedelta(hours=24), NOW)
-        synced = mq.runs_synced(s)
-    return {c.name: c for c in mq.build_cards(jobs, DATASETS, NOW, 0.44, synced=synced)}
+        jobs = overview_reads.job_overviews(s, NOW - timedelta(hours=24), NOW)
+        synced = overview_reads.runs_synced(s)
+    return {c.name: c for c in job_cards.build_cards(jobs, DATASETS, NOW, 0.44, synced=synced)}
 
 
 def test_until_the_first_full_sync_no_job_is_called_never_run_or_late(
@@ -265,7 +275,7 @@ def test_until_the_first_full_sync_no_job_is_called_never_run_or_late(
         )
 
     with sessions() as s:
-        assert mq.runs_synced(s) is False
+        assert overview_reads.runs_synced(s) is False
     syncing = _cards(sessions)
     assert {n: c.status for n, c in syncing.items()} == {
         "orders-job": "syncing",
@@ -277,14 +287,17 @@ def test_until_the_first_full_sync_no_job_is_called_never_run_or_late(
     assert [syncing[n].sla for n in ("orders-job", "crm-job", "nightly-job")] == [None] * 3
     hourly = syncing["hourly-job"].sla
     assert hourly is not None and not hourly.late
-    total = mq.totals(list(syncing.values()))
+    total = job_cards.totals(list(syncing.values()))
     assert (total.failed, total.late, total.by_status["syncing"]) == (1, 0, 2)
-    assert [c.name for c in mq.order_cards(syncing.values())][-2:] == ["crm-job", "orders-job"]
+    assert [c.name for c in job_cards.order_cards(syncing.values())][-2:] == [
+        "crm-job",
+        "orders-job",
+    ]
 
     with sessions.begin() as s:
         runs_synced(s, NOW)
     with sessions() as s:
-        assert mq.runs_synced(s) is True
+        assert overview_reads.runs_synced(s) is True
     synced = _cards(sessions)
     assert {n: c.status for n, c in synced.items()} == {
         "orders-job": "late",
@@ -300,30 +313,36 @@ def test_gone_job_shows_while_it_ran_in_range(sessions: sessionmaker[Session]) -
     with sessions.begin() as s:
         s.add(job_run("jr_g", "gone-job", "SUCCEEDED", NOW - timedelta(hours=3)))
     with sessions() as s:
-        names = [j.name for j in mq.job_overviews(s, NOW - timedelta(hours=24), NOW)]
+        names = [j.name for j in overview_reads.job_overviews(s, NOW - timedelta(hours=24), NOW)]
     assert "gone-job" in names
 
 
 def test_run_series_and_detail(sessions: sessionmaker[Session]) -> None:
     _seed(sessions)
     with sessions() as s:
-        points, cut = mq.run_series(s, "orders-job", NOW - timedelta(hours=24), NOW)
+        points, cut = job_detail_reads.run_series(s, "orders-job", NOW - timedelta(hours=24), NOW)
         assert not cut
         assert [p.run_id for p in points][-2:] == ["jr_o5", "jr_o_fail"]  # oldest first
-        points, cut = mq.run_series(s, "orders-job", NOW - timedelta(hours=24), NOW, limit=3)
+        points, cut = job_detail_reads.run_series(
+            s, "orders-job", NOW - timedelta(hours=24), NOW, limit=3
+        )
         assert cut and [p.run_id for p in points] == ["jr_o4", "jr_o5", "jr_o_fail"]
-        detail = mq.run_detail(s, "orders-job", "jr_o_fail")
+        detail = job_detail_reads.run_detail(s, "orders-job", "jr_o_fail")
         assert detail is not None and detail.run["state"] == "FAILED"
-        assert mq.run_detail(s, "crm-job", "jr_o_fail") is None
-        assert mq.job_info(s, "orders-job") is not None
-        assert mq.job_info(s, "nope") is None and not mq.job_has_runs(s, "nope")
+        assert job_detail_reads.run_detail(s, "crm-job", "jr_o_fail") is None
+        assert job_detail_reads.job_info(s, "orders-job") is not None
+        assert job_detail_reads.job_info(s, "nope") is None and not job_detail_reads.job_has_runs(
+            s, "nope"
+        )
 
 
 # --- the grid's request → SQL --------------------------------------------------------------
 
 
-def _page(s: Session, raw: dict[str, object]) -> mq.GridPage:
-    return mq.run_page(s, "orders-job", NOW - timedelta(hours=24), NOW, mq.parse_grid_request(raw))
+def _page(s: Session, raw: dict[str, object]) -> run_grid.GridPage:
+    return run_grid.run_page(
+        s, "orders-job", NOW - timedelta(hours=24), NOW, run_grid.parse_grid_request(raw)
+    )
 
 
 def test_grid_pages_sorts_and_filters(sessions: sessionmaker[Session]) -> None:
@@ -421,14 +440,14 @@ def test_grid_pages_sorts_and_filters(sessions: sessionmaker[Session]) -> None:
     ],
 )
 def test_grid_refuses_what_it_does_not_serve(raw: dict[str, object], message: str) -> None:
-    with pytest.raises(mq.GridRequestError, match=message):
-        mq.parse_grid_request(raw)
+    with pytest.raises(run_grid.GridRequestError, match=message):
+        run_grid.parse_grid_request(raw)
 
 
 def test_grid_blocks_are_capped() -> None:
-    req = mq.parse_grid_request({"startRow": 100, "endRow": 1_000_000})
-    assert (req.start, req.end) == (100, 100 + mq.MAX_PAGE)
-    only_state = mq.parse_grid_request(
+    req = run_grid.parse_grid_request({"startRow": 100, "endRow": 1_000_000})
+    assert (req.start, req.end) == (100, 100 + run_grid.MAX_PAGE)
+    only_state = run_grid.parse_grid_request(
         {"filterModel": {"state": {"filterType": "text", "type": "equals", "filter": "failed"}}}
     )
     assert only_state.state_equals == "FAILED"
