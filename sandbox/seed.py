@@ -37,8 +37,8 @@ from sandbox.catalog import (
     JobSpec,
 )
 from sandbox.etl import IngestError, ingest_object
-from sandbox.fidelity import cloudwatch as fcw
 from sandbox.fidelity import glue as fglue
+from sandbox.fidelity.cloudwatch.store import metric_store
 
 log = logging.getLogger(__name__)
 
@@ -371,7 +371,7 @@ class HistoryWriter:
         self.report = report
         self.backend = fglue.glue_backend(ACCOUNT_ID, account.region)
         self.output_group, self.error_group = glue_log_groups(settings)
-        self.store = fcw.metric_store(ACCOUNT_ID, account.region)
+        self.store = metric_store(ACCOUNT_ID, account.region)
 
     def run(
         self,
@@ -677,7 +677,7 @@ def seed_lambda_history(
     report: SeedReport,
 ) -> None:
     """Per-minute AWS/Lambda metrics (with raw duration samples for percentiles) and sample logs."""
-    store = fcw.metric_store(ACCOUNT_ID, account.region)
+    store = metric_store(ACCOUNT_ID, account.region)
     first = int(start.timestamp()) // 60 * 60
     last = int(now.timestamp()) // 60 * 60  # the current minute is not complete yet
     minutes = np.arange(first, last, 60, dtype=np.int64)
