@@ -2,7 +2,7 @@
 
 Why: the collector sends GetMetricData with 500 queries a call; moto's own
 CloudWatch scans every stored sample per query and cannot answer percentiles,
-so the sandbox replaces it (``sandbox/fidelity/cloudwatch.py``).  This
+so the sandbox replaces it (``sandbox/fidelity/cloudwatch/``).  This
 script prints, from one run:
 
 1. moto unpatched vs. the fidelity layer on a small workload moto can still
@@ -39,7 +39,7 @@ from botocore.utils import parse_timestamp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sandbox.fidelity.cloudwatch import MetricStore, metric_store
+from sandbox.fidelity.cloudwatch.store import MetricStore, metric_store
 from sandbox.server import SandboxServer
 
 for _key, _value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():

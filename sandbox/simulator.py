@@ -8,6 +8,9 @@ Ingest runs really read the uploaded object and write the processed output.
 Everything goes through the sandbox's public API (internal-marked boto3 clients)
 except what the API cannot express (moving a Glue run through its states), which
 goes through the fidelity layer's controller.
+
+This module is the Glue side (schedules, run lifecycles, retries, stops, state
+events); Lambda's load is ``lambda_traffic``, the upload path ``uploads``.
 """
 
 from __future__ import annotations
@@ -24,25 +27,21 @@ from typing import Any
 import numpy as np
 
 from dashapp.clock import Clock
-from dashapp.config import Dataset, Settings
+from dashapp.config import Settings
 from dashapp.schedules import next_fire_time
-from sandbox import behaviour, datagen
+from sandbox import behaviour
 from sandbox.account import ACCOUNT_ID, SandboxAccount
 from sandbox.catalog import TRIGGER_QUEUE, FunctionSpec, JobSpec
-from sandbox.etl import IngestError, ingest_object
+from sandbox.etl import IngestError
 from sandbox.fidelity import glue as fglue
-from sandbox.seed import (
-    LAMBDA_NAMESPACE,
-    InFlight,
-    glue_log_groups,
-    glue_run_metrics,
-    upload_key,
-)
+from sandbox.lambda_traffic import LambdaTraffic
+from sandbox.seed.glue_history import glue_log_groups, glue_run_metrics
+from sandbox.seed.report import InFlight
+from sandbox.uploads import PartnerDrops, ingest_run_plan, upload_run, write_prepared_output
 
 log = logging.getLogger(__name__)
 
 TICK_S = 0.25
-LAMBDA_LAG_S = 5  # CloudWatch shows a Lambda minute a few seconds after it ends
 STATE_MESSAGES = {
     "SUCCEEDED": ("INFO", "Job run succeeded"),
     "TIMEOUT": ("WARN", "Job run timed out"),
@@ -100,12 +99,8 @@ class Simulator:
         self.next_fire: dict[str, datetime | None] = {
             j.name: next_fire_time(j.schedule, now) for j in jobs if j.schedule
         }
-        self.next_drop: dict[str, datetime] = {
-            d.name: now + timedelta(seconds=self.rng.uniform(20, 90)) for d in settings.datasets
-        }
-        self.lambda_minute = int(now.timestamp()) // 60 * 60
-        self.lambda_streams: dict[str, tuple[int, str]] = {}
-        self.lambda_incident: dict[str, int] = {}  # function → minutes of incident left
+        self.partner_drops = PartnerDrops(account, settings, self.rng, now)
+        self.lambda_traffic = LambdaTraffic(account, functions, self.rng, self.np_rng, now)
         self.errors = 0
         for item in in_flight or []:
             self._adopt_in_flight(item, now)
@@ -163,9 +158,9 @@ class Simulator:
         self._put_metrics(metrics)
         for active in finishing:
             self._finish(active)
-        self._publish_lambda(now)
+        self.lambda_traffic.publish(now)
         if self.drop_files:
-            self._drop_files(now)
+            self.partner_drops.drop_due(now)
 
     def _fire_schedules(self, now: datetime) -> None:
         for name, when in list(self.next_fire.items()):
@@ -430,179 +425,41 @@ class Simulator:
     # --- ingest ---------------------------------------------------------------------------------
     def on_upload_event(self, event: dict[str, Any]) -> None:
         """An S3 "Object Created" event reached the trigger queue: start the dataset's job."""
-        detail = event.get("detail", {})
-        bucket = detail.get("bucket", {}).get("name")
-        key = detail.get("object", {}).get("key")
-        if not bucket or not key:
+        run = upload_run(self.settings, event)
+        if run is None:
             return
-        dataset = dataset_for_object(self.settings, bucket, key)
-        if dataset is None:
-            return
-        spec = self.jobs.get(dataset.glue_job) or _generic_spec(dataset.glue_job)
-        uri = f"s3://{bucket}/{key}"
-        args = {
-            "--input_path": uri,
-            "--dataset": dataset.name,
-            "--output_path": f"s3://{self.settings.processed_bucket}/{dataset.name}/",
-            "--source_event_id": str(event.get("id", "")),
-        }
+        spec = self.jobs.get(run.job) or _generic_spec(run.job)
         now = self.clock.now()
-        self._start(
-            spec,
-            now,
-            trigger=f"{dataset.name}-upload-trigger",
-            arguments=args,
-            ingest={"uri": uri, "dataset": dataset.name},
-        )
+        self._start(spec, now, trigger=run.trigger, arguments=run.arguments, ingest=run.ingest)
 
     def _ingest(self, active: ActiveRun) -> None:
         ingest = active.ingest or {}
-        dataset = self.settings.datasets_by_name.get(ingest.get("dataset") or "")
-        expected = dataset.expected_columns if dataset else ()
-        rows, error, output = 0, None, None
-        try:
-            result = ingest_object(
-                self.account.client("s3"),
-                input_uri=ingest["uri"],
-                output_bucket=self.settings.processed_bucket,
-                dataset=ingest.get("dataset") or active.spec.name,
-                run_id=active.run_id,
-                expected_columns=expected,
-                at=active.started_at,
-            )
-            rows, output = result.rows_read, result.output_key
-        except IngestError as e:
-            error = f"IngestError: {e}"
-        except Exception as e:  # noqa: BLE001 - any failure is the run's failure, as in Glue
-            error = f"{type(e).__name__}: {e}"
-        plan = behaviour.plan_run(
-            active.spec, active.started_at, self.rng, rows=rows, error=error, source=ingest["uri"]
+        plan = ingest_run_plan(
+            self.account,
+            self.settings,
+            active.spec,
+            active.run_id,
+            active.started_at,
+            ingest,
+            self.rng,
         )
-        if output:
-            plan.lines.append(
-                behaviour.LogLine(
-                    plan.total_s - 0.3,
-                    "output",
-                    f"Wrote s3://{self.settings.processed_bucket}/{output}",
-                )
-            )
-            plan.lines.sort(key=lambda ln: ln.offset_s)
         with self._lock:
             active.plan = plan
             active.metrics = self._metrics_for(active)
             ingest["written"] = True
 
     def _write_prepared_output(self, active: ActiveRun, now: datetime) -> None:
-        ingest = active.ingest or {}
-        dataset = self.settings.datasets_by_name.get(ingest.get("dataset") or "")
         try:
-            ingest_object(
-                self.account.client("s3"),
-                input_uri=f"s3://{ingest['bucket']}/{ingest['key']}",
-                output_bucket=self.settings.processed_bucket,
-                dataset=ingest.get("dataset") or active.spec.name,
-                run_id=active.run_id,
-                expected_columns=dataset.expected_columns if dataset else (),
-                at=active.started_at,
+            write_prepared_output(
+                self.account,
+                self.settings,
+                active.spec,
+                active.run_id,
+                active.started_at,
+                active.ingest or {},
             )
         except (IngestError, KeyError):
             log.exception("could not write the output of %s", active.run_id)
-
-    # --- partner systems dropping files ---------------------------------------------------------
-    def _drop_files(self, now: datetime) -> None:
-        s3 = self.account.client("s3")
-        for dataset in self.settings.datasets:
-            if self.next_drop.get(dataset.name, now) > now:
-                continue
-            every = datagen.DROP_EVERY_S.get(dataset.name, 900)
-            self.next_drop[dataset.name] = now + timedelta(
-                seconds=every * self.rng.uniform(0.6, 1.4)
-            )
-            if dataset.name not in datagen.GENERATORS:
-                continue
-            dropped = datagen.drop(dataset.name, self.rng, now)
-            key = upload_key(dataset, dropped.name, now, self.rng)
-            s3.put_object(
-                Bucket=self.settings.dataset_bucket(dataset),
-                Key=key,
-                Body=dropped.body,
-                Metadata={"uploaded-by": f"{dataset.name}-export"},
-            )
-
-    # --- Lambda ---------------------------------------------------------------------------------
-    def _publish_lambda(self, now: datetime) -> None:
-        due = int(now.timestamp()) - LAMBDA_LAG_S
-        while self.lambda_minute + 60 <= due:
-            minute = self.lambda_minute
-            self.lambda_minute += 60
-            self._publish_lambda_minute(minute)
-
-    def _publish_lambda_minute(self, minute: int) -> None:
-        stamp = datetime.fromtimestamp(minute, UTC)
-        minutes = np.array([minute], dtype=np.int64)
-        for spec in self.functions:
-            left = self.lambda_incident.get(spec.name, 0)
-            if left == 0 and self.rng.random() < 1 / 4000:
-                left = self.rng.randint(10, 40)
-            self.lambda_incident[spec.name] = max(0, left - 1)
-            load = behaviour.lambda_minutes(
-                spec, minutes, self.np_rng, incident=np.array([left > 0])
-            )
-            inv = float(load.invocations[0])
-            if inv == 0:
-                continue
-            dims = [{"Name": "FunctionName", "Value": spec.name}]
-            samples = load.duration_samples[0]
-            values, counts = np.unique(samples, return_counts=True)
-            # Scale the sample's counts to the minute's invocations (CloudWatch sees them all).
-            scale = inv / max(1, len(samples))
-            data = [
-                {"MetricName": "Invocations", "Value": inv, "Unit": "Count"},
-                {"MetricName": "Errors", "Value": float(load.errors[0]), "Unit": "Count"},
-                {"MetricName": "Throttles", "Value": float(load.throttles[0]), "Unit": "Count"},
-                {
-                    "MetricName": "ConcurrentExecutions",
-                    "Value": float(load.concurrency[0]),
-                    "Unit": "Count",
-                },
-                {
-                    "MetricName": "Duration",
-                    "Unit": "Milliseconds",
-                    "Values": [float(v) for v in values],
-                    "Counts": [float(round(c * scale, 3)) for c in counts],
-                },
-            ]
-            for d in data:
-                d["Dimensions"] = dims
-                d["Timestamp"] = stamp
-            self.account.put_metrics(LAMBDA_NAMESPACE, data)
-            self._lambda_logs(spec, stamp, load)
-
-    def _lambda_logs(
-        self, spec: FunctionSpec, minute: datetime, load: behaviour.LambdaMinutes
-    ) -> None:
-        n = int(load.invocations[0])
-        errors = int(load.errors[0])
-        take_ok = min(n - errors, 1 + int(self.rng.random() < 0.3))
-        take_err = min(errors, 2)
-        if take_ok + take_err == 0:
-            return
-        hour = int(minute.timestamp()) // 3600
-        current = self.lambda_streams.get(spec.name)
-        if current is None or current[0] != hour:
-            current = (hour, f"{minute:%Y/%m/%d}/[$LATEST]{self.rng.getrandbits(128):032x}")
-            self.lambda_streams[spec.name] = current
-        samples = load.duration_samples[0]
-        lines: list[tuple[datetime, str]] = []
-        for k in range(take_ok + take_err):
-            at = minute + timedelta(seconds=self.rng.uniform(0, 59))
-            dur = float(samples[k % len(samples)]) if len(samples) else spec.duration_ms
-            lines.extend(
-                behaviour.lambda_invocation_log(
-                    spec, at, self.rng, failed=k >= take_ok, duration_ms=dur
-                )
-            )
-        self.account.put_logs(f"/aws/lambda/{spec.name}", current[1], lines)
 
 
 def _aware(value: datetime) -> datetime:
@@ -612,16 +469,6 @@ def _aware(value: datetime) -> datetime:
 
 def run_attempt(run: Any) -> int:
     return int(getattr(run, "attempt", 0) or 0)
-
-
-def dataset_for_object(settings: Settings, bucket: str, key: str) -> Dataset | None:
-    """The dataset whose raw bucket and prefix hold `key` (the longest prefix wins)."""
-    matches = [
-        d
-        for d in settings.datasets
-        if settings.dataset_bucket(d) == bucket and key.startswith(d.prefix)
-    ]
-    return max(matches, key=lambda d: len(d.prefix), default=None)
 
 
 def _generic_spec(job: str) -> JobSpec:

@@ -10,8 +10,8 @@ behaviour it restores and fails against plain moto.
 ==============  ======================================  ==========================================
 module          moto 5.2.5 does                         AWS behaviour restored
 ==============  ======================================  ==========================================
-``glue``        runs advance STARTING -> RUNNING ->     runs move only through ``transition()``
-                SUCCEEDED when read, never fail; no     (legal moves only); real JobRun shape:
+``glue``,       runs advance STARTING -> RUNNING ->     runs move only through ``transition()``
+``glue_api``    SUCCEEDED when read, never fail; no     (legal moves only); real JobRun shape:
                 ErrorMessage / DPUSeconds;              CompletedOn and DPUSeconds once finished,
                 ExecutionTime 123; CompletedOn on       ErrorMessage when failed, LogGroupName
                 running runs; GetJobRuns oldest         /aws-glue/jobs; GetJobRuns newest first,
@@ -46,12 +46,12 @@ from __future__ import annotations
 
 import threading
 
-from . import cloudwatch, glue, lambda_, s3_events
+from . import cloudwatch, glue_api, lambda_, s3_events
 
 __all__ = ["applied_patches", "apply_fidelity"]
 
 _PATCHES = (
-    ("glue", glue.apply),
+    ("glue", glue_api.apply),
     ("cloudwatch", cloudwatch.apply),
     ("lambda", lambda_.apply),
     ("s3_events", s3_events.apply),

@@ -20,7 +20,8 @@ Controller API (used by the simulator; keep stable)::
                execution_time=None)
     runs_in_state(backend, states) -> list[SandboxJobRun]
 
-Through plain boto3 the runs then behave like Glue's: ``GetJobRun(s)`` return the
+Through plain boto3 the runs then behave like Glue's (the moto operations that
+serve them, and ``apply``, are in ``glue_api``): ``GetJobRun(s)`` return the
 real shape, ``GetJobRuns`` is newest first with ``MaxResults`` <= 200 and an
 opaque ``NextToken``, ``StartJobRun`` creates a run that stays STARTING until
 the controller moves it, ``BatchStopJobRun`` moves STARTING/RUNNING runs to
@@ -29,19 +30,13 @@ STOPPING (the simulator later moves them to STOPPED).
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import threading
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.core.responses import ActionResult
 from moto.glue import models as glue_models
-from moto.glue import responses as glue_responses
-from moto.glue.exceptions import ConcurrentRunsExceededException, InvalidInputException
 from moto.glue.models import FakeJob, GlueBackend, glue_backends
 
 from dashapp.aws.glue import DPU_PER_WORKER
@@ -52,9 +47,10 @@ __all__ = [
     "LOCK",
     "TERMINAL_STATES",
     "SandboxJobRun",
-    "apply",
     "create_run",
     "glue_backend",
+    "job_capacity",
+    "naive_utc",
     "runs_in_state",
     "transition",
 ]
@@ -75,8 +71,6 @@ LEGAL_TRANSITIONS: Mapping[str, frozenset[str]] = {
 #: Glue's documented default job timeout, used when neither job nor run sets one.
 DEFAULT_TIMEOUT_MINUTES = 2880
 LOG_GROUP_NAME = "/aws-glue/jobs"
-GET_JOB_RUNS_DEFAULT_PAGE = 100
-GET_JOB_RUNS_MAX_PAGE = 200
 
 _ORIGINAL_FAKE_JOB_RUN = glue_models.FakeJobRun
 #: Guards every run-state change (StartJobRun's check-then-append, transition(),
@@ -85,7 +79,7 @@ _ORIGINAL_FAKE_JOB_RUN = glue_models.FakeJobRun
 LOCK = threading.RLock()
 
 
-def _naive_utc(value: datetime) -> datetime:
+def naive_utc(value: datetime) -> datetime:
     """moto keeps naive-UTC datetimes; aware ones would serialise wrongly."""
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
@@ -141,7 +135,7 @@ class SandboxJobRun(_ORIGINAL_FAKE_JOB_RUN):  # type: ignore[misc, valid-type]
         self.trigger_name = trigger_name
         self.glue_version = glue_version
         self.execution_class = execution_class or "STANDARD"
-        self.started_on = _naive_utc(started_on)
+        self.started_on = naive_utc(started_on)
         self.modified_on = self.started_on
         self.completed_on: datetime | None = None
         self.error_message: str | None = None
@@ -224,7 +218,7 @@ def glue_backend(account_id: str = DEFAULT_ACCOUNT_ID, region: str = "us-east-1"
     return glue_backends[account_id][region]
 
 
-def _job_capacity(job: FakeJob) -> tuple[int | None, float | None]:
+def job_capacity(job: FakeJob) -> tuple[int | None, float | None]:
     """(AllocatedCapacity, MaxCapacity) a run of ``job`` gets, as Glue derives them."""
     max_capacity = job.max_capacity
     if max_capacity is None and job.number_of_workers:
@@ -254,7 +248,7 @@ def create_run(
     workers, capacity, timeout and Glue version are copied from the job.
     """
     job = backend.get_job(job_name)
-    allocated, max_capacity = _job_capacity(job)
+    allocated, max_capacity = job_capacity(job)
     run = SandboxJobRun(
         job_name,
         started_on=started_on,
@@ -303,7 +297,7 @@ def transition(
         current = run.status
         if state not in LEGAL_TRANSITIONS.get(current, frozenset()):
             raise ValueError(f"illegal Glue job run transition {current} -> {state}")
-        at = _naive_utc(at)
+        at = naive_utc(at)
         if at < run.started_on:
             raise ValueError("transition time is before the run started")
         if error_message is not None and state not in ERROR_STATES:
@@ -331,179 +325,3 @@ def runs_in_state(backend: GlueBackend, states: Iterable[str]) -> list[SandboxJo
         for run in list(job.job_runs)
         if isinstance(run, SandboxJobRun) and run.status in wanted
     ]
-
-
-# --- patched moto methods -------------------------------------------------------
-
-
-def _start_job_run(
-    self: FakeJob,
-    allocated_capacity: int | None,
-    max_capacity: float | None,
-    timeout: int | None,
-    worker_type: str | None,
-    security_configuration: str | None,
-    number_of_workers: int | None,
-    notification_property: dict[str, int] | None,
-    previous_run_id: str | None,
-    arguments: dict[str, str] | None,
-) -> str:
-    """``FakeJob.start_job_run``: a STARTING :class:`SandboxJobRun`; Glue's concurrency rule."""
-    with LOCK:
-        active = sum(1 for run in self.job_runs if run.status in ACTIVE_STATES)
-        if active >= self.execution_property.get("MaxConcurrentRuns", 1):
-            raise ConcurrentRunsExceededException(f"Job with name {self.name} already running")
-        run_arguments = dict(self.default_arguments)
-        run_arguments.update(arguments or {})
-        run_arguments.update(self.non_overridable_arguments or {})
-        job_allocated, job_max = _job_capacity(self)
-        if number_of_workers or worker_type:
-            workers = number_of_workers or self.number_of_workers or 0
-            wtype = worker_type or self.worker_type or "G.1X"
-            job_max = workers * DPU_PER_WORKER.get(wtype, 1.0)
-            job_allocated = int(job_max)
-        # moto resolves the module global at call time: use it, so the run
-        # class installed by apply() is what StartJobRun creates.
-        run_cls = glue_models.FakeJobRun
-        run = run_cls(
-            self.name,
-            started_on=datetime.now(UTC),
-            previous_run_id=previous_run_id,
-            arguments=run_arguments or None,
-            allocated_capacity=allocated_capacity or job_allocated,
-            max_capacity=max_capacity or job_max,
-            timeout=timeout or self.timeout,
-            worker_type=worker_type or self.worker_type,
-            number_of_workers=number_of_workers or self.number_of_workers,
-            notification_property=notification_property or self.notification_property,
-            security_configuration=security_configuration or self.security_configuration,
-            glue_version=self.glue_version,
-            execution_class=self.execution_class,
-        )
-        self.job_runs.append(run)
-        return run.job_run_id
-
-
-def _encode_token(payload: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
-
-
-def _decode_token(token: str) -> dict[str, Any]:
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidInputException("GetJobRuns", "Invalid NextToken") from exc
-    if not isinstance(payload, dict) or "after" not in payload:
-        raise InvalidInputException("GetJobRuns", "Invalid NextToken")
-    return payload
-
-
-def _get_job_runs(
-    self: GlueBackend,
-    job_name: str,
-    next_token: str | None = None,
-    max_results: int | None = None,
-) -> tuple[list[Any], str | None]:
-    """``GetJobRuns``: newest first by StartedOn, <= 200 a page, opaque token."""
-    if max_results is None:
-        max_results = GET_JOB_RUNS_DEFAULT_PAGE
-    if not 1 <= int(max_results) <= GET_JOB_RUNS_MAX_PAGE:
-        raise InvalidInputException(
-            "GetJobRuns",
-            f"1 validation error detected: Value '{max_results}' at 'maxResults' "
-            f"failed to satisfy constraint: Member must have value less than or "
-            f"equal to {GET_JOB_RUNS_MAX_PAGE}",
-        )
-    job = self.get_job(job_name)
-    # (started_on, insertion index) descending: newest first, stable for ties.
-    ordered = sorted(
-        enumerate(job.job_runs),
-        key=lambda item: (item[1].started_on, item[0]),
-        reverse=True,
-    )
-    start = 0
-    if next_token:
-        after = _decode_token(next_token)["after"]
-        ids = [run.job_run_id for _, run in ordered]
-        if after not in ids:
-            raise InvalidInputException("GetJobRuns", "Invalid NextToken")
-        start = ids.index(after) + 1
-    page = [run for _, run in ordered[start : start + int(max_results)]]
-    token = None
-    if start + int(max_results) < len(ordered) and page:
-        token = _encode_token({"after": page[-1].job_run_id})
-    return page, token
-
-
-def _batch_stop_job_run(
-    self: GlueBackend, job_name: str, job_run_ids: list[str]
-) -> dict[str, list[dict[str, Any]]]:
-    """``BatchStopJobRun``: STARTING/RUNNING/WAITING -> STOPPING; errors per run otherwise."""
-    with LOCK:
-        return _batch_stop_locked(self.get_job(job_name), job_name, job_run_ids)
-
-
-def _batch_stop_locked(
-    job: FakeJob, job_name: str, job_run_ids: list[str]
-) -> dict[str, list[dict[str, Any]]]:
-    runs = {run.job_run_id: run for run in job.job_runs}
-    now = _naive_utc(datetime.now(UTC))
-    successes: list[dict[str, Any]] = []
-    errors: list[dict[str, Any]] = []
-    for run_id in job_run_ids:
-        run = runs.get(run_id)
-        if run is None:
-            errors.append(
-                {
-                    "JobName": job_name,
-                    "JobRunId": run_id,
-                    "ErrorDetail": {
-                        "ErrorCode": "EntityNotFoundException",
-                        "ErrorMessage": f"Job Run {run_id} not found.",
-                    },
-                }
-            )
-            continue
-        state = run.status
-        if state == "STOPPING":
-            successes.append({"JobName": job_name, "JobRunId": run_id})
-        elif state in ("STARTING", "RUNNING", "WAITING"):
-            if isinstance(run, SandboxJobRun):
-                transition(run, "STOPPING", at=max(now, run.started_on))
-            else:
-                run.status = "STOPPING"
-            successes.append({"JobName": job_name, "JobRunId": run_id})
-        else:
-            errors.append(
-                {
-                    "JobName": job_name,
-                    "JobRunId": run_id,
-                    "ErrorDetail": {
-                        "ErrorCode": "InvalidInputException",
-                        "ErrorMessage": (
-                            f"Job run {run_id} is in {state} state and cannot be stopped."
-                        ),
-                    },
-                }
-            )
-    return {"SuccessfulSubmissions": successes, "Errors": errors}
-
-
-def _response_batch_stop_job_run(self: Any) -> ActionResult:
-    job_name = self._get_param("JobName")
-    run_ids = self._get_param("JobRunIds") or []
-    if not run_ids:
-        raise InvalidInputException("BatchStopJobRun", "JobRunIds must not be empty")
-    return ActionResult(self.glue_backend.batch_stop_job_run(job_name, list(run_ids)))
-
-
-def apply() -> None:
-    """Install the Glue patches (idempotent)."""
-    if getattr(FakeJob, "_sandbox_patched", False):
-        return
-    glue_models.FakeJobRun = SandboxJobRun  # type: ignore[misc]
-    FakeJob.start_job_run = _start_job_run  # type: ignore[method-assign, assignment]
-    GlueBackend.get_job_runs = _get_job_runs  # type: ignore[method-assign, assignment]
-    GlueBackend.batch_stop_job_run = _batch_stop_job_run  # type: ignore[attr-defined]
-    glue_responses.GlueResponse.batch_stop_job_run = _response_batch_stop_job_run  # type: ignore[attr-defined]
-    FakeJob._sandbox_patched = True  # type: ignore[attr-defined]

@@ -17,6 +17,7 @@ import yaml
 
 from dashapp import infra
 from dashapp.config import Settings
+from dashapp.infra.core import COLLECTOR_EXTRA_ACTIONS
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 TEMPLATES = sorted(INFRA.glob("*.yaml"))
@@ -158,7 +159,7 @@ def test_the_collector_role_grants_exactly_what_the_collectors_call():
     granted = {a for s in _statements(core["Resources"]["CollectorRole"]) for a in _actions(s)}
     used = {a for j in JOBS for a in j.aws_permissions}
     # glue:StartJobRun (auto-retry) is granted per dataset job by the datasets stack.
-    assert granted == (used - {"glue:StartJobRun"}) | set(infra.COLLECTOR_EXTRA_ACTIONS)
+    assert granted == (used - {"glue:StartJobRun"}) | set(COLLECTOR_EXTRA_ACTIONS)
     datasets = load("datasets.yaml")
     retry = _statements(datasets["Resources"]["CollectorAutoRetryPolicy"])
     assert [_actions(s) for s in retry] == [["glue:StartJobRun"]]

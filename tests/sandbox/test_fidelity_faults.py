@@ -21,14 +21,8 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from botocore.parsers import create_parser
 
-from sandbox.fidelity.faults import (
-    FaultInjectingApp,
-    FaultPlan,
-    RequestInfo,
-    classify_request,
-    error_response,
-    inject_client_faults,
-)
+from sandbox.fidelity.aws_protocols import RequestInfo, classify_request, error_response
+from sandbox.fidelity.faults import FaultInjectingApp, FaultPlan, inject_client_faults
 
 NO_RETRY = Config(retries={"total_max_attempts": 1})
 

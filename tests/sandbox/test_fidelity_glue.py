@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.glue.models import FakeJob, FakeJobRun
 
-from sandbox.fidelity import apply_fidelity
+from sandbox.fidelity import apply_fidelity, glue_api
 from sandbox.fidelity import glue as g
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -272,8 +272,11 @@ def test_apply_fidelity_is_idempotent(aws: None) -> None:
     apply_fidelity()
     import moto.glue.models as glue_models
 
-    assert (FakeJob.start_job_run, glue_models.FakeJobRun) == (g._start_job_run, g.SandboxJobRun)
-    assert before[0] is g._start_job_run
+    assert (FakeJob.start_job_run, glue_models.FakeJobRun) == (
+        glue_api._start_job_run,
+        g.SandboxJobRun,
+    )
+    assert before[0] is glue_api._start_job_run
     client = _glue()
     _job(client)
     client.start_job_run(JobName="ingest")

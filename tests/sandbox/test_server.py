@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from botocore.utils import parse_timestamp
 
 from sandbox.fidelity import glue as g
-from sandbox.fidelity.cloudwatch import metric_store
+from sandbox.fidelity.cloudwatch.store import metric_store
 from sandbox.server import SandboxServer
 
 REGION = "us-east-1"
