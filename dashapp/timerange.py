@@ -60,9 +60,14 @@ class TimeRange:
 
     @property
     def query_until(self) -> datetime:
-        """The end to query with: a relative range also takes in what happened in the
-        current second (its `until` is `now`, and windows are half-open)."""
-        return self.until + timedelta(seconds=1) if self.relative else self.until
+        """The end every page reads to (the one rule for a range's end): an absolute range's
+        `until`; a relative range's `query_end(now)`."""
+        return query_end(self.until) if self.relative else self.until
+
+    @property
+    def bounds(self) -> tuple[datetime, datetime]:
+        """The half-open window [since, query_until) a page reads and its export pins."""
+        return self.since, self.query_until
 
     @property
     def seconds(self) -> float:
@@ -76,6 +81,15 @@ class TimeRange:
             word = _UNIT_WORDS[unit] + ("" if n == "1" else "s")
             return f"Last {n} {word}" if n != "1" else f"Last {word}"
         return f"{_short(self.since)} – {_short(self.until)} UTC"
+
+
+def query_end(now: datetime) -> datetime:
+    """Where a range ending "now" stops reading: the next whole second after `now`.
+
+    Windows are half-open, so what happened in the current second must be inside; a
+    whole second keeps an export link pinned to it exact (`iso_z` shows no fraction).
+    """
+    return as_utc(now).replace(microsecond=0) + timedelta(seconds=1)
 
 
 def _short(value: datetime) -> str:

@@ -18,12 +18,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
 
 from sqlalchemy import Row, func, or_, select, union
 from sqlalchemy.orm import Session
 
-from dashapp.clock import iso_z
 from dashapp.models import LambdaFunction, MetricPoint
 from dashapp.queries import lambda_summary
 from dashapp.queries.filters import Window
@@ -128,26 +126,6 @@ def lambda_table_rows(session: Session, window: Window) -> list[dict[str, Any]]:
     """The functions table: one row per function lambda-summary.csv lists, same order."""
     peaks = peak_concurrency(session, window)
     return [grid_row(s, peaks.get(s.function_name)) for s in summaries(session, window)]
-
-
-def summary_href(window: Window) -> str:
-    """`/export/lambda-summary.csv` for exactly the table's window."""
-    return "/export/lambda-summary.csv?" + urlencode(
-        {"since": iso_z(window.since), "until": iso_z(window.until)}
-    )
-
-
-def metrics_href(name: str, metric: str, window: Window) -> str:
-    """`/export/metrics.csv` for one function's metric in the chart's window."""
-    return "/export/metrics.csv?" + urlencode(
-        {
-            "resource_type": RESOURCE_TYPE,
-            "name": name,
-            "metric": metric,
-            "since": iso_z(window.since),
-            "until": iso_z(window.until),
-        }
-    )
 
 
 def _points(

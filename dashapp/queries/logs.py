@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
-from urllib.parse import urlencode
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -167,32 +166,6 @@ def source_groups(source: LogSource, glue_log_group_prefix: str) -> tuple[str, .
         return (f"/aws/lambda/{source.name}",)
     prefix = glue_log_group_prefix.rstrip("/")
     return (f"{prefix}/output", f"{prefix}/error")
-
-
-def export_href(
-    source: LogSource,
-    glue_log_group_prefix: str,
-    since: datetime,
-    until: datetime,
-    q: str | None,
-    level: str | None = None,
-) -> str:
-    """The `/export/log-events.csv` link for exactly the lines of a source in a window.
-
-    A run's lines are its stream (the run id) in both Glue groups, so the link names
-    only the stream; a function's are its whole group.
-    """
-    params: list[tuple[str, str]] = []
-    if source.kind == "function":
-        params.append(("group", source_groups(source, glue_log_group_prefix)[0]))
-    else:
-        params.append(("stream", source.name))
-    if q:
-        params.append(("q", q))
-    if level:
-        params.append(("level", level))
-    params += [("since", iso_z(since)), ("until", iso_z(until))]
-    return "/export/log-events.csv?" + urlencode(params)
 
 
 def trim_to_limit(count: int, new: int, limit: int = MAX_LINES) -> int:

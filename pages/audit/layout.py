@@ -21,8 +21,9 @@ from dashapp.queries.audit import AuditRow
 from dashapp.timerange import normalise_range
 from layouts.components import loading, notice, paged_grid_options
 from layouts.timerange import time_range_picker
+from pages import links
 
-PATH = "/audit"
+PATH = links.AUDIT
 NAME = "Audit log"
 
 GATE = "audit-gate"

@@ -21,8 +21,9 @@ from dashapp.queries.retries import FailedRun
 from dashapp.timerange import normalise_range
 from layouts.components import icon, loading, notice, paged_grid_options
 from layouts.timerange import time_range_picker
+from pages import links
 
-PATH = "/failures"
+PATH = links.FAILURES
 NAME = "Failed runs"
 
 PAGE = "failures"  # the time range picker's key

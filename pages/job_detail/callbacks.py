@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 import plotly.graph_objects as go
 from dash import ClientsideFunction, Dash, Input, Output, State, html, no_update
@@ -39,8 +38,8 @@ from layouts.components import (
 )
 from layouts.job_actions import run_actions
 from layouts.timerange import range_ids
+from pages import links
 from pages.job_detail import layout as jd
-from pages.logs.layout import run_logs_href
 from pages.overview.layout import money
 
 FAILED_COLOUR = "#d62728"
@@ -212,12 +211,6 @@ class JobView:
     found: bool
 
 
-def runs_export_href(job_name: str, since: datetime, until: datetime, state: str | None) -> str:
-    """`/export/job-runs.csv` for the job's runs in the range (pinned to absolute times)."""
-    params = {"job": job_name, "state": state, "since": iso_z(since), "until": iso_z(until)}
-    return "/export/job-runs.csv" + permalink_search(params)
-
-
 def _info(info: job_detail_reads.JobInfo | None, now: datetime) -> list[Any]:
     if info is None:
         return ["Not in the collected inventory (runs only)."]
@@ -246,10 +239,8 @@ def job_view(svc: Services, job_name: str, range_value: str | None, dark: bool) 
         with svc.sessions() as session:
             info = job_detail_reads.job_info(session, job_name)
             found = info is not None or job_detail_reads.job_has_runs(session, job_name)
-            stats = job_detail_reads.range_stats(session, job_name, window.since, window.until)
-            points, truncated = job_detail_reads.run_series(
-                session, job_name, window.since, window.until
-            )
+            stats = job_detail_reads.range_stats(session, job_name, *window.bounds)
+            points, truncated = job_detail_reads.run_series(session, job_name, *window.bounds)
     except SQLAlchemyError as e:
         empty = {k: {} for k, _ in jd.CHARTS}
         msg = db_error_line(e)
@@ -270,15 +261,13 @@ def job_view(svc: Services, job_name: str, range_value: str | None, dark: bool) 
             + f", {stats.rows_written:,} rows written, {stats.dpu_seconds / 3600:,.2f} DPU-hours "
             f"({money(sla.cost(stats.dpu_seconds, settings.dpu_hour_price), settings.currency)})."
         )
-    figures = chart_figures(
-        points, settings.dpu_hour_price, settings.currency, dark, (window.since, window.until)
-    )
+    figures = chart_figures(points, settings.dpu_hour_price, settings.currency, dark, window.bounds)
     return JobView(
         info=_info(info, now),
         stats=stats_line,
         figures={k: f.to_plotly_json() for k, f in figures.items()},
         summaries=chart_summaries(points, settings.dpu_hour_price, settings.currency, truncated),
-        chart_export=runs_export_href(job_name, window.since, window.until, None),
+        chart_export=links.job_runs_export(job_name, *window.bounds, None),
         found=found,
     )
 
@@ -297,7 +286,7 @@ def grid_response(
         return {"rowData": [], "rowCount": 0}, f"Filter not applied: {e}."
     try:
         with svc.sessions() as session:
-            page = run_grid.run_page(session, job_name, window.since, window.until, req)
+            page = run_grid.run_page(session, job_name, *window.bounds, req)
     except SQLAlchemyError as e:
         return {"rowData": [], "rowCount": 0}, f"Database unreachable: {db_error_line(e)}"
     response: dict[str, Any] = {"rowData": page.rows}
@@ -320,7 +309,7 @@ def grid_export(
             + (f" in state {state}" if state else "")
             + "; the other column filters apply on screen only."
         )
-    return runs_export_href(job_name, window.since, window.until, state), note
+    return links.job_runs_export(job_name, *window.bounds, state), note
 
 
 # --- run panel ----------------------------------------------------------------------------
@@ -366,7 +355,7 @@ def run_panel(svc: Services, job_name: str, run_id: str | None) -> list[Any]:
             "Upload",
             html.A(
                 [icon("cloud-arrow-up", "me-1"), detail.upload_name or detail.upload_id],
-                href=f"/uploads?upload={quote(detail.upload_id, safe='')}",
+                href=links.upload_href(detail.upload_id),
             )
             if detail.upload_id
             else "Not started by an upload",
@@ -382,7 +371,9 @@ def run_panel(svc: Services, job_name: str, run_id: str | None) -> list[Any]:
                 html.H2(["Run ", html.Code(run_id)], className="h5 mb-0 text-break"),
                 html.A(
                     [icon("journal-text", "me-1"), "Logs of this run"],
-                    href=run_logs_href(run_id, first_error=run["state"] in runs.FAILED_STATES),
+                    href=links.run_logs_href(
+                        run_id, first_error=run["state"] in runs.FAILED_STATES
+                    ),
                     className="btn btn-sm btn-outline-primary",
                 ),
             ],

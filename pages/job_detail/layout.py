@@ -13,19 +13,20 @@ so a copied link reopens the same view.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 import dash_ag_grid as dag
 from dash import dcc, html
 
 from dashapp.queries.run_grid import GRID_FIELDS
-from dashapp.timerange import normalise_range, permalink_search
+from dashapp.timerange import normalise_range
 from layouts.components import GRID_THEME, icon, loading
 from layouts.job_actions import job_toolbar
 from layouts.timerange import time_range_picker
+from pages import links
 
-PATH = "/jobs"
-PATH_TEMPLATE = "/jobs/<job_name>"
+PATH = links.JOBS
+PATH_TEMPLATE = f"{links.JOBS}/<job_name>"
 NAME = "Job detail"
 PAGE = "job"
 
@@ -132,11 +133,6 @@ def runs_grid(state: str | None) -> dag.AgGrid:
     )
 
 
-def job_href(job_name: str, **params: str | None) -> str:
-    """A link to a job's detail page with the given URL state."""
-    return f"{PATH}/{quote(job_name, safe='')}" + permalink_search(params)
-
-
 def _chart(key: str, title: str) -> html.Figure:
     return html.Figure(
         [
@@ -187,7 +183,7 @@ def layout(job_name: str = "", **query: str) -> html.Div:
                 html.Ol(
                     [
                         html.Li(
-                            html.A("Overview", href="/?range=" + quote(value, safe=":~")),
+                            html.A("Overview", href=links.overview_href(value)),
                             className="breadcrumb-item",
                         ),
                         html.Li(

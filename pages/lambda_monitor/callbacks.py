@@ -25,6 +25,7 @@ from dashapp.web.health import db_error_line
 from layouts import shell
 from layouts.components import database_unreachable, empty_state, notice
 from layouts.timerange import range_ids
+from pages import links
 from pages.lambda_monitor import layout as lm
 
 
@@ -44,22 +45,27 @@ def _window(svc: Services, range_value: str | None) -> tuple[TimeRange, str | No
         return parse_range(lm.DEFAULT_RANGE, now), f"{e}; showing the last 24 hours"
 
 
+def _metrics_href(name: str, metric: str, window: Window) -> str:
+    return links.metrics_export(lq.RESOURCE_TYPE, name, metric, window.since, window.until)
+
+
 def table_view(svc: Services, range_value: str | None) -> TableView:
     """The table's rows, its CSV link and a note on the window, for `range=`."""
     resolved, problem = _window(svc, range_value)
-    window = Window(resolved.since, resolved.until)
+    window = Window(*resolved.bounds)
     with svc.sessions() as session:
         rows = lq.lambda_table_rows(session, window)
+    href = links.lambda_summary_export(window.since, window.until)
     note = (
         f"{len(rows)} function{'' if len(rows) == 1 else 's'} · {resolved.label} "
-        f"({lq.summary_href(window).split('?', 1)[1].replace('&', ', ')}). "
+        f"({href.split('?', 1)[1].replace('&', ', ')}). "
         "p95 and p99 combine the per-minute percentiles weighted by invocations, "
         "as the CSV does."
     )
     if problem:
         note = f"{problem}. {note}"
     options = [{"label": r["function_name"], "value": r["function_name"]} for r in rows]
-    return TableView(rows, lq.summary_href(window), note, options)
+    return TableView(rows, href, note, options)
 
 
 def charts_view(svc: Services, name: str | None, range_value: str | None, dark: bool) -> list[Any]:
@@ -72,14 +78,14 @@ def charts_view(svc: Services, name: str | None, range_value: str | None, dark: 
             )
         ]
     resolved, _ = _window(svc, range_value)
-    window = Window(resolved.since, resolved.until)
+    window = Window(*resolved.bounds)
     with svc.sessions() as session:
         charts = lq.function_charts(session, name, window)
     figures = []
     for spec in lq.CHARTS:
         metrics = list(dict.fromkeys(m for m, _, _ in spec.series))
         downloads = [
-            (f"{m} CSV" if len(metrics) > 1 else "Datapoints CSV", lq.metrics_href(name, m, window))
+            (f"{m} CSV" if len(metrics) > 1 else "Datapoints CSV", _metrics_href(name, m, window))
             for m in metrics
         ]
         figures.append(
@@ -122,11 +128,11 @@ def compare_view(
         tone = "warning" if names and len(names) > lq.MAX_COMPARE else "info"
         return [notice(str(e), tone, "info-circle")]  # type: ignore[arg-type]
     resolved, _ = _window(svc, range_value)
-    window = Window(resolved.since, resolved.until)
+    window = Window(*resolved.bounds)
     with svc.sessions() as session:
         series = lq.compare_series(session, chosen, key, window)
     metric_name, _stat, label, unit = lq.COMPARE_METRICS[key]
-    downloads = [(f"{n} CSV", lq.metrics_href(n, metric_name, window)) for n in chosen]
+    downloads = [(f"{n} CSV", _metrics_href(n, metric_name, window)) for n in chosen]
     return [
         lm.chart_figure(
             "lambda-compare-graph",

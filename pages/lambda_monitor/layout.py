@@ -32,8 +32,9 @@ from dashapp.queries.lambda_ import (
 from dashapp.timerange import normalise_range
 from layouts.components import GRID_THEME, empty_grid_message, icon, loading
 from layouts.timerange import time_range_picker
+from pages import links
 
-PATH = "/lambda"
+PATH = links.LAMBDA
 NAME = "Lambda"
 PAGE = "lambda"
 DEFAULT_RANGE = "24h"

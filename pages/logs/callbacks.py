@@ -28,11 +28,12 @@ from callbacks.timerange import register_time_range
 from dashapp.clock import iso_z
 from dashapp.queries import logs as lq
 from dashapp.services import Services, services
-from dashapp.timerange import TimeRangeError, parse_range
+from dashapp.timerange import TimeRangeError, parse_range, query_end
 from dashapp.web.health import db_error_line
 from layouts import shell
 from layouts.components import database_unreachable, notice
 from layouts.timerange import range_ids
+from pages import links
 from pages.logs import layout as logs
 
 # Renew the watch when it has fewer than this many seconds left (it lasts WATCH_S).
@@ -82,15 +83,32 @@ def view_filter(view: dict[str, Any]) -> lq.LogFilter:
 
 
 def _export_until(view: dict[str, Any], now: datetime) -> datetime:
-    """A relative view's download runs to the next whole second after `now`."""
+    """A live view's download runs to where every page's reads end (`query_end`)."""
     if view.get("until"):
         return datetime.fromisoformat(view["until"])
-    return now.replace(microsecond=0) + timedelta(seconds=1)
+    return query_end(now)
+
+
+def export_href(
+    source: lq.LogSource,
+    glue_log_group_prefix: str,
+    since: datetime,
+    until: datetime,
+    q: str | None = None,
+    level: str | None = None,
+) -> str:
+    """The download of exactly a source's lines in a window: a run's lines are its stream (the
+    run id) in both Glue groups, so the link names only the stream; a function's are its group.
+    """
+    if source.kind == "function":
+        group = lq.source_groups(source, glue_log_group_prefix)[0]
+        return links.log_events_export(group=group, q=q, level=level, since=since, until=until)
+    return links.log_events_export(stream=source.name, q=q, level=level, since=since, until=until)
 
 
 def _href(view: dict[str, Any], prefix: str, now: datetime) -> str:
     f = view_filter(view)
-    return lq.export_href(f.source, prefix, f.since, _export_until(view, now), f.q, f.level)
+    return export_href(f.source, prefix, f.since, _export_until(view, now), f.q, f.level)
 
 
 def load_view(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -32,8 +31,9 @@ from dashapp.queries.logs import (
 from dashapp.timerange import normalise_range
 from layouts.components import icon, loading, notice
 from layouts.timerange import time_range_picker
+from pages import links
 
-PATH = "/logs"
+PATH = links.LOGS
 NAME = "Logs"
 PAGE = "logs"
 DEFAULT_RANGE = "7d"
@@ -65,13 +65,6 @@ LEVEL_ICONS = {
     "INFO": "info-circle",
     "DEBUG": "bug",
 }
-
-
-def run_logs_href(run_id: str, *, first_error: bool = False) -> str:
-    """The viewer on a Glue run; `first_error` opens it scrolled to, and focused on, its first
-    error line (what a failed run's page should link to)."""
-    query = [("run", run_id), ("range", "30d")] + ([("jump", "first-error")] if first_error else [])
-    return f"{PATH}?{urlencode(query)}"
 
 
 def line_dom_id(event_id: int) -> str:

@@ -10,8 +10,9 @@ from dash import html
 
 from layouts.components import icon
 from layouts.shell import spa_link
+from pages import links
 
-PATH = "/404"
+PATH = links.NOT_FOUND
 NAME = "Page not found"
 
 

@@ -18,14 +18,14 @@ from dash import Dash, Input, Output, State, ctx, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks.timerange import register_time_range, register_url_sync
-from dashapp.clock import iso_z
 from dashapp.queries import cards as job_cards
 from dashapp.queries import overview as overview_reads
 from dashapp.services import Services, services
-from dashapp.timerange import DEFAULT_RANGE, permalink_search, resolve_range
+from dashapp.timerange import DEFAULT_RANGE, resolve_range
 from dashapp.web.health import db_error_line
 from layouts import shell
 from layouts.timerange import range_ids
+from pages import links
 from pages.overview import layout as overview
 
 
@@ -58,15 +58,9 @@ def card_filter(
 
 def export_href(since: Any, until: Any, flt: job_cards.CardFilter) -> str:
     """The job-summary export of exactly these cards (the range pinned to absolute times)."""
-    params = {
-        "since": iso_z(since),
-        "until": iso_z(until),
-        "status": flt.status,
-        "tag": flt.tag,
-        "dataset": flt.dataset,
-        "q": flt.q,
-    }
-    return "/export/job-summary.csv" + permalink_search(params)
+    return links.job_summary_export(
+        since, until, status=flt.status, tag=flt.tag, dataset=flt.dataset, q=flt.q
+    )
 
 
 def _options(blank: str, values: list[str]) -> list[dict[str, str]]:
@@ -83,7 +77,7 @@ def overview_view(
     limit = overview.card_limit(limit)
     try:
         with svc.sessions() as session:
-            jobs = overview_reads.job_overviews(session, window.since, window.until, details=False)
+            jobs = overview_reads.job_overviews(session, *window.bounds, details=False)
             synced = overview_reads.runs_synced(session)
             cards = job_cards.build_cards(
                 jobs, settings.datasets, now, settings.dpu_hour_price, synced=synced
@@ -91,7 +85,7 @@ def overview_view(
             matching = job_cards.order_cards(job_cards.filter_cards(cards, flt))
             visible = matching[:limit]
             details = overview_reads.card_details(
-                session, [c.name for c in visible], window.since, window.until
+                session, [c.name for c in visible], *window.bounds
             )
     except SQLAlchemyError as e:
         return OverviewView("", [overview.database_notice(db_error_line(e))], "", no_update, [], [])
@@ -115,7 +109,7 @@ def overview_view(
             syncing=not synced,
         ),
         count=overview.count_text(len(visible), len(matching), len(cards), window),
-        export_href=export_href(window.since, window.until, flt),
+        export_href=export_href(*window.bounds, flt),
         tag_options=_options("Any tag", tags),
         dataset_options=_options("Any dataset", [d for d in datasets if d]),
         more_hidden=more_hidden,

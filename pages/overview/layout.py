@@ -14,7 +14,6 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -24,9 +23,9 @@ from dashapp.timerange import TimeRange, normalise_range
 from dashapp.web.humanize import duration, span
 from layouts.components import badge, empty_state, icon, loading, notice, time_ago
 from layouts.timerange import time_range_picker
-from pages.logs.layout import run_logs_href
+from pages import links
 
-PATH = "/"
+PATH = links.OVERVIEW
 NAME = "Overview"
 PAGE = "overview"
 
@@ -354,11 +353,6 @@ def _rows(n: int | None) -> str:
     return "–" if n is None else f"{n:,}"
 
 
-def job_href(name: str, range_value: str) -> str:
-    """The job's detail page in the same time range."""
-    return f"/jobs/{quote(name, safe='')}?range={quote(range_value, safe=':~')}"
-
-
 def job_card(
     card: JobCard, now: datetime, range_value: str, currency: str, index: int = 0
 ) -> html.Div:
@@ -440,7 +434,7 @@ def job_card(
             html.Div(
                 [
                     html.H3(
-                        html.A(job.name, href=job_href(job.name, range_value)),
+                        html.A(job.name, href=links.job_href(job.name, range=range_value)),
                         id=heading_id,
                         className="h5 mb-0 smd-card-title",
                     ),
@@ -464,7 +458,7 @@ def _error_notice(lead: Any, run_id: str, message: str, job_name: str, tone: Any
             " ",
             html.A(
                 "Logs",
-                href=run_logs_href(run_id, first_error=True),
+                href=links.run_logs_href(run_id, first_error=True),
                 className="ms-1",
                 **{"aria-label": f"Logs of failed run {run_id} of {job_name}"},
             ),

@@ -17,8 +17,9 @@ from dashapp.config import Dataset
 from dashapp.queries.job_summaries import JobSummary
 from dashapp.web.humanize import duration, span
 from layouts.components import badge, empty_state, icon, loading, notice, state_badge, time_ago
+from pages import links
 
-PATH = "/pipelines"
+PATH = links.PIPELINES
 NAME = "Pipelines"
 CARDS = "pipelines-cards"
 

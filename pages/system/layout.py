@@ -19,8 +19,9 @@ from dashapp.models import CollectorStatus
 from dashapp.queries.system import DatabaseInfo, collector_age_s, is_collector_stale
 from dashapp.web.humanize import duration, span
 from layouts.components import Tone, badge, empty_state, loading, notice, time_ago
+from pages import links
 
-PATH = "/system"
+PATH = links.SYSTEM
 NAME = "System status"
 COLLECTORS = "system-collectors"
 DATABASE = "system-database"

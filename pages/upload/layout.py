@@ -20,9 +20,9 @@ from dashapp.actions.uploads.validate import human_size
 from dashapp.config import Dataset
 from dashapp.queries.uploads import UploadView
 from layouts.components import Tone, badge, empty_state, icon, loading, notice, time_ago
-from pages.logs.layout import run_logs_href
+from pages import links
 
-PATH = "/upload"
+PATH = links.UPLOAD
 NAME = "Upload"
 DATASET = "upload-dataset"
 DATASET_INFO = "upload-dataset-info"
@@ -179,11 +179,6 @@ def status_badge(status: str) -> html.Span:
     return badge(label, tone, icon_name)
 
 
-def logs_href(run_id: str, *, failed: bool = False) -> str:
-    """The log viewer on this run; a failed run's opens at its first error line."""
-    return run_logs_href(run_id, first_error=failed)
-
-
 def trail_list(views: Sequence[UploadView], labels: dict[str, str], now: datetime) -> Any:
     """Every upload's trail, newest first, or what makes one appear."""
     if not views:
@@ -264,7 +259,7 @@ def trail_item(view: UploadView, dataset_label: str, now: datetime) -> html.Li:
             details.append(
                 html.A(
                     [icon("journal-text", "me-1"), "View logs"],
-                    href=logs_href(view.run_id, failed=True),
+                    href=links.run_logs_href(view.run_id, first_error=True),
                     className="smd-logs-link",
                     **{"data-smd-link": "", "aria-label": f"View logs of run {view.run_id}"},
                 )

@@ -16,6 +16,7 @@ from dashapp.timerange import resolve_range
 from dashapp.web.health import db_error_line
 from layouts import shell
 from layouts.timerange import range_ids
+from pages import links
 from pages.uploads import layout as uploads
 
 
@@ -30,21 +31,22 @@ def history(
     """Grid rows, the summary line and the export link for the chosen filters."""
     now = svc.clock.now()
     window, _ = resolve_range(range_, now, uploads.DEFAULT_RANGE)
+    since, until = window.bounds
     f = UploadFilter(
-        since=window.since,
-        until=window.until,
+        since=since,
+        until=until,
         dataset=None if dataset in (None, "", uploads.ANY) else dataset,
         status=None if status in (None, "", uploads.ANY) else status,
         user=(user or "").strip() or None,
         upload_id=(upload or "").strip() or None,
     )
-    href = uploads.export_href(
-        f.dataset or "",
-        f.status or "",
-        f.user or "",
-        iso_z(f.since),
-        iso_z(f.until),
-        f.upload_id or "",
+    href = links.uploads_export(
+        dataset=f.dataset or "",
+        status=f.status or "",
+        user=f.user or "",
+        since=iso_z(f.since),
+        until=iso_z(f.until),
+        upload=f.upload_id or "",
     )
     try:
         with svc.sessions() as session:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlencode
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
@@ -20,9 +19,10 @@ from dashapp.queries.uploads import STATUSES, UploadView
 from dashapp.timerange import normalise_range
 from layouts.components import icon, loading, paged_grid_options
 from layouts.timerange import time_range_picker
-from pages.upload.layout import STATUS_BADGES, logs_href
+from pages import links
+from pages.upload.layout import STATUS_BADGES
 
-PATH = "/uploads"
+PATH = links.UPLOADS
 NAME = "Uploads"
 DATASET = "uploads-dataset"
 STATUS = "uploads-status"
@@ -169,6 +169,10 @@ def uploads_grid() -> dag.AgGrid:
     )
 
 
+def _run_link(run_id: str, failed: bool) -> str:
+    return f"[{_short(run_id)}]({links.run_logs_href(run_id, first_error=failed)})"
+
+
 def grid_rows(views: Sequence[UploadView], labels: dict[str, str]) -> list[dict[str, Any]]:
     """Rows for the grid: plain values, a markdown link from the run to its logs."""
     return [
@@ -180,9 +184,7 @@ def grid_rows(views: Sequence[UploadView], labels: dict[str, str]) -> list[dict[
             "uploaded_by": v.uploaded_by,
             "size_bytes": v.size_bytes,
             "status": STATUS_BADGES.get(v.status, (v.status, "", ""))[0],
-            "run": f"[{_short(v.run_id)}]({logs_href(v.run_id, failed=v.status == 'failed')})"
-            if v.run_id
-            else "",
+            "run": _run_link(v.run_id, v.status == "failed") if v.run_id else "",
             "rows_read": v.rows_read,
             "rows_written": v.rows_written,
             "error": v.error or "",
@@ -212,21 +214,6 @@ def upload_note(upload: str | None) -> Any:
         ],
         className="alert alert-info d-flex flex-wrap align-items-center gap-2 py-2",
     )
-
-
-def export_href(
-    dataset: str, status: str, user: str, since: str, until: str, upload: str = ""
-) -> str:
-    """The CSV export of exactly what the grid shows (all rows, not only the first page)."""
-    params = {
-        "dataset": dataset,
-        "status": status,
-        "user": user,
-        "upload": upload,
-        "since": since,
-        "until": until,
-    }
-    return "/export/uploads.csv?" + urlencode({k: v for k, v in params.items() if v})
 
 
 def summary(shown: int, total: int, range_label: str) -> str:

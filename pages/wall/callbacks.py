@@ -50,7 +50,7 @@ def wall_view(svc: Services, range_value: str | None) -> tuple[Any, ...]:
     try:
         with svc.sessions() as session:
             fresh = queries.freshness(session, now, settings.stale_after_s)
-            jobs = overview_reads.job_overviews(session, window.since, window.until, details=False)
+            jobs = overview_reads.job_overviews(session, *window.bounds, details=False)
             synced = overview_reads.runs_synced(session)
     except SQLAlchemyError as e:
         banner = wall.stale_banner(f"Database unreachable: {db_error_line(e)}")

@@ -21,9 +21,10 @@ from dashapp.queries.cards import JobCard, Totals
 from dashapp.timerange import normalise_range
 from dashapp.web.humanize import duration, span
 from layouts.components import icon, time_ago
+from pages import links
 from pages.overview.layout import STATUS_BADGES, SYNCING_TEXT
 
-PATH = "/wall"
+PATH = links.WALL
 NAME = "Wall screen"
 
 ROOT = "wall"

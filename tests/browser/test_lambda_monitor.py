@@ -90,7 +90,7 @@ def test_table_equals_the_summary_csv_and_downloads_it(
     expect(page.locator(".ag-center-cols-container .ag-row")).to_have_count(3)
     link = page.get_by_role("link", name="Download this table (CSV)")
     href = link.get_attribute("href")
-    assert href is not None and "since=2026-11-25T17%3A32%3A17Z" in href
+    assert href is not None and "since=2026-11-25T17:32:17Z" in href
     expected = _export(live, href)
     shown = _grid_values(page)
     assert sorted(shown) == sorted(r["function_name"] for r in expected)

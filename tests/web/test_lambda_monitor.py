@@ -84,7 +84,7 @@ def test_table_rows_equal_the_lambda_summary_csv(app, svc: Services) -> None:
     assert orders["concurrency_max"] == 6
     assert parse_qs(urlsplit(view.href).query) == {
         "since": ["2026-11-25T17:32:17Z"],
-        "until": ["2026-11-25T18:32:17Z"],
+        "until": ["2026-11-25T18:32:18Z"],
     }
 
 

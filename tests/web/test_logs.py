@@ -14,7 +14,7 @@ from dashapp.queries import logs as lq
 from dashapp.services import Services
 from layouts.timerange import range_ids
 from pages.logs import layout as logs
-from pages.logs.callbacks import TailResult, lines_patch, load_view, tail_view
+from pages.logs.callbacks import TailResult, export_href, lines_patch, load_view, tail_view
 from tests.web.conftest import NOW
 from tests.web.seed import job_run, lambda_function, log_event, log_stream
 from tests.web.tree import by_id, text
@@ -105,7 +105,7 @@ def test_parse_source() -> None:
 
 
 def test_export_href_names_the_stream_of_a_run_and_the_group_of_a_function() -> None:
-    href = lq.export_href(RUN_SOURCE, "/aws-glue/jobs", NOW - timedelta(hours=1), NOW, "a&b")
+    href = export_href(RUN_SOURCE, "/aws-glue/jobs", NOW - timedelta(hours=1), NOW, "a&b")
     query = parse_qs(urlsplit(href).query)
     assert urlsplit(href).path == "/export/log-events.csv"
     assert query == {
@@ -114,7 +114,7 @@ def test_export_href_names_the_stream_of_a_run_and_the_group_of_a_function() -> 
         "since": ["2026-11-25T17:32:17Z"],
         "until": ["2026-11-25T18:32:17Z"],
     }
-    href = lq.export_href(lq.LogSource("function", "api"), "/x", NOW, NOW, None)
+    href = export_href(lq.LogSource("function", "api"), "/x", NOW, NOW, None)
     assert parse_qs(urlsplit(href).query)["group"] == ["/aws/lambda/api"]
 
 
@@ -339,9 +339,3 @@ def test_layout_reads_the_url_and_names_bad_parameters() -> None:
     region = by_id(page, logs.LINES)
     assert region.role == "log" and region.tabIndex == 0
 
-
-def test_link_to_a_failed_runs_first_error() -> None:
-    assert logs.run_logs_href("jr_1/x", first_error=True) == (
-        "/logs?run=jr_1%2Fx&range=30d&jump=first-error"
-    )
-    assert logs.run_logs_href("jr_1") == "/logs?run=jr_1&range=30d"

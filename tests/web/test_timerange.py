@@ -16,6 +16,7 @@ from dashapp.timerange import (
     parse_range,
     parse_search,
     permalink_search,
+    query_end,
     resolve_range,
 )
 from layouts.timerange import CUSTOM, range_ids, time_range_picker
@@ -54,6 +55,13 @@ def test_a_relative_range_queries_through_the_current_second_an_absolute_one_doe
     assert parse_range("1h", NOW).query_until == NOW + timedelta(seconds=1)
     absolute = parse_range("2026-11-01T00:00Z~2026-11-02T00:00Z", NOW)
     assert absolute.query_until == datetime(2026, 11, 2, tzinfo=UTC)
+
+
+def test_a_relative_range_ends_at_the_next_whole_second_so_a_pinned_export_matches() -> None:
+    now = NOW + timedelta(microseconds=250_000)
+    found = parse_range("1h", now)
+    assert found.bounds == (now - timedelta(hours=1), NOW + timedelta(seconds=1))
+    assert query_end(now) == NOW + timedelta(seconds=1)
 
 
 def test_absolute_range_round_trips() -> None:
