@@ -338,4 +338,3 @@ def test_layout_reads_the_url_and_names_bad_parameters() -> None:
     assert "showing 7d instead" in text(bad)
     region = by_id(page, logs.LINES)
     assert region.role == "log" and region.tabIndex == 0
-
