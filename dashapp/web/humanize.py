@@ -57,3 +57,16 @@ def clock_utc(value: datetime, now: datetime) -> str:
     if v.date() == n.date():
         return v.strftime("%H:%M:%S UTC")
     return v.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def percent(rate: float | None) -> str:
+    """'87%' of a 0–1 rate; '–' when there is none (no finished run)."""
+    return "–" if rate is None else f"{rate * 100:.0f}%"
+
+
+def money(amount: float | None, currency: str) -> str:
+    """'0.42 USD'; small amounts keep enough places to be non-zero."""
+    if amount is None:
+        return "–"
+    places = 2 if amount >= 1 or amount == 0 else 4
+    return f"{amount:,.{places}f} {currency}"

@@ -26,6 +26,7 @@ from dashapp.web.health import db_error_line
 from layouts import shell
 from layouts.timerange import range_ids
 from pages import links
+from pages.overview import cards as card_views
 from pages.overview import layout as overview
 
 
@@ -100,7 +101,7 @@ def overview_view(
     more_hidden, more_label = overview.more_button(len(visible), len(matching))
     return OverviewView(
         tiles=overview.tile_texts(job_cards.totals(tile_cards), settings.currency),
-        cards=overview.cards_grid(
+        cards=card_views.cards_grid(
             overview_reads.with_details(visible, details),
             now,
             window.value,

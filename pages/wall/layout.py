@@ -22,7 +22,7 @@ from dashapp.timerange import normalise_range
 from dashapp.web.humanize import duration, span
 from layouts.components import icon, time_ago
 from pages import links
-from pages.overview.layout import STATUS_BADGES, SYNCING_TEXT
+from pages.overview.cards import STATUS_BADGES, SYNCING_TEXT
 
 PATH = links.WALL
 NAME = "Wall screen"

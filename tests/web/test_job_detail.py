@@ -11,13 +11,13 @@ from dashapp.queries import run_grid
 from dashapp.services import Services
 from pages.job_detail import layout as jd
 from pages.job_detail.callbacks import (
-    chart_summaries,
     grid_export,
     grid_response,
     job_view,
     run_panel,
     url_search,
 )
+from pages.job_detail.charts import chart_summaries
 from tests.web.conftest import NOW
 from tests.web.seed import glue_job, job_run
 from tests.web.tree import by_id, of_type, text
