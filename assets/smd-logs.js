@@ -36,27 +36,6 @@
         logsPauseLabel: function (paused) {
             return [paused ? "true" : "false",
                     paused ? "btn btn-sm btn-secondary" : "btn btn-sm btn-outline-secondary"];
-        },
-
-        /* `defaults` (the page's store) names what the link leaves out; a `jump=` the page
-           was opened with stays, so reloading still lands on that line. */
-        logsUrl: function (source, q, level, range, defaults) {
-            var params = new URLSearchParams();
-            if (source) {
-                var i = source.indexOf(":");
-                params.set(source.slice(0, i) === "run" ? "run" : "function", source.slice(i + 1));
-            }
-            if (q && q.trim()) { params.set("q", q.trim()); }
-            if (level && level !== "ALL") { params.set("level", level); }
-            if (range && range !== (defaults || {}).range) { params.set("range", range); }
-            var old = new URLSearchParams(window.location.search);
-            if (old.get("jump")) { params.set("jump", old.get("jump")); }
-            var search = params.toString();
-            var url = window.location.pathname + (search ? "?" + search : "");
-            if (url !== window.location.pathname + window.location.search) {
-                window.history.replaceState(window.history.state, "", url);
-            }
-            return url;
         }
     });
 })();

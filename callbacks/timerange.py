@@ -4,19 +4,17 @@
 drew for `page`. The decision is `picker_change`, a pure function: a preset sets the
 range at once; "Custom" waits for Apply; Apply validates from/to (UTC) and either sets
 the absolute range or shows why not, leaving the current range in place. Pages then
-read `Input(range_ids(page).value, "data")` and put the value in their URL (see
-`dashapp/timerange.py` for the whole recipe); `register_url_sync` does that part for
-any set of state components.
+read `Input(range_ids(page).value, "data")` and name it in their `UrlState`
+(layouts/url_state.py), which keeps it in the URL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dash import Dash, Input, Output, State, ctx, no_update
 
-from dashapp.timerange import TimeRangeError, custom_range, permalink_search
+from dashapp.timerange import TimeRangeError, custom_range
 from layouts.timerange import CUSTOM, range_ids
 
 ERROR_CLASS = "smd-range-error small"
@@ -72,37 +70,3 @@ def register_time_range(app: Dash, page: str) -> None:
             change.error,
             ERROR_CLASS if change.error else ERROR_CLASS + " d-none",
         )
-
-
-def register_url_sync(
-    app: Dash,
-    location_id: str,
-    params: Mapping[str, tuple[str, str]],
-    defaults: Mapping[str, str] | None = None,
-) -> None:
-    """Keep a page's URL query string equal to its state, so a copied link reopens the view.
-
-    `location_id` is the page's own `dcc.Location(refresh=False)` (the URL changes, the page
-    does not reload); `params` maps each query parameter to the `(component_id, prop)` that
-    holds it, e.g. `{"range": (range_ids("overview").value, "data")}`; list values are
-    joined with commas. Parameters equal to their `defaults` are left out of the link.
-    """
-    names = list(params)
-
-    @app.callback(
-        Output(location_id, "search"),
-        [Input(cid, prop) for cid, prop in params.values()],
-        prevent_initial_call=True,
-    )
-    def _sync(*values: object) -> str:
-        return permalink_search(
-            [(name, _text(value)) for name, value in zip(names, values, strict=True)], defaults
-        )
-
-
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, list | tuple):
-        return ",".join(str(v) for v in value)
-    return str(value)

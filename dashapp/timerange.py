@@ -11,18 +11,16 @@ Everything here is pure: `now` is an argument, errors are `TimeRangeError` with 
 sentence a user can act on. A page that wants a time range:
 
 1. `layout(**query)`: `resolved = resolve_range(query.get("range"), now)` and render
-   `layouts.timerange.time_range_picker(PAGE, resolved.value)` plus a page-local
-   `dcc.Location(id=..., refresh=False)`;
+   `layouts.timerange.time_range_picker(PAGE, resolved.value)`;
 2. `register(app)`: `callbacks.timerange.register_time_range(app, PAGE)` (preset /
    custom from-to → the picker's value store, with an error line for bad input);
 3. read `Input(range_ids(PAGE).value, "data")` in its data callbacks, call
-   `parse_range(value, now)` (or `resolve_range`) to get the window, and write the page
-   state back to its URL: `callbacks.timerange.register_url_sync(app, <its Location id>,
-   {"range": (range_ids(PAGE).value, "data"), ...}, defaults={"range": DEFAULT_RANGE})`,
-   or its own callback returning `permalink_search({...})` into `Output(<Location>, "search")`.
+   `parse_range(value, now)` (or `resolve_range`) and read `TimeRange.bounds` (the one
+   rule for a range's end), and name the store in the page's `layouts.url_state.UrlState`
+   so the URL keeps it.
 
-Export links should pin the window to absolute `since`/`until` (ISO 8601 Z) computed
-from the same `now`, so the download holds exactly the rows on screen.
+Export links (pages/links.py) pin the window to absolute `since`/`until` (ISO 8601 Z)
+from the same bounds, so the download holds exactly the rows on screen.
 """
 
 from __future__ import annotations

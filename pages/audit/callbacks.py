@@ -7,7 +7,8 @@ from typing import Any
 from dash import Dash, Input, Output, State, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
-from callbacks.timerange import register_time_range, register_url_sync
+from callbacks.timerange import register_time_range
+from callbacks.url_state import register_url_state
 from dashapp.actions.auth import current_identity, require
 from dashapp.identity import Forbidden, Role
 from dashapp.queries import audit as audit_queries
@@ -66,17 +67,7 @@ def table_view(
 def register(app: Dash) -> None:
     register_time_range(app, al.PAGE)
     rid = range_ids(al.PAGE)
-    register_url_sync(
-        app,
-        al.URL,
-        {
-            "range": (rid.value, "data"),
-            "actor": (al.ACTOR, "value"),
-            "action": (al.ACTION, "value"),
-            "outcome": (al.OUTCOME, "value"),
-        },
-        defaults={"range": al.DEFAULT_RANGE, "action": al.ANY, "outcome": al.ANY},
-    )
+    register_url_state(app, al.URL_STATE)
 
     @app.callback(
         Output(al.GATE, "children"),

@@ -13,14 +13,15 @@ from typing import Any
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import html
 
 from dashapp.actions.audit import OUTCOMES
 from dashapp.clock import iso_z
 from dashapp.queries.audit import AuditRow
 from dashapp.timerange import normalise_range
 from layouts.components import loading, notice, paged_grid_options
-from layouts.timerange import time_range_picker
+from layouts.timerange import range_ids, time_range_picker
+from layouts.url_state import UrlState, url_stores
 from pages import links
 
 PATH = links.AUDIT
@@ -29,7 +30,6 @@ NAME = "Audit log"
 GATE = "audit-gate"
 CONTENT = "audit-content"
 PAGE = "audit"  # the time range picker's key
-URL = "audit-url"
 ACTOR = "audit-actor"
 ACTION = "audit-action"
 OUTCOME = "audit-outcome"
@@ -49,6 +49,18 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+URL_STATE = UrlState(
+    PAGE,
+    {
+        "range": (range_ids(PAGE).value, "data"),
+        "actor": (ACTOR, "value"),
+        "action": (ACTION, "value"),
+        "outcome": (OUTCOME, "value"),
+    },
+    defaults={"range": DEFAULT_RANGE, "action": ANY, "outcome": ANY},
+)
+
+
 def layout(**query: str) -> html.Div:
     """The gate (filled per visit) and the filtered table, hidden until the role is known.
 
@@ -59,7 +71,7 @@ def layout(**query: str) -> html.Div:
     outcome = query.get("outcome") if query.get("outcome") in OUTCOMES else ANY
     return html.Div(
         [
-            dcc.Location(id=URL, refresh=False),
+            *url_stores(URL_STATE),
             html.H1(NAME, className="h2"),
             html.P(
                 "Every action users (and the automatic retry) took, and every request a role "

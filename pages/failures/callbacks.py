@@ -14,7 +14,8 @@ from dash import Dash, Input, Output, State, ctx, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks.job_actions import remote_addr
-from callbacks.timerange import register_time_range, register_url_sync
+from callbacks.timerange import register_time_range
+from callbacks.url_state import register_url_state
 from dashapp.actions import jobcontrol
 from dashapp.actions.auth import current_identity, require
 from dashapp.identity import Forbidden, Role
@@ -92,12 +93,7 @@ def bulk_action(svc: Services, selected: list[dict[str, Any]] | None, token: str
 def register(app: Dash) -> None:
     register_time_range(app, fl.PAGE)
     rid = range_ids(fl.PAGE)
-    register_url_sync(
-        app,
-        fl.URL,
-        {"range": (rid.value, "data"), "job": (fl.JOB, "value")},
-        defaults={"range": fl.DEFAULT_RANGE, "job": fl.ALL_JOBS},
-    )
+    register_url_state(app, fl.URL_STATE)
 
     @app.callback(
         Output(fl.GRID, "rowData"),

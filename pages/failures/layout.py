@@ -20,14 +20,14 @@ from dashapp.clock import iso_z
 from dashapp.queries.retries import FailedRun
 from dashapp.timerange import normalise_range
 from layouts.components import icon, loading, notice, paged_grid_options
-from layouts.timerange import time_range_picker
+from layouts.timerange import range_ids, time_range_picker
+from layouts.url_state import UrlState, url_stores
 from pages import links
 
 PATH = links.FAILURES
 NAME = "Failed runs"
 
 PAGE = "failures"  # the time range picker's key
-URL = "failures-url"
 JOB = "failures-job"
 REFRESH = "failures-refresh"
 GRID = "failures-grid"
@@ -58,13 +58,20 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+URL_STATE = UrlState(
+    PAGE,
+    {"range": (range_ids(PAGE).value, "data"), "job": (JOB, "value")},
+    defaults={"range": DEFAULT_RANGE, "job": ALL_JOBS},
+)
+
+
 def layout(**query: str) -> html.Div:
     """Filters (`?range=&job=`, kept in the URL), the grid (filled by callbacks), bulk re-run."""
     value, error = normalise_range(query.get("range"), DEFAULT_RANGE)
     job = query.get("job") or ALL_JOBS
     return html.Div(
         [
-            dcc.Location(id=URL, refresh=False),
+            *url_stores(URL_STATE),
             html.H1(NAME, className="h2"),
             html.P(
                 "Runs that failed, timed out or were stopped, across every job: their error, "

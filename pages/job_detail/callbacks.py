@@ -1,7 +1,7 @@
-"""Callbacks of the job detail page: charts, the server-side run grid, the run panel, the URL.
+"""Callbacks of the job detail page: the server-side run grid, the run panel, the URL.
 
 Every callback body is a pure-ish function of the services and its inputs
-(`job_view`, `grid_response`, `run_panel`, `url_search`) so tests call them
+(`job_view`, `grid_response`, `run_panel`) so tests call them
 directly. The grid answers AG Grid's `getRowsRequest` with one bounded SELECT
 (`queries.run_grid.run_page`); an unsupported sort or filter is refused with a
 message instead of being ignored.
@@ -18,11 +18,12 @@ from dash import ClientsideFunction, Dash, Input, Output, State, html, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks.timerange import register_time_range
+from callbacks.url_state import register_url_state
 from dashapp.clock import iso_z
 from dashapp.queries import job_detail as job_detail_reads
 from dashapp.queries import run_grid, runs, sla
 from dashapp.services import Services, services
-from dashapp.timerange import permalink_search, resolve_range
+from dashapp.timerange import resolve_range
 from dashapp.web.health import db_error_line
 from dashapp.web.humanize import duration, money
 from layouts import shell
@@ -244,14 +245,6 @@ def run_panel(svc: Services, job_name: str, run_id: str | None) -> list[Any]:
     return body
 
 
-def url_search(range_value: str | None, run_id: str | None, filter_model: Any) -> str:
-    """The page's query string: range, selected run and the grid's state filter."""
-    return permalink_search(
-        {"range": range_value, "run": run_id, "state": jd.state_of_filter_model(filter_model)},
-        defaults={"range": "24h"},
-    )
-
-
 def register(app: Dash) -> None:
     """Wire the job detail page."""
     register_time_range(app, jd.PAGE)
@@ -344,11 +337,11 @@ def register(app: Dash) -> None:
         return run_panel(services(), job, run_id)
 
     @app.callback(
-        Output(jd.URL, "search"),
-        Input(rid.value, "data"),
-        Input(jd.RUN, "data"),
+        Output(jd.STATE_FILTER, "data"),
         Input(jd.GRID, "filterModel"),
         prevent_initial_call=True,
     )
-    def _url(range_value: str | None, run_id: str | None, model: Any) -> str:
-        return url_search(range_value, run_id, model)
+    def _state_filter(model: Any) -> str | None:
+        return jd.state_of_filter_model(model)
+
+    register_url_state(app, jd.URL_STATE)

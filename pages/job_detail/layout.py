@@ -19,10 +19,11 @@ import dash_ag_grid as dag
 from dash import dcc, html
 
 from dashapp.queries.run_grid import GRID_FIELDS
-from dashapp.timerange import normalise_range
+from dashapp.timerange import DEFAULT_RANGE, normalise_range
 from layouts.components import GRID_THEME, icon, loading
 from layouts.job_actions import job_toolbar
-from layouts.timerange import time_range_picker
+from layouts.timerange import range_ids, time_range_picker
+from layouts.url_state import UrlState, url_stores
 from pages import links
 
 PATH = links.JOBS
@@ -30,7 +31,7 @@ PATH_TEMPLATE = f"{links.JOBS}/<job_name>"
 NAME = "Job detail"
 PAGE = "job"
 
-URL = "job-url"
+STATE_FILTER = "job-state-filter"  # the grid's state filter as the URL's `state=`
 JOB = "job-name"
 RUN = "job-run"
 HEADER_INFO = "job-info"
@@ -47,6 +48,17 @@ CHARTS: tuple[tuple[str, str], ...] = (
     ("duration", "Duration per run"),
     ("rows", "Rows read and written per run"),
     ("dpu", "DPU-seconds and cost per run"),
+)
+
+
+URL_STATE = UrlState(
+    PAGE,
+    {
+        "range": (range_ids(PAGE).value, "data"),
+        "run": (RUN, "data"),
+        "state": (STATE_FILTER, "data"),
+    },
+    defaults={"range": DEFAULT_RANGE},
 )
 
 
@@ -173,7 +185,8 @@ def layout(job_name: str = "", **query: str) -> html.Div:
     state = (query.get("state") or "").upper() or None
     return html.Div(
         [
-            dcc.Location(id=URL, refresh=False),
+            *url_stores(URL_STATE),
+            dcc.Store(id=STATE_FILTER, data=state),
             dcc.Store(id=JOB, data=name),
             dcc.Store(id=RUN, data=query.get("run") or None),
             dcc.Store(id=PURGE),

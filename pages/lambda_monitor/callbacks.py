@@ -13,10 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dash import ClientsideFunction, Dash, Input, Output, State, ctx, html, no_update
+from dash import ClientsideFunction, Dash, Input, Output, ctx, html, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks.timerange import register_time_range
+from callbacks.url_state import register_url_state
 from dashapp.queries import lambda_ as lq
 from dashapp.queries.filters import Window
 from dashapp.services import Services, services
@@ -225,12 +226,4 @@ def register(app: Dash) -> None:
         Input(shell.THEME_STORE, "data"),
         Input(lm.GRID, "id"),
     )
-    app.clientside_callback(
-        ClientsideFunction(namespace="smd", function_name="lambdaUrl"),
-        Output(lm.URL_SYNC, "data"),
-        Input(range_value, "data"),
-        Input(lm.FUNCTION, "value"),
-        Input(lm.COMPARE, "value"),
-        Input(lm.COMPARE_METRIC, "value"),
-        State(lm.URL_DEFAULTS, "data"),
-    )
+    register_url_state(app, lm.URL_STATE)

@@ -31,7 +31,8 @@ from dashapp.queries.lambda_ import (
 )
 from dashapp.timerange import normalise_range
 from layouts.components import GRID_THEME, empty_grid_message, icon, loading
-from layouts.timerange import time_range_picker
+from layouts.timerange import range_ids, time_range_picker
+from layouts.url_state import UrlState, url_stores
 from pages import links
 
 PATH = links.LAMBDA
@@ -48,8 +49,6 @@ COMPARE = "lambda-compare"
 COMPARE_METRIC = "lambda-compare-metric"
 COMPARE_AREA = "lambda-compare-chart"
 THEME = "lambda-theme"  # store: the theme in effect ("light"/"dark"), read from <html>
-URL_SYNC = "lambda-url-sync"
-URL_DEFAULTS = "lambda-url-defaults"  # store: the values the permalink leaves out
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("function_name", "Function"),
@@ -66,6 +65,18 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 # Colours readable on both themes' backgrounds (3:1 or better for graphical objects).
 SERIES_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#e377c2", "#8c564b")
 DARK_SERIES_COLOURS = ("#6cb4ff", "#ff7b7b", "#63d471", "#c9a3ff", "#ff9bd9", "#e0b48a")
+
+
+URL_STATE = UrlState(
+    PAGE,
+    {
+        "range": (range_ids(PAGE).value, "data"),
+        "fn": (FUNCTION, "value"),
+        "compare": (COMPARE, "value"),
+        "metric": (COMPARE_METRIC, "value"),
+    },
+    defaults={"range": DEFAULT_RANGE, "metric": "invocations"},
+)
 
 
 def split_list(raw: str | None) -> list[str]:
@@ -173,8 +184,7 @@ def layout(**query: str) -> html.Div:
                 ],
             ),
             dcc.Store(id=THEME),
-            dcc.Store(id=URL_SYNC),
-            dcc.Store(id=URL_DEFAULTS, data={"range": DEFAULT_RANGE}),
+            *url_stores(URL_STATE),
         ],
         className="smd-lambda-page",
     )

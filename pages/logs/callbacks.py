@@ -25,6 +25,7 @@ from dash import ClientsideFunction, Dash, Input, Output, Patch, State, ctx, no_
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks.timerange import register_time_range
+from callbacks.url_state import register_url_state
 from dashapp.clock import iso_z
 from dashapp.queries import logs as lq
 from dashapp.services import Services, services
@@ -406,12 +407,4 @@ def register(app: Dash) -> None:
         Output(logs.PAUSE, "className"),
         Input(logs.PAUSED, "data"),
     )
-    app.clientside_callback(
-        ClientsideFunction(namespace="smd", function_name="logsUrl"),
-        Output(logs.URL_SYNC, "data"),
-        Input(logs.SOURCE, "value"),
-        Input(logs.SEARCH, "value"),
-        Input(logs.LEVEL, "value"),
-        Input(range_value, "data"),
-        State(logs.URL_DEFAULTS, "data"),
-    )
+    register_url_state(app, logs.URL_STATE)

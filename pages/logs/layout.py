@@ -30,7 +30,8 @@ from dashapp.queries.logs import (
 )
 from dashapp.timerange import normalise_range
 from layouts.components import icon, loading, notice
-from layouts.timerange import time_range_picker
+from layouts.timerange import range_ids, time_range_picker
+from layouts.url_state import UrlState, url_stores
 from pages import links
 
 PATH = links.LOGS
@@ -55,8 +56,6 @@ JUMP_REQUEST = "logs-jump-request"  # store: "first-error" when the URL asked fo
 PAUSED = "logs-paused"
 TAIL = "logs-tail"
 SCROLLED = "logs-scrolled"  # dummy output of the clientside scroll/URL callbacks
-URL_SYNC = "logs-url-sync"
-URL_DEFAULTS = "logs-url-defaults"  # store: the values the permalink leaves out
 SOURCE_DIGEST = "logs-source-digest"  # which options the picker holds, so unchanged ones stay put
 
 LEVEL_ICONS = {
@@ -65,6 +64,20 @@ LEVEL_ICONS = {
     "INFO": "info-circle",
     "DEBUG": "bug",
 }
+
+
+URL_STATE = UrlState(
+    PAGE,
+    {
+        "source": (SOURCE, "value"),  # "run:<id>" / "function:<name>" → run= / function=
+        "q": (SEARCH, "value"),
+        "level": (LEVEL, "value"),
+        "range": (range_ids(PAGE).value, "data"),
+    },
+    defaults={"level": "ALL", "range": DEFAULT_RANGE},
+    keep=("jump",),  # a reload still lands on the line the link asked for
+    split=("source",),
+)
 
 
 def line_dom_id(event_id: int) -> str:
@@ -120,8 +133,7 @@ def layout(**query: str) -> html.Div:
             dcc.Store(id=JUMP_REQUEST, data=jump),
             dcc.Store(id=PAUSED, data=False),
             dcc.Store(id=SCROLLED),
-            dcc.Store(id=URL_SYNC),
-            dcc.Store(id=URL_DEFAULTS, data={"range": DEFAULT_RANGE}),
+            *url_stores(URL_STATE),
             dcc.Interval(id=TAIL, interval=TAIL_INTERVAL_MS, disabled=True),
         ],
         className="smd-logs-page",

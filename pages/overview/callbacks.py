@@ -17,11 +17,12 @@ from typing import Any
 from dash import Dash, Input, Output, State, ctx, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
-from callbacks.timerange import register_time_range, register_url_sync
+from callbacks.timerange import register_time_range
+from callbacks.url_state import register_url_state
 from dashapp.queries import cards as job_cards
 from dashapp.queries import overview as overview_reads
 from dashapp.services import Services, services
-from dashapp.timerange import DEFAULT_RANGE, resolve_range
+from dashapp.timerange import resolve_range
 from dashapp.web.health import db_error_line
 from layouts import shell
 from layouts.timerange import range_ids
@@ -134,23 +135,7 @@ def register(app: Dash) -> None:
     """Wire the Overview: picker, URL, tiles and the data refresh."""
     register_time_range(app, overview.PAGE)
     rid = range_ids(overview.PAGE)
-    register_url_sync(
-        app,
-        overview.URL,
-        {
-            "range": (rid.value, "data"),
-            "status": (overview.STATUS, "value"),
-            "tag": (overview.TAG, "value"),
-            "dataset": (overview.DATASET, "value"),
-            "q": (overview.SEARCH, "value"),
-        },
-        defaults={
-            "range": DEFAULT_RANGE,
-            "status": overview.ANY,
-            "tag": overview.ANY,
-            "dataset": overview.ANY,
-        },
-    )
+    register_url_state(app, overview.URL_STATE)
 
     keys = [k for k, _, _ in overview.TILE_SPECS]
 

@@ -16,17 +16,17 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashapp.queries.cards import Totals
-from dashapp.timerange import TimeRange, normalise_range
+from dashapp.timerange import DEFAULT_RANGE, TimeRange, normalise_range
 from dashapp.web.humanize import money, percent
 from layouts.components import icon, loading, notice
-from layouts.timerange import time_range_picker
+from layouts.timerange import range_ids, time_range_picker
+from layouts.url_state import UrlState, url_stores
 from pages import links
 
 PATH = links.OVERVIEW
 NAME = "Overview"
 PAGE = "overview"
 
-URL = "overview-url"
 SEARCH = "overview-search"
 STATUS = "overview-status"
 TAG = "overview-tag"
@@ -54,12 +54,30 @@ STATUS_OPTIONS: tuple[tuple[str, str], ...] = (
 )
 
 
+URL_STATE = UrlState(
+    PAGE,
+    {
+        "range": (range_ids(PAGE).value, "data"),
+        "status": (STATUS, "value"),
+        "tag": (TAG, "value"),
+        "dataset": (DATASET, "value"),
+        "q": (SEARCH, "value"),
+    },
+    defaults={
+        "range": DEFAULT_RANGE,
+        "status": ANY,
+        "tag": ANY,
+        "dataset": ANY,
+    },
+)
+
+
 def layout(**query: str) -> html.Div:
     """The page with its controls set from the URL; its callbacks fill tiles and cards."""
     value, error = normalise_range(query.get("range"))
     return html.Div(
         [
-            dcc.Location(id=URL, refresh=False),
+            *url_stores(URL_STATE),
             html.Div(
                 [
                     html.H1(NAME, className="h2 mb-0"),

@@ -7,7 +7,8 @@ from typing import Any
 from dash import Dash, Input, Output, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
-from callbacks.timerange import register_time_range, register_url_sync
+from callbacks.timerange import register_time_range
+from callbacks.url_state import register_url_state
 from dashapp.clock import iso_z
 from dashapp.queries import uploads as upload_queries
 from dashapp.queries.uploads import UploadFilter
@@ -62,18 +63,7 @@ def history(
 def register(app: Dash) -> None:
     register_time_range(app, uploads.PAGE)
     rid = range_ids(uploads.PAGE)
-    register_url_sync(
-        app,
-        uploads.URL,
-        {
-            "dataset": (uploads.DATASET, "value"),
-            "status": (uploads.STATUS, "value"),
-            "user": (uploads.USER, "value"),
-            "range": (rid.value, "data"),
-            "upload": (uploads.UPLOAD, "data"),
-        },
-        defaults={"dataset": uploads.ANY, "status": uploads.ANY, "range": uploads.DEFAULT_RANGE},
-    )
+    register_url_state(app, uploads.URL_STATE)
 
     @app.callback(Output(uploads.DATASET, "options"), Input(shell.URL, "pathname"))
     def _datasets(_pathname: str | None) -> list[dict[str, str]]:

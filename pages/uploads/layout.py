@@ -18,7 +18,8 @@ from dashapp.config import Dataset
 from dashapp.queries.uploads import STATUSES, UploadView
 from dashapp.timerange import normalise_range
 from layouts.components import icon, loading, paged_grid_options
-from layouts.timerange import time_range_picker
+from layouts.timerange import range_ids, time_range_picker
+from layouts.url_state import UrlState, url_stores
 from pages import links
 from pages.upload.layout import STATUS_BADGES
 
@@ -28,7 +29,6 @@ DATASET = "uploads-dataset"
 STATUS = "uploads-status"
 USER = "uploads-user"
 PAGE = "uploads"  # the time range picker's key
-URL = "uploads-url"
 UPLOAD = "uploads-upload"  # the one upload a link asked for (a run's "Upload" fact)
 UPLOAD_NOTE = "uploads-upload-note"
 UPLOAD_CLEAR = "uploads-upload-clear"
@@ -48,6 +48,19 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("rows_read", "Rows read"),
     ("rows_written", "Rows written"),
     ("error", "Error"),
+)
+
+
+URL_STATE = UrlState(
+    PAGE,
+    {
+        "dataset": (DATASET, "value"),
+        "status": (STATUS, "value"),
+        "user": (USER, "value"),
+        "range": (range_ids(PAGE).value, "data"),
+        "upload": (UPLOAD, "data"),
+    },
+    defaults={"dataset": ANY, "status": ANY, "range": DEFAULT_RANGE},
 )
 
 
@@ -81,7 +94,7 @@ def uploads_page(query: dict[str, str]) -> html.Div:
     upload = (query.get("upload") or "").strip() or None
     return html.Div(
         [
-            dcc.Location(id=URL, refresh=False),
+            *url_stores(URL_STATE),
             dcc.Store(id=UPLOAD, data=upload),
             html.H1(NAME, className="h2"),
             html.P(

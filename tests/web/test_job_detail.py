@@ -15,7 +15,6 @@ from pages.job_detail.callbacks import (
     grid_response,
     job_view,
     run_panel,
-    url_search,
 )
 from pages.job_detail.charts import chart_summaries
 from tests.web.conftest import NOW
@@ -116,13 +115,6 @@ def test_job_view_summarises_the_range(svc: Services, sessions: sessionmaker[Ses
 
 def test_chart_summaries_without_runs() -> None:
     assert chart_summaries([], 0.44, "USD", False)["rows"] == "No runs in this time range."
-
-
-def test_url_search_keeps_range_run_and_state() -> None:
-    model = jd.state_filter_model("failed")
-    assert url_search("7d", "jr_1", model) == "?range=7d&run=jr_1&state=FAILED"
-    assert url_search("24h", None, {}) == ""
-    assert jd.state_of_filter_model(model) == "FAILED"
 
 
 def test_layout_reads_job_range_run_and_state_from_the_url(app: dash.Dash) -> None:

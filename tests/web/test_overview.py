@@ -44,7 +44,7 @@ def test_overview_skeleton_reads_its_state_from_the_url() -> None:
     for key in overview.FILTER_TILES:
         tile = by_id(layout, overview.tile_id(key))
         assert tile.type == "button" and attr(tile, "aria-pressed") == "false"
-    assert by_id(layout, overview.URL).refresh is False
+    assert by_id(layout, overview.URL_STATE.spec_id).data["defaults"]["range"] == "24h"
 
 
 def test_a_bad_range_in_the_link_is_explained() -> None:
