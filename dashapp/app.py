@@ -21,11 +21,18 @@ from dashapp.config import Settings
 from dashapp.services import Services
 from dashapp.web.export import export_blueprint
 from dashapp.web.health import health_blueprint
-from dashapp.web.index_page import INDEX_STRING, META_TAGS
+from dashapp.web.index_page import META_TAGS, index_string
 from dashapp.web.metrics import metrics_blueprint
 from dashapp.web.uploads_api import uploads_blueprint
-from layouts.shell import shell_layout
-from pages.registry import APP_TITLE, PAGES, register_callbacks, register_pages, title_for_path
+from layouts.shell import THEME_STORE, shell_layout
+from pages.registry import (
+    APP_TITLE,
+    PAGES,
+    kiosk_paths,
+    register_callbacks,
+    register_pages,
+    title_for_path,
+)
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 
@@ -85,7 +92,7 @@ def create_app(
         title=APP_TITLE,
         update_title=None,
         suppress_callback_exceptions=True,
-        index_string=INDEX_STRING,
+        index_string=index_string(theme_store=THEME_STORE, kiosk_paths=kiosk_paths(PAGES)),
         meta_tags=META_TAGS,
     )
     app.config.external_stylesheets = [app.get_asset_url(p) for p in VENDOR_STYLESHEETS]

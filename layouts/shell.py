@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import dash
 from dash import dcc, html
@@ -19,7 +19,6 @@ from layouts.components import icon
 
 if TYPE_CHECKING:
     from dashapp.identity import Identity
-    from pages.registry import PageSpec
 
 SKIP_LINK = "smd-skip-link"
 HEADER = "smd-header"
@@ -37,6 +36,23 @@ URL = "smd-url"
 KIOSK_PATHS = "smd-kiosk-paths"  # store: paths of the kiosk pages, where the header hides
 
 THEME_TOGGLE_CLASS = "btn btn-sm smd-theme-toggle"
+
+
+class NavPage(Protocol):
+    """What the shell reads of a page; `pages.spec.PageSpec` has it. A protocol rather than an
+    import, because the pages build on these shared layouts, not the other way round."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def icon(self) -> str: ...
+    @property
+    def in_nav(self) -> bool: ...
+    @property
+    def kiosk(self) -> bool: ...
+
 
 FreshnessTone = Literal["pending", "empty", "fresh", "stale"]
 
@@ -115,7 +131,7 @@ def theme_toggle() -> html.Button:
     )
 
 
-def navbar(pages: Sequence[PageSpec]) -> html.Nav:
+def navbar(pages: Sequence[NavPage]) -> html.Nav:
     """Brand, page links, then status (freshness, identity, theme) pushed to the right."""
     links = [
         html.Li(
@@ -157,7 +173,7 @@ def navbar(pages: Sequence[PageSpec]) -> html.Nav:
     )
 
 
-def shell_layout(pages: Sequence[PageSpec], refresh_interval_s: int) -> html.Div:
+def shell_layout(pages: Sequence[NavPage], refresh_interval_s: int) -> html.Div:
     """The whole static layout; `refresh_interval_s` paces every page's re-read of the database."""
     return html.Div(
         [

@@ -8,35 +8,45 @@ falling back to the operating system's preference, before any stylesheet applies
 A second one marks kiosk pages (the wall) the same way, so the navbar never shows
 on a wall screen while the app starts; the shell's callback keeps the class right
 when the user navigates.
+
+The theme store's id and the kiosk paths are given by `create_app`, which owns the
+shell and the page registry: this module sits below layouts and pages, which use the
+web tier, so it must not import them.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
-from layouts.shell import THEME_STORE
-from pages.registry import kiosk_paths
 
-THEME_BOOTSTRAP_SCRIPT = (
-    "(function(){var t;"
-    f'try{{t=JSON.parse(window.localStorage.getItem("{THEME_STORE}"))}}catch(e){{}}'
-    'if(t!=="light"&&t!=="dark"){t=window.matchMedia&&'
-    'window.matchMedia("(prefers-color-scheme: dark)").matches?"dark":"light"}'
-    'document.documentElement.setAttribute("data-bs-theme",t)})();'
-)
+def theme_bootstrap_script(theme_store: str) -> str:
+    return (
+        "(function(){var t;"
+        f'try{{t=JSON.parse(window.localStorage.getItem("{theme_store}"))}}catch(e){{}}'
+        'if(t!=="light"&&t!=="dark"){t=window.matchMedia&&'
+        'window.matchMedia("(prefers-color-scheme: dark)").matches?"dark":"light"}'
+        'document.documentElement.setAttribute("data-bs-theme",t)})();'
+    )
 
-KIOSK_BOOTSTRAP_SCRIPT = (
-    f"(function(){{var p={json.dumps(list(kiosk_paths()))};"
-    'var h="/"+window.location.pathname.replace(/^\\/+|\\/+$/g,"");'
-    'if(p.indexOf(h)!==-1){document.documentElement.classList.add("smd-kiosk","smd-wall")}})();'
-)
 
-INDEX_STRING = f"""<!DOCTYPE html>
+def kiosk_bootstrap_script(kiosk_paths: Sequence[str]) -> str:
+    return (
+        f"(function(){{var p={json.dumps(list(kiosk_paths))};"
+        'var h="/"+window.location.pathname.replace(/^\\/+|\\/+$/g,"");'
+        'if(p.indexOf(h)!==-1){document.documentElement.classList.add("smd-kiosk","smd-wall")}})();'
+    )
+
+
+def index_string(*, theme_store: str, kiosk_paths: Sequence[str]) -> str:
+    """Dash's template with `lang` and both pre-paint scripts, which must run before any CSS."""
+    scripts = theme_bootstrap_script(theme_store) + kiosk_bootstrap_script(kiosk_paths)
+    return f"""<!DOCTYPE html>
 <html lang="en" data-bs-theme="light">
     <head>
         {{%metas%}}
         <title>{{%title%}}</title>
-        <script>{THEME_BOOTSTRAP_SCRIPT}{KIOSK_BOOTSTRAP_SCRIPT}</script>
+        <script>{scripts}</script>
         {{%favicon%}}
         {{%css%}}
     </head>
@@ -47,6 +57,7 @@ INDEX_STRING = f"""<!DOCTYPE html>
         {{%renderer%}}
     </body>
 </html>"""
+
 
 META_TAGS = [
     {"name": "viewport", "content": "width=device-width, initial-scale=1"},

@@ -271,8 +271,9 @@ def serve_harness(database: str, sandbox_url: str, role: str) -> Iterator[Served
 
     from callbacks import job_actions as ja_callbacks
     from dashapp.app import ASSETS_DIR, VENDOR_STYLESHEETS
-    from dashapp.web.index_page import INDEX_STRING
+    from dashapp.web.index_page import index_string
     from layouts.job_actions import job_toolbar, run_actions
+    from layouts.shell import THEME_STORE
 
     settings = Settings(
         database_url=database, aws_endpoint_url=sandbox_url, local_role=role, _env_file=None
@@ -291,7 +292,7 @@ def serve_harness(database: str, sandbox_url: str, role: str) -> Iterator[Served
         assets_path_ignore=["^vendor$"],
         serve_locally=True,
         suppress_callback_exceptions=True,
-        index_string=INDEX_STRING,
+        index_string=index_string(theme_store=THEME_STORE, kiosk_paths=()),
         title="Job control harness",
     )
     app.config.external_stylesheets = [app.get_asset_url(p) for p in VENDOR_STYLESHEETS]
