@@ -41,12 +41,24 @@ def within(module: str, packages: Iterable[str]) -> bool:
     return any(module == p or module.startswith(f"{p}.") for p in packages)
 
 
+# The composition root: the modules that assemble and start the processes (the Dash app,
+# the services every callback is handed, the CLI and server). They sit above everything
+# they wire, so each counts as its own node instead of joining the "dashapp" base
+# (config, clock, models, identity, timerange) that every package builds on.
+COMPOSITION_ROOT = frozenset(
+    {"dashapp.app", "dashapp.services", "dashapp.cli", "dashapp.serve", "dashapp.__main__"}
+)
+
+
 def node_of(tree: Tree, *, split_pages: bool) -> Callable[[str], str]:
-    """The package a module counts as: every dashapp subpackage is its own node and dashapp's
-    root modules are "dashapp"; pages is one node, or with `split_pages` one per page
-    folder (its registry and spec modules being nodes of their own)."""
+    """The package a module counts as: every dashapp subpackage is its own node, the
+    composition root's modules are theirs, and dashapp's other root modules are "dashapp";
+    pages is one node, or with `split_pages` one per page folder (its registry and spec
+    modules being nodes of their own)."""
 
     def node(module: str) -> str:
+        if module in COMPOSITION_ROOT:
+            return module
         top, _, rest = module.partition(".")
         sub = rest.split(".")[0]
         if top == "dashapp" and sub and f"dashapp.{sub}" in tree.packages:
