@@ -7,6 +7,7 @@ reader (icons are decorative and hidden from assistive technology).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
@@ -16,9 +17,11 @@ from dashapp.clock import iso_z
 from dashapp.web.humanize import ago
 
 Tone = Literal["success", "danger", "warning", "info", "secondary"]
+# A status vocabulary: value → (label, tone, icon); words and icons, never colour alone.
+Vocabulary = Mapping[str, tuple[str, Tone, str]]
 
 # Glue JobRunState values → (label, tone, icon).
-_RUN_STATES: dict[str, tuple[str, Tone, str]] = {
+_RUN_STATES: Vocabulary = {
     "SUCCEEDED": ("Succeeded", "success", "check-circle-fill"),
     "FAILED": ("Failed", "danger", "x-octagon-fill"),
     "ERROR": ("Error", "danger", "x-octagon-fill"),
@@ -59,10 +62,16 @@ def badge(label: str, tone: Tone, icon_name: str, **attrs: Any) -> html.Span:
     )
 
 
+def badge_of(vocabulary: Vocabulary, value: str) -> html.Span:
+    """The badge of a value in one status vocabulary (run states, card and upload statuses);
+    a value the vocabulary does not know is shown as it is, never hidden."""
+    label, tone, icon_name = vocabulary.get(value, (value.title(), "secondary", "question-circle"))
+    return badge(label, tone, icon_name)
+
+
 def state_badge(state: str) -> html.Span:
     """The badge of a Glue run state."""
-    label, tone, icon_name = run_state(state)
-    return badge(label, tone, icon_name)
+    return badge_of(_RUN_STATES, state.upper())
 
 
 def empty_state(title: str, body: Any, icon_name: str = "info-circle") -> html.Div:

@@ -17,11 +17,11 @@ from dash import html
 
 from dashapp.queries.cards import JobCard, SparkBucket, tag_labels
 from dashapp.web.humanize import duration, money, percent, span
-from layouts.components import badge, empty_state, notice, time_ago
+from layouts.components import Vocabulary, badge, badge_of, empty_state, notice, time_ago
 from pages import links
 
 # Card status → (label, tone, icon) of its badge.
-STATUS_BADGES: dict[str, tuple[str, Any, str]] = {
+STATUS_BADGES: Vocabulary = {
     "failed": ("Failed", "danger", "x-octagon-fill"),
     "late": ("Late", "warning", "alarm-fill"),
     "running": ("Running", "info", "arrow-repeat"),
@@ -38,8 +38,7 @@ SYNCING_TEXT = "Syncing — first collection in progress"
 
 def status_badge(status: str) -> html.Span:
     """The card's state: icon and word."""
-    label, tone, icon_name = STATUS_BADGES[status]
-    return badge(label, tone, icon_name)
+    return badge_of(STATUS_BADGES, status)
 
 
 def sla_badge(card: JobCard) -> html.Span | None:

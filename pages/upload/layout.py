@@ -19,7 +19,15 @@ from dashapp.actions.uploads.sniff import SAMPLE_BYTES
 from dashapp.actions.uploads.validate import human_size
 from dashapp.config import Dataset
 from dashapp.queries.uploads import UploadView
-from layouts.components import Tone, badge, empty_state, icon, loading, notice, time_ago
+from layouts.components import (
+    Vocabulary,
+    badge_of,
+    empty_state,
+    icon,
+    loading,
+    notice,
+    time_ago,
+)
 from pages import links
 
 PATH = links.UPLOAD
@@ -32,11 +40,10 @@ TRAIL = "upload-trail"
 FORM = "upload-form"
 FORM_STATUS = "upload-form-status"
 REFRESH = "upload-refresh"
-LOGS_PATH = "/logs"
 TRAIL_WINDOW_H = 24
 
 # status → (label, tone, icon); words and icons, never colour alone.
-STATUS_BADGES: dict[str, tuple[str, Tone, str]] = {
+STATUS_BADGES: Vocabulary = {
     "validated": ("Validated", "secondary", "clipboard-check"),
     "uploaded": ("Uploaded", "info", "cloud-check"),
     "triggered": ("Triggered", "info", "play-circle"),
@@ -175,8 +182,7 @@ def _join_codes(names: Sequence[str]) -> list[Any]:
 
 
 def status_badge(status: str) -> html.Span:
-    label, tone, icon_name = STATUS_BADGES.get(status, (status.title(), "secondary", "question"))
-    return badge(label, tone, icon_name)
+    return badge_of(STATUS_BADGES, status)
 
 
 def trail_list(views: Sequence[UploadView], labels: dict[str, str], now: datetime) -> Any:

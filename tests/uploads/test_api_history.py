@@ -101,8 +101,7 @@ def test_the_pages_callbacks_read_the_trail_and_history_from_the_database(api, a
     assert [r["file"] for r in rows] == ["orders.csv"]
     assert summary == "1 upload (last 24 hours)."
     assert href == (
-        "/export/uploads.csv?dataset=orders&since=2026-11-24T18:33:17Z"
-        "&until=2026-11-25T18:33:18Z"
+        "/export/uploads.csv?dataset=orders&since=2026-11-24T18:33:17Z&until=2026-11-25T18:33:18Z"
     )
     exported = read_csv(api.client.get(href))
     assert [r[2] for r in exported[1:]] == ["orders.csv"]
