@@ -202,7 +202,7 @@ def test_exports_download_what_the_api_returns(
     page = context.new_page()
     page.goto(f"/jobs/{JOB}?range=24h&state=FAILED")
     wait_for_data(page)
-    since, until = "2026-11-24T18:32:17Z", "2026-11-25T18:32:17Z"
+    since, until = "2026-11-24T18:32:17Z", "2026-11-25T18:32:18Z"
     grid_link = page.get_by_role("link", name="Export runs (CSV)")
     expect(grid_link).to_have_attribute(
         "href", f"/export/job-runs.csv?job={JOB}&state=FAILED&since={since}&until={until}"

@@ -235,7 +235,7 @@ def test_export_downloads_exactly_what_the_api_returns(
     link = page.get_by_role("link", name="Export job summary (CSV)")
     expect(link).to_have_attribute(
         "href",
-        "/export/job-summary.csv?since=2026-11-24T18:32:17Z&until=2026-11-25T18:32:17Z&status=failed",
+        "/export/job-summary.csv?since=2026-11-24T18:32:17Z&until=2026-11-25T18:32:18Z&status=failed",
     )
     with page.expect_download() as info:
         link.click()
