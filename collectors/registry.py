@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from collectors.athena import collect_catalog, follow_queries
 from collectors.context import CollectorContext, CycleResult
 from collectors.events import consume_events
 from collectors.glue_runs import collect_glue_runs
@@ -85,6 +86,20 @@ JOBS: tuple[CollectorJob, ...] = (
         lambda s: s.collect_retries_interval_s,
         "Re-runs failed runs with a transient error, per SMD_RETRY_POLICIES (attempts, back-off)",
         ("glue:StartJobRun",),
+    ),
+    CollectorJob(
+        "athena",
+        follow_queries,
+        lambda s: s.collect_athena_interval_s,
+        "Follows unfinished Athena queries to their end (state, error, bytes scanned)",
+        ("athena:BatchGetQueryExecution",),
+    ),
+    CollectorJob(
+        "catalog",
+        collect_catalog,
+        lambda s: s.collect_catalog_interval_s,
+        "Copies the Glue Data Catalog (databases, tables, columns) for the schema browser",
+        ("glue:GetDatabases", "glue:GetTables"),
     ),
     CollectorJob(
         "retention",

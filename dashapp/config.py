@@ -197,6 +197,12 @@ class Settings(BaseSettings):
     athena_database: str = _s(
         "Glue Data Catalog database Athena queries by default.", default="processed"
     )
+    athena_tb_price: float = _s(
+        "Athena's price per TB scanned in USD (billed per query: rounded up to the MB, 10 MB"
+        " at least).",
+        default=5.0,
+        ge=0,
+    )
 
     # --- web --------------------------------------------------------------
     host: str = _s("Address the web server binds.", default="127.0.0.1")
@@ -266,6 +272,16 @@ class Settings(BaseSettings):
         "At most this many backlog streams are read per logs cycle (GetLogEvents quota).",
         default=200,
         ge=1,
+    )
+    collect_athena_interval_s: float = _s(
+        "How often unfinished Athena queries are followed (one BatchGet per 50).",
+        default=1.0,
+        gt=0,
+    )
+    collect_catalog_interval_s: int = _s(
+        "How often the Glue Data Catalog (the Athena schema browser) is re-read.",
+        default=300,
+        ge=10,
     )
     collect_retention_interval_s: int = _s("How often old data is pruned.", default=3600, ge=60)
     retry_policies: Annotated[dict[str, RetryPolicy], NoDecode] = _s(

@@ -27,6 +27,7 @@ UPLOAD = "/upload"
 UPLOADS = "/uploads"
 FAILURES = "/failures"
 AUDIT = "/audit"
+ATHENA = "/athena"
 NOT_FOUND = "/404"
 
 EXPORT = "/export"
@@ -52,6 +53,13 @@ def run_logs_href(run_id: str, *, first_error: bool = False) -> str:
     first error line (what a failed run's page should link to)."""
     query = {"run": run_id, "range": RUN_LOGS_RANGE, "jump": "first-error" if first_error else None}
     return LOGS + permalink_search(query)
+
+
+def athena_href(*, q: str | None = None, fork: str | None = None, saved: int | None = None) -> str:
+    """The Athena page on one query (`q`), or its editor opened on a copy (`fork`, `saved`)."""
+    return ATHENA + permalink_search(
+        {"q": q, "fork": fork, "saved": str(saved) if saved is not None else None}
+    )
 
 
 def upload_href(upload_id: str) -> str:

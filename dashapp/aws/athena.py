@@ -1,0 +1,172 @@
+"""Amazon Athena: start, follow, stop a query and read its result a page at a time.
+
+Athena is asynchronous: StartQueryExecution answers at once with an id, and the
+query runs for seconds or hours. The web calls only `start_query` and `stop_query`
+(a user's action) and `result_page` (reading a result a user opened); the collector
+follows every unfinished query with `get_executions`. Parsing is pure functions
+over Athena's response shapes, tested with captured responses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+TERMINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
+ACTIVE_STATES = frozenset({"QUEUED", "RUNNING"})
+STATES = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
+PAGE_ROWS = 1000  # GetQueryResults' MaxResults cap
+BATCH_GET_MAX = 50  # BatchGetQueryExecution's cap
+MB = 1024 * 1024
+MIN_BILLED_BYTES = 10 * MB  # Athena bills at least 10 MB a query, rounded up to the MB
+TB = 1024**4
+
+
+@dataclass(frozen=True)
+class Execution:
+    """What the dashboard records of one query execution."""
+
+    execution_id: str
+    state: str
+    state_reason: str | None
+    data_scanned_bytes: int | None
+    engine_ms: int | None
+    output_location: str | None
+    submitted_at: datetime | None
+    completed_at: datetime | None
+    workgroup: str | None
+    reused_result: bool
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class ResultPage:
+    """One page of a result: its rows (header row already dropped), and where the next starts."""
+
+    columns: tuple[Column, ...]
+    rows: list[list[str | None]]
+    next_token: str | None
+
+
+def billed_bytes(scanned: int | None) -> int:
+    """What Athena bills for a query that scanned `scanned` bytes (a failed or cancelled query
+    bills what it scanned; a query that scanned nothing, e.g. DDL, bills nothing)."""
+    if not scanned:
+        return 0
+    return max(MIN_BILLED_BYTES, math.ceil(scanned / MB) * MB)
+
+
+def cost(scanned: int | None, tb_price: float) -> float:
+    """The query's cost at `tb_price` per TB billed."""
+    return billed_bytes(scanned) / TB * tb_price
+
+
+def _error_text(status: Mapping[str, Any]) -> str | None:
+    error = status.get("AthenaError") or {}
+    message = error.get("ErrorMessage") or status.get("StateChangeReason")
+    return str(message) if message else None
+
+
+def parse_execution(raw: Mapping[str, Any]) -> Execution:
+    """An `Execution` from GetQueryExecution's (or BatchGet's) QueryExecution."""
+    status = raw.get("Status") or {}
+    stats = raw.get("Statistics") or {}
+    reuse = stats.get("ResultReuseInformation") or {}
+    return Execution(
+        execution_id=raw["QueryExecutionId"],
+        state=status.get("State", "QUEUED"),
+        state_reason=_error_text(status),
+        data_scanned_bytes=stats.get("DataScannedInBytes"),
+        engine_ms=stats.get("EngineExecutionTimeInMillis"),
+        output_location=(raw.get("ResultConfiguration") or {}).get("OutputLocation"),
+        submitted_at=status.get("SubmissionDateTime"),
+        completed_at=status.get("CompletionDateTime"),
+        workgroup=raw.get("WorkGroup"),
+        reused_result=bool(reuse.get("ReusedPreviousResult")),
+    )
+
+
+def parse_result_page(raw: Mapping[str, Any], *, first: bool) -> ResultPage:
+    """A `ResultPage` from GetQueryResults. Athena repeats the column names as the first row
+    of the first page of a SELECT; that row is dropped, so every page holds data only."""
+    meta = (raw.get("ResultSet") or {}).get("ResultSetMetadata") or {}
+    columns = tuple(Column(c["Name"], c.get("Type", "varchar")) for c in meta.get("ColumnInfo", []))
+    rows = [
+        [cell.get("VarCharValue") for cell in row.get("Data", [])]
+        for row in (raw.get("ResultSet") or {}).get("Rows", [])
+    ]
+    if first and rows and [c.name for c in columns] == rows[0]:
+        rows = rows[1:]
+    return ResultPage(columns, rows, raw.get("NextToken"))
+
+
+def start_query(
+    client: Any,
+    sql: str,
+    *,
+    database: str,
+    workgroup: str,
+    output_location: str,
+    parameters: Sequence[str] = (),
+    reuse_minutes: int | None = None,
+    request_token: str | None = None,
+) -> str:
+    """StartQueryExecution; the execution id. `parameters` fill the query's `?` in order;
+    the same `request_token` (32–128 characters) never starts a second query."""
+    kwargs: dict[str, Any] = {
+        "QueryString": sql,
+        "QueryExecutionContext": {"Database": database},
+        "WorkGroup": workgroup,
+        "ResultConfiguration": {"OutputLocation": output_location},
+    }
+    if request_token:
+        kwargs["ClientRequestToken"] = request_token
+    if parameters:
+        kwargs["ExecutionParameters"] = list(parameters)
+    if reuse_minutes:
+        kwargs["ResultReuseConfiguration"] = {
+            "ResultReuseByAgeConfiguration": {"Enabled": True, "MaxAgeInMinutes": reuse_minutes}
+        }
+    return str(client.start_query_execution(**kwargs)["QueryExecutionId"])
+
+
+def stop_query(client: Any, execution_id: str) -> None:
+    """StopQueryExecution: Athena ignores it for a query that has already finished."""
+    client.stop_query_execution(QueryExecutionId=execution_id)
+
+
+def get_execution(client: Any, execution_id: str) -> Execution:
+    return parse_execution(
+        client.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]
+    )
+
+
+def get_executions(client: Any, execution_ids: Iterable[str]) -> tuple[list[Execution], list[str]]:
+    """BatchGetQueryExecution, 50 ids a call: the executions found and the ids Athena could
+    not read (each is retried on the next cycle, never dropped)."""
+    ids = list(dict.fromkeys(execution_ids))
+    found: list[Execution] = []
+    missing: list[str] = []
+    for start in range(0, len(ids), BATCH_GET_MAX):
+        answer = client.batch_get_query_execution(
+            QueryExecutionIds=ids[start : start + BATCH_GET_MAX]
+        )
+        found += [parse_execution(raw) for raw in answer.get("QueryExecutions", [])]
+        missing += [u["QueryExecutionId"] for u in answer.get("UnprocessedQueryExecutionIds", [])]
+    return found, missing
+
+
+def result_page(client: Any, execution_id: str, token: str | None) -> ResultPage:
+    """One page of at most 1,000 rows; `token` None reads the first page."""
+    kwargs: dict[str, Any] = {"QueryExecutionId": execution_id, "MaxResults": PAGE_ROWS}
+    if token:
+        kwargs["NextToken"] = token
+    return parse_result_page(client.get_query_results(**kwargs), first=token is None)
