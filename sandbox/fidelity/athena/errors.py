@@ -55,8 +55,10 @@ def position_of(node: exp.Expression | None) -> str:
     """``line L:C: `` for a parsed node (sqlglot keeps the token's end column), else ``""``."""
     if node is None:
         return ""
-    ident = node if isinstance(node, exp.Identifier) else node.find(exp.Identifier)
-    meta: dict[str, Any] = (ident.meta if ident is not None else None) or node.meta or {}
+    meta: dict[str, Any] = node.meta if "line" in (node.meta or {}) else {}
+    if not meta:  # columns and tables keep the position on their identifier
+        ident = node if isinstance(node, exp.Identifier) else node.find(exp.Identifier)
+        meta = (ident.meta if ident is not None else None) or {}
     if "line" not in meta or "col" not in meta:
         return ""
     width = int(meta.get("end", 0)) - int(meta.get("start", 0))

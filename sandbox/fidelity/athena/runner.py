@@ -16,9 +16,11 @@ may move on.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -71,16 +73,27 @@ KNOBS = Knobs()
 Task = Callable[[SandboxExecution, Callable[[duckdb.DuckDBPyConnection], None]], Callable[[], None]]
 
 
+_RUNNERS: weakref.WeakSet[QueryRunner] = weakref.WeakSet()
+
+
+@atexit.register
+def _shutdown_all() -> None:
+    for found in list(_RUNNERS):
+        found.shutdown(timeout=5.0)
+
+
 class QueryRunner:
     """One backend's query workers (created lazily, shut down when moto resets the backend)."""
 
     def __init__(self, knobs: Knobs = KNOBS) -> None:
+        _RUNNERS.add(self)
         self.knobs = knobs
         self._running = 0
         self._slots = threading.Condition(threading.Lock())
         self._connections: dict[str, duckdb.DuckDBPyConnection] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._active: dict[str, SandboxExecution] = {}
+        self._waiting: list[str] = []  # QUEUED ids in submission order
 
     def now(self) -> datetime:
         return self.knobs.clock.now()
@@ -94,6 +107,8 @@ class QueryRunner:
         )
         self._threads[execution.id] = thread
         self._active[execution.id] = execution
+        with self._slots:
+            self._waiting.append(execution.id)
         thread.start()
 
     def stop(self, execution: SandboxExecution) -> None:
@@ -107,10 +122,16 @@ class QueryRunner:
             with contextlib.suppress(duckdb.Error):
                 con.interrupt()
 
-    def shutdown(self) -> None:
-        """Cancel every unfinished query (moto is resetting the backend that owns them)."""
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Cancel every unfinished query and wait for its worker (moto reset, process exit).
+
+        Waiting matters: a worker still inside DuckDB when the interpreter exits
+        aborts the process.
+        """
         for execution in list(self._active.values()):
             self.stop(execution)
+        for thread in list(self._threads.values()):
+            thread.join(timeout)
 
     def join(self, execution_id: str, timeout: float) -> None:
         thread = self._threads.get(execution_id)
@@ -133,15 +154,25 @@ class QueryRunner:
                 return False
 
     def _take_slot(self, execution: SandboxExecution) -> bool:
+        """Wait for a free slot; queries take slots in submission order, as Athena queues them."""
         with self._slots:
-            while self._running >= max(1, int(self.knobs.max_concurrent)):
+            while self._running >= max(1, int(self.knobs.max_concurrent)) or (
+                self._waiting and self._waiting[0] != execution.id
+            ):
                 if execution.ended.is_set():
+                    self._leave_queue(execution.id)
                     return False
                 self._slots.wait(_POLL_S)
+            self._leave_queue(execution.id)
             if execution.ended.is_set():
                 return False
             self._running += 1
             return True
+
+    def _leave_queue(self, execution_id: str) -> None:
+        if execution_id in self._waiting:
+            self._waiting.remove(execution_id)
+            self._slots.notify_all()
 
     def _free_slot(self) -> None:
         with self._slots:
@@ -152,6 +183,8 @@ class QueryRunner:
         try:
             queued_until = execution.submitted + timedelta(seconds=self.knobs.queued_s)
             if not self._wait_until(execution, queued_until) or not self._take_slot(execution):
+                with self._slots:
+                    self._leave_queue(execution.id)
                 return
             try:
                 self._run(execution, task)
