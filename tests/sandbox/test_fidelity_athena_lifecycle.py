@@ -201,6 +201,7 @@ def test_stop_cancels_a_running_query_for_good(athena: Any, clock: FixedClock):
 def test_stop_cancels_a_queued_query_before_it_runs(athena: Any, clock: FixedClock):
     """AWS: a QUEUED query that is stopped never starts."""
     qid = start(athena, QUERY)
+    assert state(athena, qid) == "QUEUED"
     athena.stop_query_execution(QueryExecutionId=qid)
     clock.advance(10)
     runner(athena_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]).join(qid, timeout=5)

@@ -29,12 +29,30 @@ from .types import athena_column, glue_to_duckdb, render
 __all__ = ["Outcome", "execute"]
 
 _FETCH = 10_000
+_ZONED = "TIMESTAMP WITH TIME ZONE"
 
 
 @dataclass
 class Outcome:
     result: ResultFile
     scanned_bytes: int
+
+
+def _zoned_as_text(
+    con: duckdb.DuckDBPyConnection, plan: Plan, types: list[str], origins: dict[str, str]
+) -> duckdb.DuckDBPyConnection:
+    """Re-run with zoned timestamps printed by DuckDB in UTC, as Athena prints them.
+
+    (Fetching them as Python objects would need pytz, which the sandbox does not carry.)
+    """
+    columns = ", ".join(
+        f"strftime(#{i}, '%Y-%m-%d %H:%M:%S.%g UTC')" if t == _ZONED else f"#{i}"
+        for i, t in enumerate(types, start=1)
+    )
+    try:
+        return con.execute(f"SELECT {columns} FROM ({plan.duckdb_sql}) AS __result")
+    except duckdb.Error as exc:
+        raise from_duckdb(exc, plan.original, origins) from None
 
 
 def _literal(value: str) -> str:
@@ -117,6 +135,7 @@ def execute(
     StopQueryExecution can interrupt it; ``cancelled`` is checked between batches.
     """
     con = duckdb.connect(":memory:", config={"threads": 2})
+    con.execute("SET TimeZone = 'UTC'")  # zoned timestamps print in UTC, as in Athena
     on_connection(con)
     origins: dict[str, str] = {}
     try:
@@ -128,6 +147,8 @@ def execute(
                 raise from_duckdb(exc, plan.original, origins) from None
             description = cursor.description or []
             types = [str(d[1]) for d in description]
+            if _ZONED in types:
+                cursor = _zoned_as_text(con, plan, types, origins)
             result = ResultFile(
                 [athena_column(d[0], t) for d, t in zip(description, types, strict=True)]
             )
