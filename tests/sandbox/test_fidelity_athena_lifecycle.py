@@ -247,3 +247,18 @@ def test_only_athenas_own_moves_are_legal() -> None:
         with pytest.raises(ValueError, match="illegal"):
             lifecycle.transition(ex, target, at=T0 + timedelta(seconds=3))
     assert ex.ended.is_set()
+
+
+def test_list_query_executions_is_newest_first_in_pages(athena: Any, clock: FixedClock):
+    """AWS: ListQueryExecutions lists the workgroup's queries newest first, <= 50 a page, with
+    NextToken (moto: insertion order, one page, and it breaks on the sandbox's executions).
+    """
+    ids = []
+    for _ in range(3):
+        ids.append(start(athena, QUERY))
+        clock.advance(0.001)
+    first = athena.list_query_executions(MaxResults=2)
+    assert first["QueryExecutionIds"] == ids[::-1][:2]
+    rest = athena.list_query_executions(MaxResults=2, NextToken=first["NextToken"])
+    assert rest["QueryExecutionIds"] == [ids[0]] and "NextToken" not in rest
+    assert athena.list_query_executions(WorkGroup="primary")["QueryExecutionIds"] == ids[::-1]

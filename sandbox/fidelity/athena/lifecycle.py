@@ -79,6 +79,11 @@ class SandboxExecution:
     ended: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
+    def status(self) -> str:
+        """moto's name for the state (its GetQueryRuntimeStatistics reads it)."""
+        return self.state
+
+    @property
     def is_finished(self) -> bool:
         return self.state in TERMINAL_STATES
 
