@@ -95,6 +95,7 @@ _COLUMN = re.compile(r'Referenced column "?([^"\s]+)"? not found', re.IGNORECASE
 _TABLE_COLUMN = re.compile(r'Table "([^"]+)" does not have a column named "([^"]+)"')
 _FUNCTION = re.compile(r"(?:Scalar|Aggregate|Table) Function with name (\S+) does not exist")
 _CAST = re.compile(r"Could not convert string '([^']*)' to (\w+)")
+_TRINO_TYPE = {"INT8": "TINYINT", "INT16": "SMALLINT", "INT32": "INTEGER", "INT64": "BIGINT"}
 _JSON_FILE = re.compile(r'JSON transform error in file "([^"]+)", in line (\d+): (.*)')
 
 
@@ -131,8 +132,9 @@ def from_duckdb(
         )
     if m := _CAST.search(first):
         value, target = m.groups()
+        target = _TRINO_TYPE.get(target.upper(), target.upper())
         return AthenaQueryError(
-            f"INVALID_CAST_ARGUMENT: Cannot cast '{value}' to {target.upper()}",
+            f"INVALID_CAST_ARGUMENT: Cannot cast '{value}' to {target}",
             type_=DATA_ERROR,
         )
     kind = type(exc).__name__

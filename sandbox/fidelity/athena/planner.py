@@ -104,6 +104,19 @@ def _name_columns(tree: exp.Expression) -> None:
         projection.replace(exp.alias_(projection.copy(), f"_col{i}"))
 
 
+def _values_as_select(values: exp.Values) -> exp.Expression:
+    """A bare VALUES statement: Trino names its columns _col0, _col1..."""
+    first = values.expressions[0] if values.expressions else None
+    width = len(first.expressions) if isinstance(first, exp.Tuple) else 1
+    names = [f"_col{i}" for i in range(width)]
+    rows = values.copy()
+    rows.set(
+        "alias",
+        exp.TableAlias(this=exp.to_identifier("t"), columns=[exp.to_identifier(n) for n in names]),
+    )
+    return exp.select("*").from_(rows)
+
+
 def _conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
     if node is None:
         return []
@@ -203,6 +216,8 @@ def plan_query(
 ) -> Plan:
     """Parse, bind, resolve and transpile ``query``; raise AthenaQueryError as Athena would."""
     original = _parse(query)
+    if isinstance(original, exp.Values):
+        original = _values_as_select(original)
     if not isinstance(original, exp.Query):
         kind = original.key.upper()
         raise AthenaQueryError(
