@@ -48,6 +48,43 @@ DATASETS: tuple[Dataset, ...] = (
 )
 
 
+#: The Glue table of each dataset's processed JSON lines: (column, Glue type), in file order.
+#: The ingest jobs write every CSV value as a JSON string; the JSON SerDe (and the sandbox's
+#: Athena) casts them to these types when read, so numbers and dates are typed in SQL.
+TABLE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "orders": (
+        ("order_id", "string"),
+        ("customer_id", "string"),
+        ("amount", "double"),
+        ("currency", "string"),
+        ("ordered_at", "string"),
+        ("note", "string"),
+    ),
+    "customers": (
+        ("customer_id", "string"),
+        ("name", "string"),
+        ("email", "string"),
+        ("country", "string"),
+        ("tier", "string"),
+        ("created_at", "date"),
+    ),
+    "clickstream": (
+        ("event_id", "string"),
+        ("session_id", "string"),
+        ("url", "string"),
+        ("referrer", "string"),
+        ("ts", "string"),
+        ("user_agent", "string"),
+    ),
+    "inventory": (
+        ("warehouse", "string"),
+        ("sku", "string"),
+        ("qty", "bigint"),
+        ("updated_at", "string"),
+    ),
+}
+
+
 def datasets_json() -> str:
     """`SMD_DATASETS` for the demo and the tests: the four datasets above as JSON."""
     return json.dumps([d.model_dump(mode="json", exclude_defaults=True) for d in DATASETS])

@@ -31,6 +31,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from .fidelity import applied_patches, apply_fidelity
+from .fidelity.athena import control as athena_control
 from .fidelity.faults import FaultInjectingApp, FaultPlan, SandboxControlApp
 
 __all__ = ["SandboxServer"]
@@ -72,7 +73,12 @@ class SandboxServer:
     def build_app(self) -> FaultInjectingApp:
         """The WSGI application (exposed for embedding, e.g. under gunicorn)."""
         moto_app = DomainDispatcherApplication(create_backend_app)
-        control = SandboxControlApp(moto_app, self.fault_plan, health=self._health)
+        control = SandboxControlApp(
+            moto_app,
+            self.fault_plan,
+            health=self._health,
+            routes={"athena": athena_control.handle},
+        )
         return FaultInjectingApp(control, self.fault_plan)
 
     def _health(self) -> dict[str, Any]:

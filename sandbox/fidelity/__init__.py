@@ -39,6 +39,16 @@ module          moto 5.2.5 does                         AWS behaviour restored
                                                         own protocol: WSGI middleware (server,
                                                         ``/_sandbox/faults``) or a ``before-send``
                                                         hook (in-process)
+``athena``      runs no SQL: injected rows go to        the SQL runs (sqlglot Trino -> DuckDB) over
+                whichever query reads next;             the Glue tables' S3 objects; QUEUED ->
+                SUCCEEDED on first read, never          RUNNING -> SUCCEEDED/FAILED in a worker,
+                FAILED; MaxResults / NextToken          Athena's error text and AthenaError;
+                ignored; headerless unquoted CSV;       DataScannedInBytes = object sizes after
+                0 bytes scanned; Stop cancels           partition pruning; <= 1,000-row pages
+                finished queries; unknown id ->         (header first) with NextToken; RFC 4180
+                HTTP 500                                CSV at OutputLocation = the pages; Stop
+                                                        cancels only unfinished queries; knobs at
+                                                        ``/_sandbox/athena``
 ==============  ======================================  ==========================================
 """
 
@@ -46,7 +56,7 @@ from __future__ import annotations
 
 import threading
 
-from . import cloudwatch, glue_api, lambda_, s3_events
+from . import athena, cloudwatch, glue_api, lambda_, s3_events
 
 __all__ = ["applied_patches", "apply_fidelity"]
 
@@ -55,6 +65,7 @@ _PATCHES = (
     ("cloudwatch", cloudwatch.apply),
     ("lambda", lambda_.apply),
     ("s3_events", s3_events.apply),
+    ("athena", athena.apply),
 )
 _lock = threading.Lock()
 _applied: list[str] = []

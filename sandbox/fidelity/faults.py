@@ -25,7 +25,8 @@ Recognising the request and writing the error live in ``aws_protocols``.
 
 The same server exposes the plan under ``/_sandbox/`` (:class:`SandboxControlApp`):
 ``POST /_sandbox/faults`` (JSON like :meth:`FaultPlan.add`), ``GET`` (snapshot),
-``DELETE`` (clear) and ``GET /_sandbox/health``.
+``DELETE`` (clear) and ``GET /_sandbox/health``; other fidelity modules add their
+own routes (``routes=``, e.g. ``/_sandbox/athena``).
 
 For in-process tests under ``moto.mock_aws`` (no server),
 :func:`inject_client_faults` registers a botocore ``before-send`` handler that
@@ -198,18 +199,24 @@ class FaultInjectingApp:
         return self.wsgi_app(environ, start_response)
 
 
+#: A further control route: (method, JSON body or None) -> (HTTP status, JSON payload).
+ControlRoute = Callable[[str, Any], tuple[int, dict[str, Any]]]
+
+
 class SandboxControlApp:
-    """Serves ``/_sandbox/`` (faults, health); everything else goes to ``wsgi_app``."""
+    """Serves ``/_sandbox/`` (faults, health, ``routes``); everything else goes to ``wsgi_app``."""
 
     def __init__(
         self,
         wsgi_app: WSGIApp,
         plan: FaultPlan,
         health: Callable[[], dict[str, Any]] | None = None,
+        routes: dict[str, ControlRoute] | None = None,
     ) -> None:
         self.wsgi_app = wsgi_app
         self.plan = plan
         self.health = health or (lambda: {})
+        self.routes = dict(routes or {})
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -231,13 +238,18 @@ class SandboxControlApp:
             if method == "POST":
                 return self._add(environ, start_response)
             return _json(start_response, 405, {"message": "use GET, POST or DELETE"})
+        if route in self.routes:
+            try:
+                body = _body(environ) if method == "POST" else None
+            except (ValueError, UnicodeDecodeError):
+                return _json(start_response, 400, {"message": "body must be a JSON object"})
+            status, payload = self.routes[route](method, body)
+            return _json(start_response, status, payload)
         return _json(start_response, 404, {"message": f"no sandbox route {path}"})
 
     def _add(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            raw = environ["wsgi.input"].read(length) if length > 0 else b""
-            body = json.loads(raw or b"null")
+            body = _body(environ)
         except (ValueError, UnicodeDecodeError):
             return _json(start_response, 400, {"message": "body must be a JSON object"})
         if not isinstance(body, dict):
@@ -257,6 +269,12 @@ class SandboxControlApp:
         except ValueError as exc:
             return _json(start_response, 400, {"message": str(exc)})
         return _json(start_response, 201, {"rule": asdict(rule)})
+
+
+def _body(environ: dict[str, Any]) -> Any:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length > 0 else b""
+    return json.loads(raw or b"null")
 
 
 def _json(
