@@ -14,6 +14,7 @@ from dash import Dash
 import callbacks.job_actions
 import callbacks.shell
 from pages import (
+    athena,
     audit,
     failures,
     job_detail,
@@ -39,6 +40,7 @@ PAGES: tuple[PageSpec, ...] = (
     system.PAGE,
     lambda_monitor.PAGE,
     logs.PAGE,
+    athena.PAGE,
     upload.PAGE,
     uploads.PAGE,
     failures.PAGE,

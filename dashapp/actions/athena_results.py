@@ -39,42 +39,65 @@ def _known_tokens(session: Session, execution_id: str, upto: int) -> dict[int, s
     return {page: token for page, token in rows}
 
 
+def _page(
+    client: Any, execution_id: str, page_no: int, token: str | None, learned: dict[int, str]
+) -> athena.ResultPage:
+    page = athena.result_page(client, execution_id, token)
+    if page.next_token:
+        learned[page_no + 1] = page.next_token
+    return page
+
+
 def read_block(
     sessions: sessionmaker[Session], client: Any, execution_id: str, start_row: int
 ) -> Block:
-    """The rows of the block starting at `start_row` (a multiple of 1,000) as grid rows."""
-    page_no = max(0, start_row) // athena.PAGE_ROWS
+    """The rows of the block starting at `start_row` (a multiple of 1,000) as grid rows.
+
+    Athena's first page spends one of its 1,000 rows on the header, so data row r is row
+    (r + 1) % 1000 of page (r + 1) // 1000: block k is page k's rows after its first
+    (all of page 0's) and the first row of page k + 1.
+    """
+    block_no = max(0, start_row) // athena.PAGE_ROWS
     with sessions() as session:
         query = session.get(AthenaQuery, execution_id)
         if query is None or query.state != "SUCCEEDED":
             return Block([], 0, [], "The query has no result to show.")
-        tokens = _known_tokens(session, execution_id, page_no)
-    start = max([p for p in tokens if p <= page_no] or [0])
-    if page_no - start > MAX_WALK:
+        tokens = _known_tokens(session, execution_id, block_no)
+    start = max([p for p in tokens if p <= block_no] or [0])
+    if block_no - start > MAX_WALK:
         return Block([], None, [], "That far into the result, download it instead (the whole CSV).")
-    token = tokens.get(start)
-    learned: list[dict[str, Any]] = []
-    page = athena.result_page(client, execution_id, token)
+    learned: dict[int, str] = {}
+    page = _page(client, execution_id, start, tokens.get(start), learned)
     current = start
-    while current < page_no and page.next_token:
+    while current < block_no and page.next_token:
         current += 1
-        learned.append({"execution_id": execution_id, "page": current, "token": page.next_token})
-        page = athena.result_page(client, execution_id, page.next_token)
-    if page.next_token:
-        learned.append(
-            {"execution_id": execution_id, "page": current + 1, "token": page.next_token}
-        )
+        page = _page(client, execution_id, current, page.next_token, learned)
     columns = [{"name": c.name, "type": c.type} for c in page.columns]
+    values = page.rows if current == 0 else page.rows[1:]
+    following = None
+    if current == block_no and page.next_token:
+        following = _page(client, execution_id, current + 1, page.next_token, learned)
+        values = values + following.rows[:1]
     with sessions.begin() as session:
-        upsert(session, AthenaResultToken, learned, conflict=("execution_id", "page"))
+        upsert(
+            session,
+            AthenaResultToken,
+            [{"execution_id": execution_id, "page": n, "token": t} for n, t in learned.items()],
+            conflict=("execution_id", "page"),
+        )
         if columns:
             stored = session.get(AthenaQuery, execution_id)
             if stored is not None and not stored.columns:
                 stored.columns = columns
-    if current < page_no:  # the result ends before the block asked for
-        return Block([], current * athena.PAGE_ROWS + len(page.rows), columns)
-    rows = [grid_row(columns, values) for values in page.rows]
-    last = None if page.next_token else page_no * athena.PAGE_ROWS + len(rows)
+    first_row = block_no * athena.PAGE_ROWS
+    if current < block_no:  # the result ends before the block asked for
+        total = (
+            len(page.rows) if current == 0 else (current * athena.PAGE_ROWS - 1) + len(page.rows)
+        )
+        return Block([], total, columns)
+    rows = [grid_row(columns, v) for v in values]
+    ends = following is None or (not following.next_token and len(following.rows) <= 1)
+    last = first_row + len(rows) if ends else None
     return Block(rows, last, columns)
 
 

@@ -59,7 +59,9 @@ def history(session: Session, f: HistoryFilter, limit: int = HISTORY_LIMIT) -> l
 
 
 def history_users(session: Session) -> list[str]:
-    return list(session.scalars(select(AthenaQuery.submitted_by).distinct().order_by("submitted_by")))
+    return list(
+        session.scalars(select(AthenaQuery.submitted_by).distinct().order_by("submitted_by"))
+    )
 
 
 def cost_totals(session: Session, user: str, now: datetime, days: int = 7) -> CostTotals:
@@ -67,8 +69,9 @@ def cost_totals(session: Session, user: str, now: datetime, days: int = 7) -> Co
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     since = today - timedelta(days=days - 1)
     rows = session.execute(
-        select(AthenaQuery.submitted_by, AthenaQuery.submitted_at, AthenaQuery.data_scanned_bytes)
-        .where(AthenaQuery.submitted_at >= since)
+        select(
+            AthenaQuery.submitted_by, AthenaQuery.submitted_at, AthenaQuery.data_scanned_bytes
+        ).where(AthenaQuery.submitted_at >= since)
     )
     per_day: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     mine = [0, 0]

@@ -8,12 +8,12 @@ the page polls the database once a second while the query is unfinished.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from dash import ClientsideFunction, Dash, Input, Output, State, ctx, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
-from callbacks.job_actions import remote_addr  # noqa: F401  (kept for the audit's address)
 from callbacks.timerange import register_time_range
 from callbacks.url_state import register_url_state
 from dashapp.actions import athena as athena_actions
@@ -127,11 +127,16 @@ def warning_view(svc: Services, sql: str | None) -> Any:
     )
 
 
-def history_view(svc: Services, range_value: str | None, user: str | None, state: str | None) -> tuple[Any, Any]:
+def history_view(
+    svc: Services, range_value: str | None, user: str | None, state: str | None
+) -> tuple[Any, Any]:
     window, _ = resolve_range(range_value, svc.clock.now(), al.DEFAULT_RANGE)
     since, until = window.bounds
     f = reads.HistoryFilter(
-        since, until, user=None if user in (None, al.ANY) else user, state=None if state in (None, al.ANY) else state
+        since,
+        until,
+        user=None if user in (None, al.ANY) else user,
+        state=None if state in (None, al.ANY) else state,
     )
     with svc.sessions() as session:
         queries = reads.history(session, f)
@@ -140,26 +145,131 @@ def history_view(svc: Services, range_value: str | None, user: str | None, state
     return views.history_rows(queries, svc.settings.athena_tb_price), options
 
 
-def opened_editor(svc: Services, user: str, opened: dict[str, str] | None) -> tuple[Any, Any, Any, Any]:
+def opened_editor(
+    svc: Services, user: str, opened: dict[str, str] | None
+) -> tuple[Any, Any, Any, Any]:
     """(sql, database, parameters text, message) for `?fork=` or `?saved=`."""
     opened = opened or {}
     with svc.sessions() as session:
         if opened.get("fork"):
             q = reads.query(session, opened["fork"])
             if q is not None:
-                return q.sql, q.database, parameters_text(q.parameters or []), notice(
-                    f"Editing a copy of query {q.execution_id}.", "info", "diagram-2"
+                return (
+                    q.sql,
+                    q.database,
+                    parameters_text(q.parameters or []),
+                    notice(f"Editing a copy of query {q.execution_id}.", "info", "diagram-2"),
                 )
         if opened.get("saved", "").isdigit():
             s = reads.saved_query(session, int(opened["saved"]), user)
             if s is not None:
-                return s.sql, s.database or no_update, no_update, notice(
-                    f"Opened saved query “{s.name}”.", "info", "bookmark"
+                return (
+                    s.sql,
+                    s.database or no_update,
+                    no_update,
+                    notice(f"Opened saved query “{s.name}”.", "info", "bookmark"),
                 )
-            return no_update, no_update, no_update, notice(
-                "That saved query does not exist or is private to someone else.", "warning", "lock"
+            return (
+                no_update,
+                no_update,
+                no_update,
+                notice(
+                    "That saved query does not exist or is private to someone else.",
+                    "warning",
+                    "lock",
+                ),
             )
     return no_update, no_update, no_update, no_update
+
+
+def run_action(
+    svc: Services,
+    sql: str | None,
+    database: str | None,
+    params: str | None,
+    reuse: bool | None,
+    minutes: Any,
+    draft: str,
+    forked_from: str | None = None,
+) -> tuple[Any, ...]:
+    """(query id, message, next request token, poll disabled) for Run; the role is checked
+    first and a refusal changes nothing but the message."""
+    try:
+        identity = require(Role.operator, "athena.run", target=database or "")
+    except Forbidden as e:
+        return no_update, notice(str(e), "danger", "lock"), no_update, no_update
+    try:
+        reuse_minutes = int(minutes) if reuse else None
+    except (TypeError, ValueError):
+        message = "Not run: give result reuse in whole minutes."
+        return no_update, notice(message, "danger", "x-octagon-fill"), no_update, no_update
+    settings = svc.settings
+    result = athena_actions.run_query(
+        svc.sessions,
+        svc.aws.client("athena"),
+        identity,
+        sql=sql,
+        database=database or settings.athena_database,
+        workgroup=settings.athena_workgroup,
+        output_location=f"s3://{settings.athena_results_bucket}/results/",
+        now=svc.clock.now(),
+        request_token=draft,
+        parameters=parse_parameters(params),
+        reuse_minutes=reuse_minutes,
+        forked_from=forked_from,
+    )
+    if not result.ok:
+        return no_update, notice(result.message, "danger", "x-octagon-fill"), no_update, no_update
+    started = notice(result.message, "success", "play-circle")
+    return result.execution_id, started, uuid.uuid4().hex, False
+
+
+def cancel_action(svc: Services, execution_id: str | None) -> Any:
+    try:
+        identity = require(Role.operator, "athena.cancel", target=execution_id or "")
+    except Forbidden as e:
+        return notice(str(e), "danger", "lock")
+    if not execution_id:
+        return no_update
+    result = athena_actions.cancel_query(
+        svc.sessions, svc.aws.client("athena"), identity, execution_id, svc.clock.now()
+    )
+    return notice(result.message, "info" if result.ok else "warning", "stop-circle")
+
+
+def saved_view(
+    svc: Services,
+    saving: bool,
+    name: str | None,
+    shared: bool,
+    sql: str | None,
+    database: str | None,
+) -> Any:
+    """The saved-query list, after saving the editor's query when `saving`."""
+    message = None
+    if saving:
+        try:
+            identity = require(Role.operator, "athena.save", target=name or "")
+        except Forbidden as e:
+            message = notice(str(e), "danger", "lock")
+        else:
+            result = athena_actions.save_query(
+                svc.sessions,
+                identity,
+                name=name,
+                sql=sql,
+                database=database,
+                shared=shared,
+                now=svc.clock.now(),
+            )
+            message = notice(result.message, "success" if result.ok else "danger", "bookmark")
+    user = current_identity().user
+    try:
+        with svc.sessions() as session:
+            listing = views.saved_list(reads.saved_queries(session, user), user)
+    except SQLAlchemyError as e:
+        listing = database_unreachable(db_error_line(e))
+    return [message, listing] if message else listing
 
 
 def register(app: Dash) -> None:
@@ -225,36 +335,19 @@ def register(app: Dash) -> None:
         State(al.OPENED, "data"),
         prevent_initial_call=True,
     )
-    def _run(_n: int, sql: str | None, database: str | None, params: str | None, reuse: bool | None, minutes: Any, draft: str, opened: dict[str, str] | None) -> tuple[Any, ...]:
-        svc = services()
-        try:
-            identity = require(Role.operator, "athena.run", target=database or "")
-        except Forbidden as e:
-            return no_update, notice(str(e), "danger", "lock"), no_update, no_update
-        try:
-            reuse_minutes = int(minutes) if reuse else None
-        except (TypeError, ValueError):
-            return no_update, notice("Not run: give result reuse in whole minutes.", "danger", "x-octagon-fill"), no_update, no_update
-        settings = svc.settings
-        result = athena_actions.run_query(
-            svc.sessions,
-            svc.aws.client("athena"),
-            identity,
-            sql=sql,
-            database=database or settings.athena_database,
-            workgroup=settings.athena_workgroup,
-            output_location=f"s3://{settings.athena_results_bucket}/results/",
-            now=svc.clock.now(),
-            request_token=draft,
-            parameters=parse_parameters(params),
-            reuse_minutes=reuse_minutes,
-            forked_from=(opened or {}).get("fork"),
+    def _run(
+        _n: int,
+        sql: str | None,
+        database: str | None,
+        params: str | None,
+        reuse: bool | None,
+        minutes: Any,
+        draft: str,
+        opened: dict[str, str] | None,
+    ) -> tuple[Any, ...]:
+        return run_action(
+            services(), sql, database, params, reuse, minutes, draft, (opened or {}).get("fork")
         )
-        if not result.ok:
-            return no_update, notice(result.message, "danger", "x-octagon-fill"), no_update, no_update
-        import uuid
-
-        return result.execution_id, notice(result.message, "success", "play-circle"), uuid.uuid4().hex, False
 
     @app.callback(
         Output(al.MESSAGE, "children", allow_duplicate=True),
@@ -263,17 +356,7 @@ def register(app: Dash) -> None:
         prevent_initial_call=True,
     )
     def _cancel(_n: int, execution_id: str | None) -> Any:
-        svc = services()
-        try:
-            identity = require(Role.operator, "athena.cancel", target=execution_id or "")
-        except Forbidden as e:
-            return notice(str(e), "danger", "lock")
-        if not execution_id:
-            return no_update
-        result = athena_actions.cancel_query(
-            svc.sessions, svc.aws.client("athena"), identity, execution_id, svc.clock.now()
-        )
-        return notice(result.message, "info" if result.ok else "warning", "stop-circle")
+        return cancel_action(services(), execution_id)
 
     @app.callback(
         Output(al.STATUS, "children"),
@@ -283,6 +366,7 @@ def register(app: Dash) -> None:
         Output(al.DOWNLOAD, "className"),
         Output(al.RESULT_FOR, "data"),
         Output(al.GRID, "columnDefs"),
+        Output(al.RESULT_BOX, "className"),
         Input(al.QUERY, "data"),
         Input(al.POLL, "n_intervals"),
         State(al.RESULT_FOR, "data"),
@@ -291,10 +375,12 @@ def register(app: Dash) -> None:
         try:
             out = status_view(services(), execution_id)
         except SQLAlchemyError as e:
-            return (database_unreachable(db_error_line(e)), False, True, "#", no_update, no_update, no_update)
+            down = database_unreachable(db_error_line(e))
+            return (down, False, True, "#", no_update, no_update, no_update, no_update)
+        box = "" if out[5] is not None else "d-none"
         if out[5] is not None and out[5] == shown and ctx.triggered_id == al.POLL:
-            return (*out[:5], no_update, no_update)
-        return out
+            return (*out[:5], no_update, no_update, no_update)
+        return (*out, box)
 
     app.clientside_callback(
         ClientsideFunction(namespace="smd", function_name="purgeGrid"),
@@ -330,7 +416,9 @@ def register(app: Dash) -> None:
         Input(al.HISTORY_STATE, "value"),
         Input(al.STATUS, "children"),
     )
-    def _history(range_value: str | None, user: str | None, state: str | None, _s: Any) -> tuple[Any, Any]:
+    def _history(
+        range_value: str | None, user: str | None, state: str | None, _s: Any
+    ) -> tuple[Any, Any]:
         try:
             return history_view(services(), range_value, user, state)
         except SQLAlchemyError:
@@ -354,24 +442,8 @@ def register(app: Dash) -> None:
         State(al.SQL, "value"),
         State(al.DATABASE, "value"),
     )
-    def _saved(n: int, name: str | None, shared: bool | None, sql: str | None, database: str | None) -> Any:
-        svc = services()
-        message = None
-        if n and ctx.triggered_id == al.SAVE:
-            try:
-                identity = require(Role.operator, "athena.save", target=name or "")
-            except Forbidden as e:
-                message = notice(str(e), "danger", "lock")
-            else:
-                result = athena_actions.save_query(
-                    svc.sessions, identity, name=name, sql=sql, database=database,
-                    shared=bool(shared), now=svc.clock.now(),
-                )
-                message = notice(result.message, "success" if result.ok else "danger", "bookmark")
-        user = current_identity().user
-        try:
-            with svc.sessions() as session:
-                listing = views.saved_list(reads.saved_queries(session, user), user)
-        except SQLAlchemyError as e:
-            listing = database_unreachable(db_error_line(e))
-        return [message, listing] if message else listing
+    def _saved(
+        n: int, name: str | None, shared: bool | None, sql: str | None, database: str | None
+    ) -> Any:
+        saving = bool(n) and ctx.triggered_id == al.SAVE
+        return saved_view(services(), saving, name, bool(shared), sql, database)

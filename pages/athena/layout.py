@@ -45,6 +45,7 @@ STATUS = "athena-status"
 POLL = "athena-poll"
 RESULT_FOR = "athena-result-for"  # store: the execution id whose result the grid shows
 RESULT_NOTE = "athena-result-note"
+RESULT_BOX = "athena-result-box"  # hidden until there is a result (an empty grid is noise)
 GRID = "athena-results"
 DOWNLOAD = "athena-download"
 SCHEMA_DB = "athena-schema-database"
@@ -110,18 +111,32 @@ def editor() -> html.Section:
                                 className="form-control font-monospace",
                                 placeholder="date 2026-11-01",
                                 style={"height": "2.4rem", "width": "100%"},
-                                **{"aria-describedby": f"{PARAMETERS}-help"},
                             ),
-                            html.Small(PARAMETERS_HELP, id=f"{PARAMETERS}-help", className="text-body-secondary"),
+                            html.Small(
+                                PARAMETERS_HELP,
+                                id=f"{PARAMETERS}-help",
+                                className="text-body-secondary",
+                            ),
                         ],
                         className="col-sm-5",
                     ),
                     html.Div(
                         [
                             dbc.Checkbox(id=REUSE, label="Reuse a result up to", value=False),
+                            html.Label(
+                                "Result reuse, minutes",
+                                htmlFor=REUSE_MINUTES,
+                                className="visually-hidden",
+                            ),
                             dbc.InputGroup(
                                 [
-                                    dbc.Input(id=REUSE_MINUTES, type="number", min=1, max=10080, value=60, **{"aria-label": "Result reuse, minutes"}),
+                                    dbc.Input(
+                                        id=REUSE_MINUTES,
+                                        type="number",
+                                        min=1,
+                                        max=10080,
+                                        value=60,
+                                    ),
                                     dbc.InputGroupText("min"),
                                 ],
                                 size="sm",
@@ -134,8 +149,19 @@ def editor() -> html.Section:
             ),
             html.Div(
                 [
-                    html.Button([icon("play-fill", "me-1"), "Run"], id=RUN, className="btn btn-primary", n_clicks=0),
-                    html.Button([icon("stop-circle", "me-1"), "Cancel"], id=CANCEL, className="btn btn-outline-danger", n_clicks=0, disabled=True),
+                    html.Button(
+                        [icon("play-fill", "me-1"), "Run"],
+                        id=RUN,
+                        className="btn btn-primary",
+                        n_clicks=0,
+                    ),
+                    html.Button(
+                        [icon("stop-circle", "me-1"), "Cancel"],
+                        id=CANCEL,
+                        className="btn btn-outline-danger",
+                        n_clicks=0,
+                        disabled=True,
+                    ),
                 ],
                 className="d-flex gap-2 mt-3",
             ),
@@ -163,21 +189,27 @@ def results() -> html.Section:
                 ],
                 className="my-2",
             ),
-            dag.AgGrid(
-                id=GRID,
-                rowModelType="infinite",
-                columnDefs=[],
-                defaultColDef={"resizable": True, "sortable": False, "minWidth": 110},
-                dashGridOptions={
-                    "theme": GRID_THEME,
-                    "cacheBlockSize": 1000,
-                    "maxBlocksInCache": 20,
-                    "infiniteInitialRowCount": 1,
-                    "ensureDomOrder": True,
-                    **empty_grid_message("No result to show yet: run a query or open one from the history."),
-                },
-                style={"height": "28rem"},
-                className="smd-athena-grid",
+            html.Div(
+                dag.AgGrid(
+                    id=GRID,
+                    rowModelType="infinite",
+                    columnDefs=[],
+                    defaultColDef={"resizable": True, "sortable": False, "minWidth": 110},
+                    dashGridOptions={
+                        "theme": GRID_THEME,
+                        "cacheBlockSize": 1000,
+                        "maxBlocksInCache": 20,
+                        "infiniteInitialRowCount": 1,
+                        "ensureDomOrder": True,
+                        **empty_grid_message(
+                            "No result to show yet: run a query or open one from the history."
+                        ),
+                    },
+                    style={"height": "28rem"},
+                    className="smd-athena-grid",
+                ),
+                id=RESULT_BOX,
+                className="d-none",
             ),
         ],
         **{"aria-label": "Query result"},
@@ -190,14 +222,18 @@ def schema_browser() -> html.Section:
             html.H2("Schema", className="h5"),
             _label("Database", SCHEMA_DB),
             dbc.Select(id=SCHEMA_DB, options=[]),
-            html.Div(id=SCHEMA, children=loading("the catalog"), className="mt-2 smd-athena-schema"),
+            html.Div(
+                id=SCHEMA, children=loading("the catalog"), className="mt-2 smd-athena-schema"
+            ),
         ],
         **{"aria-label": "Schema browser"},
     )
 
 
 def history_section(range_value: str, user: str, state: str) -> html.Section:
-    state_options = [{"label": "Any state", "value": ANY}] + [{"label": s.title(), "value": s} for s in STATES]
+    state_options = [{"label": "Any state", "value": ANY}] + [
+        {"label": s.title(), "value": s} for s in STATES
+    ]
     return html.Section(
         [
             html.H2("History", className="h5"),
@@ -205,11 +241,22 @@ def history_section(range_value: str, user: str, state: str) -> html.Section:
                 [
                     html.Div(time_range_picker(PAGE, range_value), className="col-auto"),
                     html.Div(
-                        [_label("Who", HISTORY_USER), dbc.Select(id=HISTORY_USER, value=user, options=[{"label": "Anyone", "value": ANY}] + ([{"label": user, "value": user}] if user != ANY else []))],
+                        [
+                            _label("Who", HISTORY_USER),
+                            dbc.Select(
+                                id=HISTORY_USER,
+                                value=user,
+                                options=[{"label": "Anyone", "value": ANY}]
+                                + ([{"label": user, "value": user}] if user != ANY else []),
+                            ),
+                        ],
                         className="col-sm-3",
                     ),
                     html.Div(
-                        [_label("State", HISTORY_STATE), dbc.Select(id=HISTORY_STATE, value=state, options=state_options)],
+                        [
+                            _label("State", HISTORY_STATE),
+                            dbc.Select(id=HISTORY_STATE, value=state, options=state_options),
+                        ],
                         className="col-sm-3",
                     ),
                 ],
@@ -245,8 +292,14 @@ def saved_section() -> html.Section:
             html.H2("Saved queries", className="h5"),
             html.Div(
                 [
-                    dbc.Input(id=SAVE_NAME, placeholder="Name", **{"aria-label": "Name to save the query as"}),
-                    dbc.Checkbox(id=SAVE_SHARED, label="Share with the team", value=False, className="mx-2 mt-2"),
+                    html.Label("Name", htmlFor=SAVE_NAME, className="visually-hidden"),
+                    dbc.Input(id=SAVE_NAME, placeholder="Name to save the query as"),
+                    dbc.Checkbox(
+                        id=SAVE_SHARED,
+                        label="Share with the team",
+                        value=False,
+                        className="mx-2 mt-2",
+                    ),
                     html.Button("Save", id=SAVE, className="btn btn-outline-primary", n_clicks=0),
                 ],
                 className="d-flex align-items-start",

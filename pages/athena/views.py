@@ -77,9 +77,7 @@ def status_panel(q: AthenaQuery | None, now: datetime, tb_price: float) -> Any:
             [item for label, value in figures for item in (html.Dt(label), html.Dd(value))],
             className="smd-athena-figures row-cols-auto small mt-2 mb-2",
         ),
-        html.Div(
-            ["Query id ", html.Code(q.execution_id)], className="small text-body-secondary"
-        ),
+        html.Div(["Query id ", html.Code(q.execution_id)], className="small text-body-secondary"),
     ]
     if q.state == "FAILED":
         body.append(notice(q.state_reason or "Athena gave no reason.", "danger", "x-octagon-fill"))
@@ -105,7 +103,9 @@ def schema_tree(tables: Sequence[CatalogTable]) -> Any:
     items = []
     for t in tables:
         columns = [
-            html.Li([html.Code(c["name"]), html.Span(f" {c['type']}", className="text-body-secondary")])
+            html.Li(
+                [html.Code(c["name"]), html.Span(f" {c['type']}", className="text-body-secondary")]
+            )
             for c in t.columns or []
         ] + [
             html.Li(

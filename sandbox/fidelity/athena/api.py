@@ -105,7 +105,14 @@ def _start_query_execution(self: AthenaResponse) -> str:
         raise InvalidRequest("WorkGroup does not exist")
     query = self._get_param("QueryString") or ""
     context = self._get_param("QueryExecutionContext") or {}
+    # ClientRequestToken makes the start idempotent: the same token answers the same query.
+    token = self._get_param("ClientRequestToken")
+    tokens: dict[str, str] = backend.__dict__.setdefault("_sandbox_request_tokens", {})
+    if token and token in tokens:
+        return json.dumps({"QueryExecutionId": tokens[token]})
     execution_id = str(uuid.uuid4())
+    if token:
+        tokens[token] = execution_id
     location = output_location(
         self._get_param("ResultConfiguration") or {}, workgroup.configuration, execution_id
     )
@@ -170,6 +177,27 @@ def describe(ex: SandboxExecution) -> dict[str, Any]:
 def _get_query_execution(self: AthenaResponse) -> str:
     ex = execution(self.athena_backend, self._get_param("QueryExecutionId"))
     return json.dumps({"QueryExecution": describe(ex)})
+
+
+def _batch_get_query_execution(self: AthenaResponse) -> str:
+    """Up to 50 executions a call; an unknown id is listed as unprocessed, never an error."""
+    ids = self._get_param("QueryExecutionIds") or []
+    if not 1 <= len(ids) <= 50:
+        raise InvalidRequest("QueryExecutionIds must hold 1 to 50 ids")
+    found, unprocessed = [], []
+    for execution_id in ids:
+        ex = self.athena_backend.executions.get(execution_id)
+        if isinstance(ex, SandboxExecution):
+            found.append(describe(ex))
+        else:
+            unprocessed.append(
+                {
+                    "QueryExecutionId": execution_id,
+                    "ErrorCode": "InvalidRequestException",
+                    "ErrorMessage": f"QueryExecution {execution_id} was not found",
+                }
+            )
+    return json.dumps({"QueryExecutions": found, "UnprocessedQueryExecutionIds": unprocessed})
 
 
 def _token(ex: SandboxExecution, row: int) -> str:
@@ -281,6 +309,7 @@ def apply() -> None:
         return
     AthenaResponse.start_query_execution = _start_query_execution  # type: ignore[method-assign, assignment]
     AthenaResponse.get_query_execution = _get_query_execution  # type: ignore[method-assign]
+    AthenaResponse.batch_get_query_execution = _batch_get_query_execution  # type: ignore[attr-defined]
     AthenaResponse.get_query_results = _get_query_results  # type: ignore[method-assign]
     AthenaResponse.stop_query_execution = _stop_query_execution  # type: ignore[method-assign]
     AthenaResponse.list_query_executions = _list_query_executions  # type: ignore[method-assign]
