@@ -79,9 +79,16 @@ class CollectorRunner:
     # --- one cycle ------------------------------------------------------------------------------
     def run_job(self, job: CollectorJob) -> str:
         """Run one cycle of `job` and record it; returns ok | partial | failed."""
-        ctx = self.contexts[job.name]
         with self._running_lock:
             self._running.add(job.name)
+        try:
+            return self._run_and_record(job)
+        finally:  # only now: a stop's grace covers recording the outcome too
+            with self._running_lock:
+                self._running.discard(job.name)
+
+    def _run_and_record(self, job: CollectorJob) -> str:
+        ctx = self.contexts[job.name]
         started = self.clock.now()
         ctx.aws.counter.reset()
         outcome, error, result = "ok", None, CycleResult()
@@ -103,9 +110,6 @@ class CollectorRunner:
                 log.info("collector %s interrupted while stopping: %s", job.name, error)
             else:
                 log.exception("collector %s failed", job.name)
-        finally:
-            with self._running_lock:
-                self._running.discard(job.name)
         try:
             status.record_end(
                 self.sessions,
