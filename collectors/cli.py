@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from collectors.registry import JOBS, job
 from collectors.runner import CollectorRunner, install_signal_handlers
+from dashapp import lifeline
 from dashapp.config import ConfigError, load_settings
 
 
@@ -44,4 +45,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.once:
         return runner.run_once()
     install_signal_handlers(runner)
-    return runner.run_forever()
+    lifeline.watch_parent()
+    # A cycle abandoned at stop would hold a normal exit until its call returns.
+    lifeline.exit_now(runner.run_forever())

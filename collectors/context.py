@@ -28,6 +28,7 @@ class CollectorContext:
     stop: threading.Event = field(default_factory=threading.Event)
     memory: dict[str, Any] = field(default_factory=dict)  # kept across cycles (cursors, caches)
     once: bool = False  # `--once`: no waiting (long polls return at once)
+    in_long_poll: bool = False  # only waiting for messages: a stop need not wait for it
 
 
 @dataclass

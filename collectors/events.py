@@ -33,7 +33,11 @@ def consume_events(ctx: CollectorContext) -> CycleResult:
         # A long poll returns as soon as a message arrives; waiting costs no latency.
         idle = not ctx.memory.get("metrics_due")
         wait = 0 if ctx.once or not idle else max(1, min(5, round(deadline - time.monotonic())))
-        messages = sqs.receive(client, url, wait_s=wait)
+        ctx.in_long_poll = wait > 0
+        try:
+            messages = sqs.receive(client, url, wait_s=wait)
+        finally:
+            ctx.in_long_poll = False
         if messages:
             handled = handle_messages(ctx, messages, result)
             failed = sqs.delete(client, url, handled)

@@ -5,6 +5,12 @@ and AWS clients warm); as leader, run every job on its interval in an APSchedule
 3 BlockingScheduler and check the lock every two seconds; losing it (the database
 connection dropped) stops collecting at once. One job failing never stops the
 others; each cycle's outcome goes to collector_status.
+
+On SIGTERM a cycle gets STOP_GRACE_S to finish, and the event consumer none while it
+only waits in a long poll (up to 5 s). A cycle still running then is abandoned, as if
+the process had been killed: its transaction rolls back, an SQS message it had not
+deleted comes back, and the next cycle does its work again. The process then exits
+with `lifeline.exit_now`: concurrent.futures would join that cycle's thread at exit.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ from dashapp.db import current_revision, head_revision, make_engine, make_sessio
 log = logging.getLogger("collectors")
 LOCK_CHECK_S = 2.0
 STANDBY_POLL_S = 1.0
+STOP_GRACE_S = 1.0
+LOST_LOCK_GRACE_S = 15.0
 
 
 class CollectorRunner:
@@ -53,6 +61,7 @@ class CollectorRunner:
         self.sessions = sessions or make_session_factory(self.engine)
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
         self.stop = threading.Event()
+        self._stop_requested_at: float | None = None
         # Each job has its own clients, so its API-call counts are its own.
         self.contexts = {
             j.name: CollectorContext(
@@ -64,15 +73,22 @@ class CollectorRunner:
             )
             for j in self.jobs
         }
-        self._running = 0
+        self._running: set[str] = set()
         self._running_lock = threading.Lock()
 
     # --- one cycle ------------------------------------------------------------------------------
     def run_job(self, job: CollectorJob) -> str:
         """Run one cycle of `job` and record it; returns ok | partial | failed."""
-        ctx = self.contexts[job.name]
         with self._running_lock:
-            self._running += 1
+            self._running.add(job.name)
+        try:
+            return self._run_and_record(job)
+        finally:  # only now: a stop's grace covers recording the outcome too
+            with self._running_lock:
+                self._running.discard(job.name)
+
+    def _run_and_record(self, job: CollectorJob) -> str:
+        ctx = self.contexts[job.name]
         started = self.clock.now()
         ctx.aws.counter.reset()
         outcome, error, result = "ok", None, CycleResult()
@@ -94,9 +110,6 @@ class CollectorRunner:
                 log.info("collector %s interrupted while stopping: %s", job.name, error)
             else:
                 log.exception("collector %s failed", job.name)
-        finally:
-            with self._running_lock:
-                self._running -= 1
         try:
             status.record_end(
                 self.sessions,
@@ -175,9 +188,11 @@ class CollectorRunner:
         scheduler.add_job(check, "interval", seconds=LOCK_CHECK_S, id="leader-check")
         self._scheduler = scheduler
         scheduler.start()
-        self._wait_for_running(15)
+        self._wait_for_running()
 
     def request_stop(self) -> None:
+        if self._stop_requested_at is None:
+            self._stop_requested_at = time.monotonic()
         self.stop.set()
         for ctx in self.contexts.values():
             ctx.stop.set()
@@ -185,13 +200,25 @@ class CollectorRunner:
         if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=False)
 
-    def _wait_for_running(self, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+    def _wait_for_running(self) -> list[str]:
+        """Wait for the cycles in flight: while standing down after losing the lock, up to
+        LOST_LOCK_GRACE_S (they must not overlap the next leader's for long). Once a stop is
+        requested, up to STOP_GRACE_S after it, and not for a cycle only waiting in a long
+        poll, which has nothing to finish. Returns the cycles left running."""
+        lost_lock_deadline = time.monotonic() + LOST_LOCK_GRACE_S
+        while True:
             with self._running_lock:
-                if self._running == 0:
-                    return
+                running = sorted(self._running)
+            deadline = lost_lock_deadline
+            if self._stop_requested_at is not None:
+                deadline = min(deadline, self._stop_requested_at + STOP_GRACE_S)
+                running = [n for n in running if not self.contexts[n].in_long_poll]
+            if not running or time.monotonic() >= deadline:
+                break
             time.sleep(0.05)
+        if running and self.stop.is_set():
+            log.info("abandoning %s while stopping; the next start does its work", running)
+        return running
 
     def _check_schema(self) -> None:
         rev, head = current_revision(self.engine), head_revision()

@@ -7,7 +7,13 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from dashapp import lifeline
 from dashapp.config import Settings
+
+#: How long a stop waits for requests in flight and kept-alive browser connections. Short,
+#: because this runs the dashboard locally (`python -m dashapp web`, `make demo`), where a
+#: stop should be prompt; the image's gunicorn command keeps its own 10 s.
+GRACEFUL_TIMEOUT_S = 1
 
 
 class _Gunicorn(BaseApplication):
@@ -30,8 +36,14 @@ class _Gunicorn(BaseApplication):
         return server
 
 
+def _post_fork(_arbiter: Any, _worker: Any) -> None:
+    # A worker must go with the demo even when the arbiter cannot see to it.
+    lifeline.watch_again_after_fork()
+
+
 def serve(settings: Settings, *, workers: int = 2, threads: int = 8) -> None:
     """Serve on settings.host:port with gthread workers until SIGINT/SIGTERM."""
+    lifeline.watch_parent()
     _Gunicorn(
         settings,
         {
@@ -40,7 +52,8 @@ def serve(settings: Settings, *, workers: int = 2, threads: int = 8) -> None:
             "worker_class": "gthread",
             "threads": threads,
             "timeout": 60,
-            "graceful_timeout": 5,
+            "graceful_timeout": GRACEFUL_TIMEOUT_S,
+            "post_fork": _post_fork,
             "accesslog": None,
             "errorlog": "-",
             "loglevel": "warning",

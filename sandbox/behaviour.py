@@ -324,3 +324,17 @@ def lambda_invocation_log(
         )
     )
     return lines
+
+
+def generic_spec(job: str) -> JobSpec:
+    """Behaviour for a job the catalogue does not know (created by a test or a user)."""
+    return JobSpec(
+        name=job,
+        description="",
+        team="unknown",
+        schedule=None,
+        median_s=20,
+        rows=1000,
+        failure_rate=0.0,
+        max_concurrent_runs=100,
+    )

@@ -15,6 +15,7 @@ from sandbox.datasets import datasets_json
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from dashapp import lifeline
     from dashapp.config import ConfigError, load_settings
     from sandbox.run import run_sandbox
 
@@ -25,13 +26,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(e, file=sys.stderr)
         return 2
     port = settings.sandbox_port if args.port is None else args.port
-    return run_sandbox(
+    lifeline.watch_parent()
+    code = run_sandbox(
         settings,
         port=port,
         simulate=not args.no_simulator,
         glue_jobs=args.glue_jobs,
         lambda_functions=args.lambda_functions,
     )
+    # The account was only in memory; freeing moto's heap would add a second or more.
+    lifeline.exit_now(code)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

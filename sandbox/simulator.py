@@ -19,6 +19,7 @@ import json
 import logging
 import random
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,7 @@ from dashapp.config import Settings
 from dashapp.schedules import next_fire_time
 from sandbox import behaviour
 from sandbox.account import ACCOUNT_ID, SandboxAccount
+from sandbox.behaviour import generic_spec
 from sandbox.catalog import TRIGGER_QUEUE, FunctionSpec, JobSpec
 from sandbox.etl import IngestError
 from sandbox.fidelity import glue as fglue
@@ -112,10 +114,12 @@ class Simulator:
             t.start()
             self._threads.append(t)
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = 5) -> None:
+        """A step still running after `timeout_s` is left to die with the process (daemon)."""
         self._stop.set()
+        deadline = time.monotonic() + timeout_s
         for t in self._threads:
-            t.join(timeout=5)
+            t.join(timeout=max(0.0, deadline - time.monotonic()))
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _tick_loop(self) -> None:
@@ -123,6 +127,8 @@ class Simulator:
             try:
                 self.tick()
             except Exception:
+                if self._stop.is_set():
+                    return  # the server may be gone already: an error now means nothing
                 self.errors += 1
                 log.exception("simulator tick failed")
             self._stop.wait(TICK_S)
@@ -139,6 +145,8 @@ class Simulator:
                     self.on_upload_event(json.loads(msg["Body"]))
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
             except Exception:
+                if self._stop.is_set():
+                    return
                 self.errors += 1
                 log.exception("simulator trigger loop failed")
                 self._stop.wait(1)
@@ -258,7 +266,7 @@ class Simulator:
         for run in fglue.runs_in_state(self.backend, ["STARTING"]):
             if run.job_run_id in self.handled:
                 continue
-            spec = self.jobs.get(run.job_name) or _generic_spec(run.job_name)
+            spec = self.jobs.get(run.job_name) or generic_spec(run.job_name)
             args = run.arguments or {}
             ingest = None
             if "--input_path" in args:
@@ -428,7 +436,7 @@ class Simulator:
         run = upload_run(self.settings, event)
         if run is None:
             return
-        spec = self.jobs.get(run.job) or _generic_spec(run.job)
+        spec = self.jobs.get(run.job) or generic_spec(run.job)
         now = self.clock.now()
         self._start(spec, now, trigger=run.trigger, arguments=run.arguments, ingest=run.ingest)
 
@@ -469,17 +477,3 @@ def _aware(value: datetime) -> datetime:
 
 def run_attempt(run: Any) -> int:
     return int(getattr(run, "attempt", 0) or 0)
-
-
-def _generic_spec(job: str) -> JobSpec:
-    """Behaviour for a job the catalogue does not know (created by a test or a user)."""
-    return JobSpec(
-        name=job,
-        description="",
-        team="unknown",
-        schedule=None,
-        median_s=20,
-        rows=1000,
-        failure_rate=0.0,
-        max_concurrent_runs=100,
-    )

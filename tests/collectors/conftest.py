@@ -21,6 +21,8 @@ from moto import mock_aws
 from sqlalchemy.orm import Session, sessionmaker
 
 from collectors.context import CollectorContext
+from collectors.registry import JOBS, CollectorJob
+from collectors.runner import CollectorRunner
 from dashapp.aws.clients import AwsClients
 from dashapp.clock import FixedClock
 from dashapp.config import Settings
@@ -91,6 +93,29 @@ def make_ctx(
 @pytest.fixture
 def ctx(make_ctx: MakeCtx) -> CollectorContext:
     return make_ctx()
+
+
+@pytest.fixture
+def make_runner(
+    aws: None,
+    db_url: str,
+    sessions: sessionmaker[Session],
+    clock: FixedClock,
+    boto_session: boto3.session.Session,
+) -> Iterator[Callable[..., CollectorRunner]]:
+    runners: list[CollectorRunner] = []
+
+    def make(jobs: tuple[CollectorJob, ...] | list[CollectorJob] = JOBS) -> CollectorRunner:
+        settings = Settings(database_url=db_url, _env_file=None, aws_max_attempts=1)
+        runner = CollectorRunner(settings, clock=clock, jobs=jobs, sessions=sessions)
+        for ctx in runner.contexts.values():  # shared model cache: faster, same behaviour
+            ctx.aws = AwsClients(settings, session=boto_session)
+        runners.append(runner)
+        return runner
+
+    yield make
+    for r in runners:
+        r.engine.dispose()
 
 
 # --- AWS helpers -------------------------------------------------------------------------------
