@@ -130,5 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given[:1] == ["sandbox"]:
+        # Everything after `sandbox` is the sandbox's own (argparse's REMAINDER drops a
+        # leading option such as --port).
+        return _in_sandbox("serve", argparse.Namespace(args=given[1:]))
+    args = build_parser().parse_args(given)
     return int(args.func(args) or 0)

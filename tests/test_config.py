@@ -160,3 +160,12 @@ def test_every_setting_is_documented_in_the_readme():
     assert settings_table() in readme, (
         "README's table differs from `python -m dashapp config --markdown`"
     )
+
+
+def test_python_m_dashapp_sandbox_hands_every_option_to_the_sandbox(capsys) -> None:
+    from dashapp.cli import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["sandbox", "--port", "5999", "--help"])
+    assert stopped.value.code == 0
+    assert "--port" in capsys.readouterr().out
