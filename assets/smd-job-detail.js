@@ -1,5 +1,5 @@
 /*
- * The job detail page's clientside callbacks (callbacks/job_detail.py): the run grid
+ * The job detail page's clientside callbacks (pages/job_detail/callbacks.py): the run grid
  * (infinite row model) re-reads its blocks in the browser, through dash-ag-grid's API.
  */
 (function () {

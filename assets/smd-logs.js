@@ -1,5 +1,5 @@
 /*
- * The log viewer's clientside callbacks (callbacks/logs.py): auto-scroll, jump to a line,
+ * The log viewer's clientside callbacks (pages/logs/callbacks.py): auto-scroll, jump to a line,
  * pause, and the address bar kept as a permalink. They touch only the page, so they run
  * in the browser with no round trip.
  */

@@ -1,6 +1,6 @@
 /*
  * The shell's clientside callbacks (callbacks/shell.py) and the applied-theme reader the
- * chart pages share (callbacks/job_detail.py, callbacks/lambda_monitor.py), in the
+ * chart pages share (pages/job_detail/callbacks.py, pages/lambda_monitor/callbacks.py), in the
  * `smd` namespace Dash calls through ClientsideFunction. The theme lives in the browser
  * (<html data-bs-theme>), so switching it never waits for the server.
  */

@@ -9,7 +9,7 @@ Three sections, all for the time range in the URL:
 - a comparison of 2 to 6 functions on one metric, one line each.
 
 The URL carries `range`, `fn`, `compare` (comma-separated) and `metric`, so a link
-reopens the same view. Callbacks (callbacks/lambda_monitor.py) fill the sections.
+reopens the same view. Callbacks (pages/lambda_monitor/callbacks.py) fill the sections.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The URL holds the whole view (`run=` or `function=`, `q`, `level`, `range`, and
 `jump=first-error`), so a link from a failed run's page opens straight on its first
-error. The page skeleton is drawn here from the query; callbacks/logs.py reads the
+error. The page skeleton is drawn here from the query; pages/logs/callbacks.py reads the
 database, appends new lines as they are stored and keeps the URL in step.
 
 Each line is text (never HTML): the time, the level as an icon *and* a word (an

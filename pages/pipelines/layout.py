@@ -25,7 +25,7 @@ CARDS = "pipelines-cards"
 
 
 def layout(**_query: str) -> html.Div:
-    """The page skeleton; callbacks/pipelines.py fills the cards from the database."""
+    """The page skeleton; pages/pipelines/callbacks.py fills the cards from the database."""
     return html.Div(
         [
             html.H1(NAME, className="h2"),

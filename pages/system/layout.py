@@ -42,7 +42,7 @@ def _section(title: str, anchor: str, content_id: str, what: str, intro: str) ->
 
 
 def layout(**_query: str) -> html.Div:
-    """The page skeleton; callbacks/system.py fills each section."""
+    """The page skeleton; pages/system/callbacks.py fills each section."""
     return html.Div(
         [
             html.H1(NAME, className="h2"),

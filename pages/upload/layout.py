@@ -3,7 +3,7 @@
 The transfer itself is `assets/smd-upload.js` (browser → S3 directly, with progress);
 this module lays out the form and renders the trail each upload leaves in the
 database — validated → uploaded → triggered → running → succeeded or failed —
-which `callbacks/upload.py` re-reads on the refresh timer.
+which `pages/upload/callbacks.py` re-reads on the refresh timer.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ STEPS = ("validated", "uploaded", "triggered", "running", "succeeded")
 
 
 def layout(**_query: str) -> html.Div:
-    """The page skeleton (no data: it is served before sign-in); callbacks/upload.py fills
+    """The page skeleton (no data: it is served before sign-in); pages/upload/callbacks.py fills
     the form for who is asking and their uploads' trail."""
     return html.Div(
         [

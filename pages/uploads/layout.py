@@ -66,7 +66,7 @@ URL_STATE = UrlState(
 
 def layout(**query: str) -> html.Div:
     """The page skeleton, filters set from the query string (a shared link); the dataset
-    choices and the rows come from callbacks/uploads.py (no data before sign-in)."""
+    choices and the rows come from pages/uploads/callbacks.py (no data before sign-in)."""
     return uploads_page(query)
 
 

@@ -40,7 +40,7 @@ MAX_HEALTHY = 60
 
 
 def layout(**query: str) -> html.Div:
-    """The kiosk page: callbacks/wall.py fills every part on the refresh timer."""
+    """The kiosk page: pages/wall/callbacks.py fills every part on the refresh timer."""
     value, _ = normalise_range(query.get("range"))
     return html.Div(
         [
