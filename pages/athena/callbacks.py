@@ -148,11 +148,23 @@ def history_view(
 def opened_editor(
     svc: Services, user: str, opened: dict[str, str] | None
 ) -> tuple[Any, Any, Any, Any]:
-    """(sql, database, parameters text, message) for `?fork=` or `?saved=`."""
+    """(sql, database, parameters text, message) for the URL's `q=` (run it again), `fork=`
+    (a copy to change) or `saved=` (a saved query the user may open)."""
     opened = opened or {}
     with svc.sessions() as session:
-        if opened.get("fork"):
-            q = reads.query(session, opened["fork"])
+        if opened.get("fork") or opened.get("q"):
+            q = reads.query(session, opened.get("fork") or opened["q"])
+            if q is not None and not opened.get("fork"):
+                return (
+                    q.sql,
+                    q.database,
+                    parameters_text(q.parameters or []),
+                    notice(
+                        "The editor holds this query: Run runs it again as a new query.",
+                        "info",
+                        "arrow-repeat",
+                    ),
+                )
             if q is not None:
                 return (
                     q.sql,
@@ -346,7 +358,14 @@ def register(app: Dash) -> None:
         opened: dict[str, str] | None,
     ) -> tuple[Any, ...]:
         return run_action(
-            services(), sql, database, params, reuse, minutes, draft, (opened or {}).get("fork")
+            services(),
+            sql,
+            database,
+            params,
+            reuse,
+            minutes,
+            draft,
+            (opened or {}).get("fork") or (opened or {}).get("q"),
         )
 
     @app.callback(

@@ -315,7 +315,7 @@ def layout(**query: str) -> html.Div:
     range_value, _ = normalise_range(query.get("range"), DEFAULT_RANGE)
     user = query.get("user") or ANY
     state = (query.get("state") or ANY).upper() if query.get("state") not in (None, ANY) else ANY
-    opened = {k: query[k] for k in ("fork", "saved") if query.get(k)}
+    opened = {k: query[k] for k in ("q", "fork", "saved") if query.get(k)}
     return html.Div(
         [
             *url_stores(URL_STATE),

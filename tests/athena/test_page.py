@@ -112,3 +112,33 @@ def test_parameters_are_read_one_typed_value_per_line() -> None:
         {"type": "string", "value": "Alice Smith"},
         {"type": "integer", "value": "4"},
     ]
+
+
+def test_a_reopened_query_fills_the_editor_and_saved_queries_stay_private(
+    make_app, catalog, ctx, sessions
+):
+    app, svc = make_app("operator")
+    with app.server.test_request_context("/athena"):
+        query_id, *_ = cb.run_action(
+            svc,
+            "SELECT count(*) FROM orders WHERE ingest_date = ?",
+            "processed",
+            "string 2026-03-01",
+            False,
+            None,
+            "r" * 32,
+        )
+        sql, database, params, message = cb.opened_editor(svc, "local", {"q": query_id})
+        assert sql.startswith("SELECT count(*)") and database == "processed"
+        assert params == "string 2026-03-01" and "Run runs it again" in text(message)
+        assert "Editing a copy" in text(cb.opened_editor(svc, "local", {"fork": query_id})[3])
+        cb.saved_view(svc, True, "private one", False, "SELECT 2", "processed")
+    with sessions() as s:
+        from dashapp.models import SavedQuery
+
+        saved_id = s.scalars(select(SavedQuery.id)).one()
+    with app.server.test_request_context("/athena"):
+        mine = cb.opened_editor(svc, "local", {"saved": str(saved_id)})
+        theirs = cb.opened_editor(svc, "someone-else", {"saved": str(saved_id)})
+    assert mine[0] == "SELECT 2"
+    assert "private to someone else" in text(theirs[3])

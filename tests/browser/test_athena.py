@@ -85,6 +85,10 @@ def test_a_query_over_processed_orders_shows_the_rows_in_the_files(stack_context
     other = context.new_page()
     other.goto(page.url)
     expect(other.locator("#athena-status")).to_contain_text("Succeeded")
+    expect(other.get_by_label("SQL (Ctrl+Enter or ⌘+Enter runs it)")).to_have_value(
+        f"SELECT order_id, customer_id FROM orders WHERE ingest_date = '{PARTITION}' "
+        "ORDER BY order_id"
+    )
     expect(other.locator("#athena-results .ag-row[row-index='0'] .ag-cell").first).to_have_text(
         expected[0][0]
     )
