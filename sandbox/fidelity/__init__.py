@@ -46,8 +46,11 @@ module          moto 5.2.5 does                         AWS behaviour restored
                 ignored; headerless unquoted CSV;       DataScannedInBytes = object sizes after
                 0 bytes scanned; Stop cancels           partition pruning; <= 1,000-row pages
                 finished queries; unknown id ->         (header first) with NextToken; RFC 4180
-                HTTP 500                                CSV at OutputLocation = the pages; Stop
-                                                        cancels only unfinished queries; knobs at
+                HTTP 500; no BatchGetQueryExecution;    CSV at OutputLocation = the pages; Stop
+                ClientRequestToken ignored              cancels only unfinished queries;
+                                                        BatchGetQueryExecution (50, unknown ids
+                                                        unprocessed); ClientRequestToken makes
+                                                        the start idempotent; knobs at
                                                         ``/_sandbox/athena``
 ==============  ======================================  ==========================================
 """
