@@ -46,8 +46,12 @@ def neutralise_untyped(text: str) -> str:
 
     For cells whose column type we do not know (Athena results): a numeric literal
     cannot run anything, and a negative amount must stay a number in a spreadsheet.
+    The number test runs only on cells a spreadsheet would run: a million-row export
+    calls this for every cell, and most start with no formula character at all.
     """
-    return text if _NUMBER.fullmatch(text) else neutralise(text)
+    if not text.startswith(_FORMULA_START) or _NUMBER.fullmatch(text):
+        return text
+    return "'" + text
 
 
 def text_cell(value: str | None) -> str:
