@@ -193,13 +193,14 @@ def test_wall_is_accessible_and_readable_at_1080p_and_4k(
         page.goto("/wall")
         wait_for_wall(page)
         expect(page.locator(".smd-wall-job").first).to_be_visible()
-        sizes.append(
-            float(
-                page.locator(".smd-wall-job").first.evaluate(
-                    "e => parseFloat(getComputedStyle(e).fontSize)"
-                )
-            )
+        # The wall redraws on its timer; a card replaced mid-read has no computed style
+        # (NaN), so read the first card that is in the document.
+        size = page.wait_for_function(
+            "() => { const e = document.querySelector('.smd-wall-job');"
+            " const px = e && e.isConnected ? parseFloat(getComputedStyle(e).fontSize) : NaN;"
+            " return px > 0 ? px : null; }"
         )
+        sizes.append(float(size.json_value()))
         assert_accessible(page, f"/wall ({theme}, {viewport['width']}px)")
         screenshot(page, artifacts, "wall", theme)
     # Type scales with the screen: the 4K wall's job names are larger than at 1080p.
