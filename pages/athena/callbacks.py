@@ -20,7 +20,7 @@ from dashapp.actions import athena as athena_actions
 from dashapp.actions import athena_results
 from dashapp.actions.auth import current_identity, require
 from dashapp.athena_sql import unfiltered_partitions
-from dashapp.aws.athena import ACTIVE_STATES, MB
+from dashapp.aws.athena import ACTIVE_STATES
 from dashapp.identity import Forbidden, Role
 from dashapp.queries import athena as reads
 from dashapp.services import Services, services
@@ -121,7 +121,7 @@ def warning_view(svc: Services, sql: str | None) -> Any:
         return None
     return notice(
         "No partition filter on " + "; ".join(found) + ": Athena will read, and bill, every "
-        f"partition (at least {10 * MB // MB} MB a query). Add a WHERE on a partition key.",
+        "partition. Add a WHERE on a partition key to read only the days you need.",
         "warning",
         "exclamation-triangle-fill",
     )
