@@ -19,6 +19,7 @@ from flask import Flask, request
 from dashapp.clock import Clock
 from dashapp.config import Settings
 from dashapp.services import Services
+from dashapp.signin import gate
 from dashapp.web.export import export_blueprint
 from dashapp.web.health import health_blueprint
 from dashapp.web.index_page import META_TAGS, index_string
@@ -75,6 +76,7 @@ def create_app(
         SESSION_COOKIE_SAMESITE="Lax",
     )
     svc.attach(server)
+    gate.install(server)  # first: every request is checked before any route runs
     server.register_blueprint(health_blueprint())
     server.register_blueprint(export_blueprint())
     server.register_blueprint(metrics_blueprint())

@@ -17,8 +17,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AliasChoices,
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -27,101 +25,24 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_GLUE_JOB_RE = re.compile(r"^[\w .:/@+=-]{1,255}$")
+from dashapp.pipeline_config import (  # re-exported: the settings' nested shapes
+    _BUCKET_RE,
+    DEFAULT_TRANSIENT_PATTERNS,
+    Dataset,
+    RetryPolicy,
+)
+
+__all__ = [
+    "DEFAULT_TRANSIENT_PATTERNS",
+    "ConfigError",
+    "Dataset",
+    "RetryPolicy",
+    "Settings",
+]
 
 
 class ConfigError(Exception):
     """A configuration problem, phrased as the one line an operator needs to read."""
-
-
-class Dataset(BaseModel):
-    """A dataset users upload into: raw bucket/prefix and the Glue job that ingests it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(description="Short id shown to users and used in URLs.")
-    title: str = Field("", description="Human name; defaults to the id.")
-    description: str = ""
-    bucket: str | None = Field(None, description="Raw bucket; defaults to SMD_RAW_BUCKET.")
-    prefix: str = Field(description="Key prefix under the raw bucket, e.g. 'sales/orders/'.")
-    glue_job: str = Field(description="Glue job the upload event starts.")
-    formats: tuple[Literal["csv", "json", "ndjson"], ...] = ("csv", "json", "ndjson")
-    expected_columns: tuple[str, ...] = ()
-    expected_interval_s: int | None = Field(
-        None, gt=0, description="Freshness SLA: late when no success within this many seconds."
-    )
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        if not _NAME_RE.match(v):
-            raise ValueError("dataset name must be lowercase letters, digits, '-' or '_'")
-        return v
-
-    @field_validator("bucket")
-    @classmethod
-    def _bucket(cls, v: str | None) -> str | None:
-        if v is not None and not _BUCKET_RE.match(v):
-            raise ValueError(f"'{v}' is not a valid S3 bucket name")
-        return v
-
-    @field_validator("prefix")
-    @classmethod
-    def _prefix(cls, v: str) -> str:
-        v = v.strip("/")
-        if not v or ".." in v.split("/") or v.startswith(" "):
-            raise ValueError("prefix must be a non-empty key prefix without '..'")
-        return v + "/"
-
-    @field_validator("glue_job")
-    @classmethod
-    def _glue_job(cls, v: str) -> str:
-        if not _GLUE_JOB_RE.match(v):
-            raise ValueError(f"'{v}' is not a valid Glue job name")
-        return v
-
-    @property
-    def label(self) -> str:
-        return self.title or self.name
-
-
-DEFAULT_TRANSIENT_PATTERNS: tuple[str, ...] = (
-    r"(?i)throttl",
-    r"(?i)rate exceeded",
-    r"ConcurrentRunsExceededException",
-    r"ResourceNumberLimitExceeded",
-    r"(?i)connection reset",
-    r"(?i)timed? ?out",
-    r"(?i)failed to connect",
-    r"(?i)service ?unavailable",
-    r"(?i)internal ?(server )?error",
-)
-
-
-class RetryPolicy(BaseModel):
-    """Automatic re-runs of a job's transient failures (ours, on top of Glue's MaxRetries)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    attempts: int = Field(2, ge=0, le=10, description="Re-runs after the first failure.")
-    backoff_s: float = Field(60.0, ge=0, description="Wait before the first re-run.")
-    backoff_factor: float = Field(2.0, ge=1, le=10, description="Each later wait grows by this.")
-    transient_patterns: tuple[str, ...] = Field(
-        DEFAULT_TRANSIENT_PATTERNS, description="Regexes on ErrorMessage that mean 'try again'."
-    )
-    retry_timeouts: bool = Field(True, description="A TIMEOUT run counts as transient.")
-
-    @field_validator("transient_patterns")
-    @classmethod
-    def _patterns(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        for pattern in v:
-            try:
-                re.compile(pattern)
-            except re.error as e:
-                raise ValueError(f"transient pattern {pattern!r} is not a regex: {e}") from e
-        return v
 
 
 def _s(description: str, **kw: Any) -> Any:
@@ -201,14 +122,61 @@ class Settings(BaseSettings):
     # --- web --------------------------------------------------------------
     host: str = _s("Address the web server binds.", default="127.0.0.1")
     port: int = _s("Port the web server binds.", default=8050, ge=1, le=65535)
-    auth_mode: Literal["none"] = _s(
-        "none: one local user with SMD_LOCAL_ROLE, served on loopback only (sign-in comes later).",
+    auth_mode: Literal["none", "oidc"] = _s(
+        "none: one local user with SMD_LOCAL_ROLE, served on loopback only; oidc: users sign in "
+        "with an OIDC provider (SMD_AUTH_OIDC_*), roles from SMD_AUTH_ROLE_MAP.",
         default="none",
     )
     local_role: Literal["viewer", "operator", "admin"] = _s(
         "Role of the local user in auth mode none (viewer: a read-only wall screen).",
         default="admin",
     )
+    public_url: str | None = _s(
+        "The dashboard's address as browsers reach it (https://dash.example.com): the sign-in "
+        "redirect and the one Origin a POST may come from. Default: the request's own host.",
+        default=None,
+    )
+    auth_oidc_discovery_url: str | None = _s(
+        "OIDC discovery document of the provider (…/.well-known/openid-configuration).",
+        default=None,
+    )
+    auth_oidc_client_id: str | None = _s(
+        "OIDC client id registered for the dashboard.", default=None
+    )
+    auth_oidc_client_secret: SecretStr | None = _s(
+        "OIDC client secret; leave unset for a public client (PKCE alone).", default=None
+    )
+    auth_oidc_scopes: str = _s("Scopes asked at sign-in.", default="openid email profile")
+    auth_logout: Literal["auto", "cognito", "auth0", "oidc", "local"] = _s(
+        "How sign-out ends the provider's session: auto picks Cognito's /logout or Auth0's "
+        "/v2/logout by issuer, else end_session_endpoint; local ends only ours.",
+        default="auto",
+    )
+    auth_role_claim: str = _s(
+        "Claim holding the user's groups, e.g. cognito:groups or a namespaced Auth0 claim "
+        "(https://example.com/roles); a dotted path (realm_access.roles) reaches nested claims.",
+        default="groups",
+    )
+    auth_role_map: Annotated[
+        dict[Literal["viewer", "operator", "admin"], tuple[str, ...]], NoDecode
+    ] = _s(
+        'Role → groups as JSON, e.g. {"admin": ["platform"], "viewer": ["staff"]}; a user in '
+        "several gets the highest. Re-read at every sign-in.",
+        default_factory=dict,
+    )
+    auth_default_role: Literal["deny", "viewer", "operator", "admin"] = _s(
+        "Role of a signed-in user no group maps; deny refuses them.", default="deny"
+    )
+    auth_session_idle_s: int = _s("A session unused this long ends (seconds).", default=1800, ge=60)
+    auth_session_max_s: int = _s(
+        "A session ends this long after sign-in, however busy (seconds).", default=43200, ge=300
+    )
+    auth_signin_limit: int = _s(
+        "Sign-in attempts one address may make per SMD_AUTH_SIGNIN_WINDOW_S (all workers).",
+        default=20,
+        ge=1,
+    )
+    auth_signin_window_s: int = _s("The sign-in rate limit's window.", default=300, ge=1)
     secret_key: SecretStr = _s(
         "Flask session secret (sign the session cookie); set it in every deployment.",
         default=SecretStr("dev-only-not-secret"),
@@ -323,6 +291,30 @@ class Settings(BaseSettings):
                 return policy
         return None
 
+    @field_validator("auth_role_map", mode="before")
+    @classmethod
+    def _parse_role_map(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            try:
+                v = json.loads(v.strip() or "{}")
+            except json.JSONDecodeError as e:
+                raise ValueError(f"not valid JSON ({e.msg} at column {e.colno})") from e
+        if not isinstance(v, dict):
+            raise ValueError('must be a JSON object: {"admin": ["group", ...], ...}')
+        for role in v:
+            if role not in ("viewer", "operator", "admin"):
+                raise ValueError(f"unknown role {role!r}; roles are viewer, operator, admin")
+        return {k: (g,) if isinstance(g, str) else g for k, g in v.items()}
+
+    @field_validator("public_url", "auth_oidc_discovery_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        if not re.match(r"^https?://[^\s/]+", v):
+            raise ValueError("must be an http(s) URL")
+        return v.rstrip("/") if not v.endswith("openid-configuration") else v
+
     @field_validator("raw_bucket", "processed_bucket", "athena_results_bucket")
     @classmethod
     def _bucket_name(cls, v: str) -> str:
@@ -366,6 +358,14 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"host: auth mode 'none' has no sign-in, so it binds only a loopback address "
                 f"(127.0.0.1, ::1, localhost), not {self.host!r}"
+            )
+        if self.auth_mode == "oidc":
+            for name in ("auth_oidc_discovery_url", "auth_oidc_client_id"):
+                if not getattr(self, name):
+                    raise ValueError(f"{name}: auth mode 'oidc' needs {env_name(name)}")
+        if self.auth_session_idle_s > self.auth_session_max_s:
+            raise ValueError(
+                "auth_session_idle_s: the idle timeout cannot be longer than SMD_AUTH_SESSION_MAX_S"
             )
         return self
 

@@ -27,6 +27,7 @@ UPLOAD = "/upload"
 UPLOADS = "/uploads"
 FAILURES = "/failures"
 AUDIT = "/audit"
+ACCESS = "/access"
 NOT_FOUND = "/404"
 
 EXPORT = "/export"
