@@ -19,7 +19,7 @@ from flask import Flask, request
 from dashapp.clock import Clock
 from dashapp.config import Settings
 from dashapp.services import Services
-from dashapp.signin import gate
+from dashapp.signin import gate, routes
 from dashapp.web.export import export_blueprint
 from dashapp.web.health import health_blueprint
 from dashapp.web.index_page import META_TAGS, index_string
@@ -77,6 +77,7 @@ def create_app(
     )
     svc.attach(server)
     gate.install(server)  # first: every request is checked before any route runs
+    routes.install(server, svc)
     server.register_blueprint(health_blueprint())
     server.register_blueprint(export_blueprint())
     server.register_blueprint(metrics_blueprint())
