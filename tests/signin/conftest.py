@@ -7,7 +7,7 @@ an address nothing listens on; tests that sign in for real run the provider
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import dash
@@ -29,6 +29,23 @@ ORIGIN = {"Origin": BASE_URL}
 # The web tier's fixed clock and services factory, shared.
 clock = web_fixtures.clock
 make_services = web_fixtures.make_services
+
+
+USERS = {
+    "ada": {"email": "ada@example.com", "name": "Ada Admin", "groups": ["platform", "staff"]},
+    "otto": {"email": "otto@example.com", "name": "Otto", "groups": ["data-eng"]},
+    "vera": {"email": "vera@example.com", "groups": "staff"},
+    "nina": {"email": "nina@example.com", "groups": ["contractors"]},
+}
+
+
+@pytest.fixture(scope="session")
+def idp() -> Iterator[str]:
+    """A real OIDC provider (oidc-provider-mock) for the whole run; its base URL."""
+    from tests.signin.oidc_provider import running_provider
+
+    with running_provider(USERS) as url:
+        yield url
 
 
 def oidc_settings(db_url: str, **overrides: Any) -> Settings:
@@ -89,3 +106,20 @@ def client_as(app: dash.Dash, raw: str | None) -> FlaskClient:
     if raw:
         client.set_cookie(cookies.SESSION, raw, domain="dash.test")
     return client
+
+
+@pytest.fixture
+def make_app(
+    idp: str, db_url: str, make_services: Callable[[Settings], Services]
+) -> Callable[..., dash.Dash]:
+    def make(**overrides: Any) -> dash.Dash:
+        settings = oidc_settings(
+            db_url,
+            auth_oidc_discovery_url=f"{idp}/.well-known/openid-configuration",
+            public_url=BASE_URL,
+            auth_oidc_client_secret="test-secret",
+            **overrides,
+        )
+        return create_app(settings, services=make_services(settings))
+
+    return make

@@ -3,45 +3,14 @@ a deep link that survives, role changes audited, refusals, rate limit, logout.""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
-import pytest
 from sqlalchemy import select
 
-from dashapp.app import create_app
 from dashapp.models import AuditEntry, AuthSession
 from dashapp.signin import cookies
-from tests.signin.conftest import BASE_URL, ORIGIN, client_as, oidc_settings
-from tests.signin.oidc_provider import authorize_as, query_of, running_provider, set_claims
-
-USERS = {
-    "ada": {"email": "ada@example.com", "name": "Ada Admin", "groups": ["platform", "staff"]},
-    "otto": {"email": "otto@example.com", "name": "Otto", "groups": ["data-eng"]},
-    "vera": {"email": "vera@example.com", "groups": "staff"},
-    "nina": {"email": "nina@example.com", "groups": ["contractors"]},
-}
-
-
-@pytest.fixture(scope="module")
-def idp() -> Iterator[str]:
-    with running_provider(USERS) as url:
-        yield url
-
-
-@pytest.fixture
-def make_app(idp, db_url, make_services) -> Callable[..., object]:
-    def make(**overrides):
-        settings = oidc_settings(
-            db_url,
-            auth_oidc_discovery_url=f"{idp}/.well-known/openid-configuration",
-            public_url=BASE_URL,
-            auth_oidc_client_secret="test-secret",
-            **overrides,
-        )
-        return create_app(settings, services=make_services(settings))
-
-    return make
+from tests.signin.conftest import BASE_URL, ORIGIN, USERS, client_as
+from tests.signin.oidc_provider import authorize_as, query_of, set_claims
 
 
 def sign_in(app, client, sub: str, next_path: str = "/"):
