@@ -21,9 +21,14 @@
 
     window.fetch = function (input, init) {
         return send(input, init).then(function (response) {
-            if (!reloading && signedOut(response)) {
-                reloading = true;
-                window.location.reload();
+            if (signedOut(response)) {
+                if (!reloading) {
+                    reloading = true;
+                    window.location.reload();
+                }
+                // The page is going away: callers (Dash's renderer) never see the refusal,
+                // so nothing half-handles it or flashes an error before the reload.
+                return new Promise(function () {});
             }
             return response;
         });
