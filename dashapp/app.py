@@ -20,6 +20,7 @@ from dashapp.clock import Clock
 from dashapp.config import Settings
 from dashapp.services import Services
 from dashapp.signin import gate, routes
+from dashapp.signin.device_scope import component_ids
 from dashapp.web.export import export_blueprint
 from dashapp.web.health import health_blueprint
 from dashapp.web.index_page import META_TAGS, index_string
@@ -102,4 +103,15 @@ def create_app(
     register_pages(PAGES)
     app.layout = shell_layout(PAGES, settings.refresh_interval_s)
     register_callbacks(app, PAGES)
+    server.extensions[gate.PAGE_IDS_KEY] = screen_page_ids(app.layout)
     return app
+
+
+def screen_page_ids(shell: Any) -> dict[str, frozenset[str]]:
+    """Per page a wall screen may be held to: the ids of its components and the shell's."""
+    around = component_ids(shell)
+    return {
+        page.path: frozenset(around | component_ids(page.layout()))
+        for page in PAGES
+        if page.path_template is None
+    }

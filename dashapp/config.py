@@ -171,6 +171,16 @@ class Settings(BaseSettings):
     auth_session_max_s: int = _s(
         "A session ends this long after sign-in, however busy (seconds).", default=43200, ge=300
     )
+    auth_device_session_max_s: int = _s(
+        "An enrolled wall screen's session lasts this long (seconds; default 90 days).",
+        default=90 * 86400,
+        ge=3600,
+    )
+    auth_device_idle_s: int = _s(
+        "A wall screen switched off this long must be enrolled again (seconds).",
+        default=7 * 86400,
+        ge=600,
+    )
     auth_signin_limit: int = _s(
         "Sign-in attempts one address may make per SMD_AUTH_SIGNIN_WINDOW_S (all workers).",
         default=20,

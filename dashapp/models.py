@@ -446,3 +446,29 @@ class SigninThrottle(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     window_start: Mapped[datetime]
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AccessToken(Base):
+    """A wall screen's one-time enrolment token (kind `screen`) or an API token (kind `api`).
+
+    Shown once when minted; only its SHA-256 is kept. A screen token is used up by its
+    enrolment (`used_at`), which starts a device session; an API token is sent as
+    `Authorization: Bearer …` for the scopes it names, never more than its role allows.
+    """
+
+    __tablename__ = "access_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # screen | api
+    label: Mapped[str] = mapped_column(String(255))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    owner: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    scopes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # {"scopes": [...]}
+    page_limit: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(255))

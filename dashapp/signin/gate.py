@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote, urlsplit
 
-from flask import Flask, Response, g, jsonify, redirect, request
+from flask import Flask, Response, current_app, g, jsonify, redirect, request
 
 from dashapp.actions import audit
 from dashapp.actions.auth import local_identity
 from dashapp.identity import REQUEST_IDENTITY, Identity
 from dashapp.services import Services, services
-from dashapp.signin import cookies, sessions
+from dashapp.signin import bearer, cookies, device_scope, sessions
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC_PATHS = frozenset(
@@ -40,6 +40,7 @@ PUBLIC_PATHS = frozenset(
         "/auth/callback",
         "/auth/logout",
         "/auth/signed-out",
+        "/kiosk/enrol",
     }
 )
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
@@ -69,7 +70,9 @@ class Resolved:
 
 
 REQUEST_RESOLVED = "smd_resolved"
+PAGE_IDS_KEY = "smd_page_component_ids"  # {page path: component ids}, for device page limits
 _CLEAR_SESSION = "smd_clear_session"
+_TOKEN_REFUSED = "smd_token_refused"
 
 
 def expected_origin(public_url: str | None) -> str:
@@ -103,11 +106,26 @@ def resolve(svc: Services) -> Resolved | None:
     settings = svc.settings
     if settings.auth_mode == "none":
         return Resolved(local_identity(settings.local_role), via="local")
+    scope = bearer.scope_for(request.path)
+    secret = bearer.presented()
+    if scope is not None and secret is not None:
+        # A request that presents a token stands or falls by it: no fallback to a cookie.
+        found_token = bearer.authenticate(svc, secret, scope)
+        if isinstance(found_token, str):
+            g.setdefault(_TOKEN_REFUSED, found_token)
+            return None
+        return Resolved(found_token, via="token")
     raw = cookies.read(request, cookies.SESSION)
     if not raw:
         return None
     with svc.sessions.begin() as session:
-        found = sessions.find(session, raw, svc.clock.now(), settings.auth_session_idle_s)
+        found = sessions.find(
+            session,
+            raw,
+            svc.clock.now(),
+            settings.auth_session_idle_s,
+            settings.auth_device_idle_s,
+        )
     if found is None:
         g.setdefault(_CLEAR_SESSION, True)
         return None
@@ -141,6 +159,13 @@ def _refuse_origin(svc: Services, problem: str) -> Response:
 
 def unauthenticated(kind: Kind) -> Response:
     """A page is sent to sign-in; anything a script asked for gets 401 it can act on."""
+    refused = g.get(_TOKEN_REFUSED)
+    if refused:
+        return _json(
+            401,
+            {"error": f"API token refused: {refused}."},
+            **{"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
     here = next_of_request()
     if kind == "page" and request.method in ("GET", "HEAD"):
         response = redirect(signin_url(here), code=302)
@@ -164,6 +189,14 @@ def check_request() -> Response | None:
     resolved = resolve(svc)
     if resolved is None:
         return unauthenticated(kind)
+    if resolved.page_limit and not device_scope.allowed(
+        request.path,
+        request.method,
+        resolved.page_limit,
+        current_app.extensions.get(PAGE_IDS_KEY, {}),
+        request.get_json(silent=True) if request.path == device_scope.UPDATE else None,
+    ):
+        return _json(403, {"error": f"This wall screen may show only {resolved.page_limit}."})
     g.setdefault(REQUEST_IDENTITY, resolved.identity)
     g.setdefault(REQUEST_RESOLVED, resolved)
     return None
@@ -176,7 +209,10 @@ def finish_response(response: Response) -> Response:
     return response
 
 
-def install(server: Flask) -> None:
-    """Put the gate in front of every route of `server` (call before any other hook)."""
+def install(server: Flask, page_ids: dict[str, frozenset[str]] | None = None) -> None:
+    """Put the gate in front of every route of `server` (call before any other hook).
+
+    `page_ids` maps each page a wall screen may be held to onto its component ids."""
+    server.extensions[PAGE_IDS_KEY] = page_ids or {}
     server.before_request(check_request)
     server.after_request(finish_response)

@@ -75,7 +75,8 @@ def _audit(
         )
 
 
-def _rate_limited(svc: Services) -> Response | None:
+def rate_limited(svc: Services) -> Response | None:
+    """A 429 page when this address made too many attempts in the window (shared store)."""
     settings = svc.settings
     key = f"signin:{request.remote_addr or 'unknown'}"
     with svc.sessions.begin() as session:
@@ -96,7 +97,7 @@ def login() -> Response:
     next_path = safe_next(request.args.get("next"))
     if svc.settings.auth_mode != "oidc":
         return redirect(next_path)
-    limited = _rate_limited(svc)
+    limited = rate_limited(svc)
     if limited is not None:
         return limited
     try:
@@ -141,7 +142,7 @@ def callback() -> Response:
     settings = svc.settings
     if settings.auth_mode != "oidc":
         return redirect(DEFAULT_NEXT)
-    limited = _rate_limited(svc)
+    limited = rate_limited(svc)
     if limited is not None:
         return limited
     with svc.sessions.begin() as session:
@@ -268,3 +269,6 @@ def install(server: Flask, svc: Services) -> None:
     if svc.settings.auth_mode == "oidc":
         server.extensions[PROVIDER_KEY] = Provider(svc.settings)
     server.register_blueprint(signin_blueprint())
+    from dashapp.signin.kiosk import kiosk_blueprint  # it builds on this module's rate limit
+
+    server.register_blueprint(kiosk_blueprint())

@@ -105,10 +105,17 @@ def identity_of(row: AuthSession) -> Identity:
     )
 
 
-def find(session: Session, raw: str, now: datetime, idle_s: float) -> Found | None:
+def _idle(row: AuthSession, idle_s: float, device_idle_s: float | None) -> float:
+    """A wall screen switched off overnight is not idle in the sense a browser is."""
+    return device_idle_s if row.kind == "device" and device_idle_s is not None else idle_s
+
+
+def find(
+    session: Session, raw: str, now: datetime, idle_s: float, device_idle_s: float | None = None
+) -> Found | None:
     """The valid session behind a cookie value, its last use recorded; None otherwise."""
     row = row_by_secret(session, raw)
-    if row is None or ended_reason(row, now, idle_s) is not None:
+    if row is None or ended_reason(row, now, _idle(row, idle_s, device_idle_s)) is not None:
         return None
     if (now - row.last_seen_at).total_seconds() >= TOUCH_EVERY_S:
         row.last_seen_at = now
@@ -144,14 +151,21 @@ def revoke_subject(session: Session, subject: str, *, by: str, now: datetime) ->
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def active(session: Session, now: datetime, idle_s: float, limit: int = 500) -> list[AuthSession]:
+def active(
+    session: Session,
+    now: datetime,
+    idle_s: float,
+    device_idle_s: float | None = None,
+    limit: int = 500,
+) -> list[AuthSession]:
     """Sessions still valid now, most recently used first (what admins review and revoke)."""
     rows = session.scalars(
         select(AuthSession)
         .where(AuthSession.revoked_at.is_(None), AuthSession.expires_at > now)
         .order_by(AuthSession.last_seen_at.desc(), AuthSession.id.desc())
     ).all()
-    return [r for r in rows if ended_reason(r, now, idle_s) is None][:limit]
+    valid = [r for r in rows if ended_reason(r, now, _idle(r, idle_s, device_idle_s)) is None]
+    return valid[:limit]
 
 
 def previous_role(session: Session, subject: str, kind: str = "user") -> str | None:

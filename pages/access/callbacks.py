@@ -22,6 +22,7 @@ from dashapp.web.health import db_error_line
 from layouts import shell
 from layouts.components import database_unreachable
 from pages.access import layout as al
+from pages.access import token_callbacks
 
 
 def own_session_id() -> int | None:
@@ -42,7 +43,9 @@ def table_view(svc: Services) -> Any:
     now = svc.clock.now()
     try:
         with svc.sessions() as session:
-            rows = sessions.active(session, now, svc.settings.auth_session_idle_s)
+            rows = sessions.active(
+                session, now, svc.settings.auth_session_idle_s, svc.settings.auth_device_idle_s
+            )
     except SQLAlchemyError as e:
         return database_unreachable(db_error_line(e))
     return al.sessions_table(rows, now, own_session_id())
@@ -73,6 +76,8 @@ def revoke_view(svc: Services, session_id: int) -> Any:
 
 
 def register(app: Dash) -> None:
+    token_callbacks.register(app)
+
     @app.callback(
         Output(al.GATE, "children"),
         Output(al.CONTENT, "hidden"),

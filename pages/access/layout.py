@@ -17,6 +17,7 @@ from dash import html
 from dashapp.models import AuthSession
 from layouts.components import badge, empty_state, loading, notice, time_ago
 from pages import links
+from pages.access import tokens_layout
 
 PATH = links.ACCESS
 NAME = "Access"
@@ -27,6 +28,14 @@ SESSIONS = "access-sessions"
 STATUS = "access-status"
 RELOAD = "access-reload"
 REVOKE = "access-revoke"  # pattern-matching type: {"type": REVOKE, "session": "<row id>"}
+# Pages a wall screen may be held to (its enrolment link names one, or none).
+SCREEN_PAGES = (
+    (links.WALL, "Wall screen"),
+    (links.OVERVIEW, "Overview"),
+    (links.PIPELINES, "Pipelines"),
+    (links.LAMBDA, "Lambda"),
+    (links.SYSTEM, "System status"),
+)
 
 
 def layout(**_query: str) -> html.Div:
@@ -34,8 +43,9 @@ def layout(**_query: str) -> html.Div:
         [
             html.H1(NAME, className="h2"),
             html.P(
-                "Who is signed in right now, from where, and until when. Revoking a session "
-                "signs that browser or wall screen out on its next request.",
+                "Who is signed in right now, from where, and until when; wall screens' enrolment "
+                "links and API tokens. Revoking signs that browser, screen or script out on its "
+                "next request.",
                 className="lead smd-lead",
             ),
             html.Div(loading("the sessions"), id=GATE),
@@ -52,6 +62,8 @@ def layout(**_query: str) -> html.Div:
                     ),
                     html.Div(id=STATUS, role="status", className="mb-2"),
                     html.Div(id=SESSIONS),
+                    tokens_layout.screens_section(SCREEN_PAGES),
+                    tokens_layout.api_section(),
                 ],
                 id=CONTENT,
                 hidden=True,

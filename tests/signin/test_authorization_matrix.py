@@ -47,6 +47,7 @@ ROUTES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ("/auth/callback", "GET"): ("/auth/callback?code=x&state=y", _all(400)),
     ("/auth/logout", "POST"): ("/auth/logout", _all(303)),
     ("/auth/signed-out", "GET"): ("/auth/signed-out", _all(200)),
+    ("/kiosk/enrol", "GET"): ("/kiosk/enrol?t=smd_s_forged", _all(403)),
     ("/export/job-runs.csv", "GET"): ("/export/job-runs.csv", _signed_in(200)),
     ("/export/metrics.csv", "GET"): ("/export/metrics.csv", _signed_in(200)),
     ("/export/lambda-summary.csv", "GET"): ("/export/lambda-summary.csv", _signed_in(200)),
