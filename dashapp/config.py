@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from dashapp import auth_config
 from dashapp.pipeline_config import (  # re-exported: the settings' nested shapes
     _BUCKET_RE,
     DEFAULT_TRANSIENT_PATTERNS,
@@ -122,9 +123,10 @@ class Settings(BaseSettings):
     # --- web --------------------------------------------------------------
     host: str = _s("Address the web server binds.", default="127.0.0.1")
     port: int = _s("Port the web server binds.", default=8050, ge=1, le=65535)
-    auth_mode: Literal["none", "oidc"] = _s(
+    auth_mode: Literal["none", "oidc", "proxy"] = _s(
         "none: one local user with SMD_LOCAL_ROLE, served on loopback only; oidc: users sign in "
-        "with an OIDC provider (SMD_AUTH_OIDC_*), roles from SMD_AUTH_ROLE_MAP.",
+        "with an OIDC provider (SMD_AUTH_OIDC_*); proxy: oauth2-proxy or an AWS ALB signs them "
+        "in (SMD_TRUSTED_PROXIES). Roles come from SMD_AUTH_ROLE_MAP.",
         default="none",
     )
     local_role: Literal["viewer", "operator", "admin"] = _s(
@@ -151,6 +153,23 @@ class Settings(BaseSettings):
         "How sign-out ends the provider's session: auto picks Cognito's /logout or Auth0's "
         "/v2/logout by issuer, else end_session_endpoint; local ends only ours.",
         default="auto",
+    )
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = _s(
+        "Addresses or CIDRs (comma-separated) of the proxy or ALB whose identity headers are "
+        "believed in auth mode proxy; from anywhere else they are ignored.",
+        default=(),
+    )
+    auth_alb_signer_arns: Annotated[tuple[str, ...], NoDecode] = _s(
+        "ARNs (comma-separated) of the ALBs whose signed x-amzn-oidc-data is accepted; empty: "
+        "oauth2-proxy's X-Forwarded-User/-Email/-Groups headers.",
+        default=(),
+    )
+    auth_alb_issuer: str | None = _s("Issuer an ALB's tokens must name.", default=None)
+    auth_alb_client_id: str | None = _s("OIDC client id an ALB's tokens must name.", default=None)
+    auth_proxy_logout_url: str | None = _s(
+        "Where sign-out sends the browser in auth mode proxy (oauth2-proxy's /oauth2/sign_out, "
+        "the IdP's logout behind an ALB).",
+        default=None,
     )
     auth_role_claim: str = _s(
         "Claim holding the user's groups, e.g. cognito:groups or a namespaced Auth0 claim "
@@ -304,17 +323,22 @@ class Settings(BaseSettings):
     @field_validator("auth_role_map", mode="before")
     @classmethod
     def _parse_role_map(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            try:
-                v = json.loads(v.strip() or "{}")
-            except json.JSONDecodeError as e:
-                raise ValueError(f"not valid JSON ({e.msg} at column {e.colno})") from e
-        if not isinstance(v, dict):
-            raise ValueError('must be a JSON object: {"admin": ["group", ...], ...}')
-        for role in v:
-            if role not in ("viewer", "operator", "admin"):
-                raise ValueError(f"unknown role {role!r}; roles are viewer, operator, admin")
-        return {k: (g,) if isinstance(g, str) else g for k, g in v.items()}
+        return auth_config.parse_role_map(v)
+
+    @field_validator("trusted_proxies", "auth_alb_signer_arns", mode="before")
+    @classmethod
+    def _parse_lists(cls, v: Any) -> Any:
+        return auth_config.parse_list(v)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return auth_config.check_networks(v)
+
+    @field_validator("auth_alb_signer_arns")
+    @classmethod
+    def _alb_arns(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return auth_config.check_alb_arns(v)
 
     @field_validator("public_url", "auth_oidc_discovery_url")
     @classmethod
@@ -369,14 +393,7 @@ class Settings(BaseSettings):
                 f"host: auth mode 'none' has no sign-in, so it binds only a loopback address "
                 f"(127.0.0.1, ::1, localhost), not {self.host!r}"
             )
-        if self.auth_mode == "oidc":
-            for name in ("auth_oidc_discovery_url", "auth_oidc_client_id"):
-                if not getattr(self, name):
-                    raise ValueError(f"{name}: auth mode 'oidc' needs {env_name(name)}")
-        if self.auth_session_idle_s > self.auth_session_max_s:
-            raise ValueError(
-                "auth_session_idle_s: the idle timeout cannot be longer than SMD_AUTH_SESSION_MAX_S"
-            )
+        auth_config.check_modes(self, env_name)
         return self
 
     @cached_property

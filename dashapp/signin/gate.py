@@ -28,7 +28,7 @@ from dashapp.actions import audit
 from dashapp.actions.auth import local_identity
 from dashapp.identity import REQUEST_IDENTITY, Identity
 from dashapp.services import Services, services
-from dashapp.signin import bearer, cookies, device_scope, sessions
+from dashapp.signin import bearer, cookies, device_scope, html_pages, proxy, sessions
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC_PATHS = frozenset(
@@ -70,6 +70,7 @@ class Resolved:
 
 
 REQUEST_RESOLVED = "smd_resolved"
+PROXY_KEY = "smd_proxy_identity"  # the ProxyIdentity of auth mode proxy
 PAGE_IDS_KEY = "smd_page_component_ids"  # {page path: component ids}, for device page limits
 _CLEAR_SESSION = "smd_clear_session"
 _TOKEN_REFUSED = "smd_token_refused"
@@ -115,6 +116,8 @@ def resolve(svc: Services) -> Resolved | None:
             g.setdefault(_TOKEN_REFUSED, found_token)
             return None
         return Resolved(found_token, via="token")
+    if settings.auth_mode == "proxy":
+        return _from_proxy(svc)
     raw = cookies.read(request, cookies.SESSION)
     if not raw:
         return None
@@ -130,6 +133,29 @@ def resolve(svc: Services) -> Resolved | None:
         g.setdefault(_CLEAR_SESSION, True)
         return None
     return Resolved(found.identity, "session", found.id, found.page_limit)
+
+
+def _from_proxy(svc: Services) -> Resolved | None:
+    """The identity a trusted proxy vouches for; refusals are audited."""
+    identifier: proxy.ProxyIdentity = current_app.extensions[PROXY_KEY]
+    now = svc.clock.now()
+    try:
+        identity = identifier.identify(request.headers, request.remote_addr, now)
+    except proxy.ProxyRefused as e:
+        with svc.sessions.begin() as session:
+            audit.record_event(
+                session,
+                actor="anonymous",
+                role="none",
+                action="request_refused",
+                target=request.path,
+                outcome="denied",
+                at=now,
+                detail={"reason": str(e)[:500]},
+                remote_addr=request.remote_addr,
+            )
+        return None
+    return None if identity is None else Resolved(identity, via="proxy")
 
 
 def _json(status: int, body: dict[str, str], **headers: str) -> Response:
@@ -157,8 +183,11 @@ def _refuse_origin(svc: Services, problem: str) -> Response:
     return _json(403, {"error": f"Refused: {problem}."})
 
 
-def unauthenticated(kind: Kind) -> Response:
-    """A page is sent to sign-in; anything a script asked for gets 401 it can act on."""
+def unauthenticated(kind: Kind, mode: str) -> Response:
+    """A page is sent to sign-in; anything a script asked for gets 401 it can act on.
+
+    In auth mode proxy sign-in happens at the proxy, so a page without an identity is
+    a misrouted request: it is told so rather than sent round a redirect loop."""
     refused = g.get(_TOKEN_REFUSED)
     if refused:
         return _json(
@@ -167,6 +196,16 @@ def unauthenticated(kind: Kind) -> Response:
             **{"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
     here = next_of_request()
+    if kind == "page" and mode == "proxy":
+        return html_pages.page(
+            401,
+            "Not signed in",
+            [
+                "No identity reached the dashboard from its sign-in proxy. Open it through the "
+                "proxy's address."
+            ],
+            None,
+        )
     if kind == "page" and request.method in ("GET", "HEAD"):
         response = redirect(signin_url(here), code=302)
         response.headers["Cache-Control"] = "no-store"
@@ -188,7 +227,7 @@ def check_request() -> Response | None:
         return None
     resolved = resolve(svc)
     if resolved is None:
-        return unauthenticated(kind)
+        return unauthenticated(kind, svc.settings.auth_mode)
     if resolved.page_limit and not device_scope.allowed(
         request.path,
         request.method,
@@ -214,5 +253,8 @@ def install(server: Flask, page_ids: dict[str, frozenset[str]] | None = None) ->
 
     `page_ids` maps each page a wall screen may be held to onto its component ids."""
     server.extensions[PAGE_IDS_KEY] = page_ids or {}
+    settings = services(server).settings
+    if settings.auth_mode == "proxy":
+        server.extensions[PROXY_KEY] = proxy.ProxyIdentity(settings)
     server.before_request(check_request)
     server.after_request(finish_response)

@@ -24,6 +24,7 @@ from dashapp.actions import audit
 from dashapp.identity import Identity
 from dashapp.services import Services, services
 from dashapp.signin import attempts, cookies, html_pages, roles, sessions
+from dashapp.signin.gate import resolve
 from dashapp.signin.provider import Provider, ProviderError
 
 PROVIDER_KEY = "smd_oidc_provider"
@@ -240,6 +241,8 @@ def logout() -> Response:
             )
     signed_out = _base_url(svc) + "/auth/signed-out"
     target = "/auth/signed-out"
+    if svc.settings.auth_mode == "proxy":
+        return _proxy_logout(svc)
     if svc.settings.auth_mode == "oidc" and row is not None:
         # Ours is revoked either way; an unreachable provider's session ends on its own.
         with contextlib.suppress(ProviderError):
@@ -247,6 +250,23 @@ def logout() -> Response:
     response = redirect(target, code=303)
     response.headers["Cache-Control"] = "no-store"
     cookies.clear_cookie(response, cookies.SESSION)
+    return response
+
+
+ALB_SESSION_COOKIES = tuple(f"AWSELBAuthSessionCookie-{i}" for i in range(4))
+
+
+def _proxy_logout(svc: Services) -> Response:
+    """The proxy holds the session: forget the ALB's cookies and send the browser to the
+    proxy's (or the provider's) sign-out address."""
+    resolved = resolve(svc)  # only what a trusted proxy vouches for names the user
+    if resolved is not None:
+        who = resolved.identity
+        _audit(svc, "logout", "ok", actor=who.user, role=who.role.name, target=who.user)
+    response = redirect(svc.settings.auth_proxy_logout_url or "/auth/signed-out", code=303)
+    response.headers["Cache-Control"] = "no-store"
+    for name in ALB_SESSION_COOKIES:
+        response.delete_cookie(name, path="/", secure=True, httponly=True)
     return response
 
 
