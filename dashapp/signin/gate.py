@@ -235,7 +235,12 @@ def check_request() -> Response | None:
         current_app.extensions.get(PAGE_IDS_KEY, {}),
         request.get_json(silent=True) if request.path == device_scope.UPDATE else None,
     ):
-        return _json(403, {"error": f"This wall screen may show only {resolved.page_limit}."})
+        message = f"This wall screen may show only {resolved.page_limit}."
+        if kind == "page":
+            return html_pages.page(
+                403, "Not on this screen", [message], (resolved.page_limit, "Back")
+            )
+        return _json(403, {"error": message})
     g.setdefault(REQUEST_IDENTITY, resolved.identity)
     g.setdefault(REQUEST_RESOLVED, resolved)
     return None

@@ -235,3 +235,34 @@ def test_a_wall_screen_whose_session_expires_reloads_into_sign_in(
     page.wait_for_url(f"{oidc_live.url}/wall")
     expect(page.locator(".smd-wall-count").first).to_be_visible()
     assert seen.errors and all(e.startswith("401 ") and "/_dash-" in e for e in seen.errors)
+
+
+def test_an_enrolled_wall_screen_keeps_running_when_sessions_expire(
+    open_context, oidc_live: OidcLive
+) -> None:
+    admin_context, _ = open_context()
+    admin = admin_context.new_page()
+    admin.goto("/access")
+    sign_in_at_provider(admin, oidc_live, "ada")
+    admin.wait_for_url(f"{oidc_live.url}/access")
+    admin.get_by_label("Screen name").fill("ops-room-tv")
+    admin.get_by_label("Shows").select_option("/wall")
+    admin.get_by_role("button", name="Create enrolment link").click()
+    secret = admin.locator("#access-screen-new .smd-secret")
+    expect(secret).to_contain_text("/kiosk/enrol?t=smd_s_")
+    link = secret.inner_text()
+    expect(admin.locator("#access-screen-table")).to_contain_text("ops-room-tv")
+
+    screen_context, seen = open_context()
+    screen = screen_context.new_page()
+    screen.goto(link)
+    screen.wait_for_url(f"{oidc_live.url}/wall")
+    clock = screen.locator("#wall-clock")
+    expect(clock).to_contain_text("18:32")
+    # Far past every browser session's idle and absolute limits: the screen still refreshes.
+    oidc_live.clock.advance(timedelta(hours=13, minutes=1))
+    expect(clock).to_contain_text("07:33")
+    assert screen.url == f"{oidc_live.url}/wall"
+    assert not seen.errors
+    screen.goto("/logs")  # held to its page
+    expect(screen.locator("body")).to_contain_text("This wall screen may show only /wall.")
