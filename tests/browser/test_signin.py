@@ -182,10 +182,12 @@ def test_groups_map_to_admin_and_sign_out_ends_both_sessions(
     page.wait_for_url(f"{oidc_live.url}/access")
     expect(page.locator("#smd-identity .smd-role")).to_have_text("admin")
     expect(page.locator("#access-sessions")).to_contain_text("Ada Admin")
+    expect(page.locator("#access-screen-table")).to_contain_text("No enrolment links")
+    assert_accessible(page, "Access page as admin")
     old = session_cookie(context)["value"]
 
     page.get_by_role("button", name="Sign out").click()
-    page.wait_for_url(f"{oidc_live.idp}/oauth2/end_session**")
+    page.wait_for_url(f"{oidc_live.idp}/oauth2/end_session**", wait_until="domcontentloaded")
     assert "id_token_hint=" in page.url
     page.get_by_role("button", name="End session").click()
     page.wait_for_url(f"{oidc_live.url}/auth/signed-out")
