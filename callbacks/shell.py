@@ -25,6 +25,8 @@ from dashapp.web.humanize import ago, clock_utc, span
 from layouts import shell
 from layouts.shell import FreshnessView
 
+SIGN_OUT = "/auth/logout"
+
 
 def describe_freshness(freshness: Freshness, now: datetime) -> FreshnessView:
     """The indicator's words for empty, fresh and stale data (icon + text, never colour alone)."""
@@ -133,7 +135,8 @@ def register(app: Dash) -> None:
 
     @app.callback(Output(shell.IDENTITY, "children"), Input(shell.URL, "pathname"))
     def _identity(_pathname: str | None) -> list[Any]:
-        return shell.identity_children(current_identity())
+        signs_in = services().settings.auth_mode != "none"
+        return shell.identity_children(current_identity(), SIGN_OUT if signs_in else None)
 
     app.clientside_callback(
         ClientsideFunction(namespace="smd", function_name="kiosk"),

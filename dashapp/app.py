@@ -19,10 +19,14 @@ from flask import Flask, request
 from dashapp.clock import Clock
 from dashapp.config import Settings
 from dashapp.services import Services
+from dashapp.signin import gate, routes
+from dashapp.signin.device_scope import component_ids
+from dashapp.web import security_headers
 from dashapp.web.export import export_blueprint
 from dashapp.web.health import health_blueprint
-from dashapp.web.index_page import META_TAGS, index_string
+from dashapp.web.index_page import META_TAGS, head_script, index_string
 from dashapp.web.metrics import metrics_blueprint
+from dashapp.web.security_headers import script_hash
 from dashapp.web.uploads_api import uploads_blueprint
 from layouts.shell import THEME_STORE, shell_layout
 from pages.registry import (
@@ -75,6 +79,8 @@ def create_app(
         SESSION_COOKIE_SAMESITE="Lax",
     )
     svc.attach(server)
+    gate.install(server)  # first: every request is checked before any route runs
+    routes.install(server, svc)
     server.register_blueprint(health_blueprint())
     server.register_blueprint(export_blueprint())
     server.register_blueprint(metrics_blueprint())
@@ -99,4 +105,21 @@ def create_app(
     register_pages(PAGES)
     app.layout = shell_layout(PAGES, settings.refresh_interval_s)
     register_callbacks(app, PAGES)
+    server.extensions[gate.PAGE_IDS_KEY] = screen_page_ids(app.layout)
+    head = head_script(theme_store=THEME_STORE, kiosk_paths=kiosk_paths(PAGES))
+    security_headers.install(
+        server,
+        settings,
+        lambda: [script_hash(head), *app.csp_hashes()],  # Dash's come quoted
+    )
     return app
+
+
+def screen_page_ids(shell: Any) -> dict[str, frozenset[str]]:
+    """Per page a wall screen may be held to: the ids of its components and the shell's."""
+    around = component_ids(shell)
+    return {
+        page.path: frozenset(around | component_ids(page.layout()))
+        for page in PAGES
+        if page.path_template is None
+    }

@@ -17,8 +17,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AliasChoices,
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -27,101 +25,25 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_GLUE_JOB_RE = re.compile(r"^[\w .:/@+=-]{1,255}$")
+from dashapp import auth_config
+from dashapp.pipeline_config import (  # re-exported: the settings' nested shapes
+    _BUCKET_RE,
+    DEFAULT_TRANSIENT_PATTERNS,
+    Dataset,
+    RetryPolicy,
+)
+
+__all__ = [
+    "DEFAULT_TRANSIENT_PATTERNS",
+    "ConfigError",
+    "Dataset",
+    "RetryPolicy",
+    "Settings",
+]
 
 
 class ConfigError(Exception):
     """A configuration problem, phrased as the one line an operator needs to read."""
-
-
-class Dataset(BaseModel):
-    """A dataset users upload into: raw bucket/prefix and the Glue job that ingests it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(description="Short id shown to users and used in URLs.")
-    title: str = Field("", description="Human name; defaults to the id.")
-    description: str = ""
-    bucket: str | None = Field(None, description="Raw bucket; defaults to SMD_RAW_BUCKET.")
-    prefix: str = Field(description="Key prefix under the raw bucket, e.g. 'sales/orders/'.")
-    glue_job: str = Field(description="Glue job the upload event starts.")
-    formats: tuple[Literal["csv", "json", "ndjson"], ...] = ("csv", "json", "ndjson")
-    expected_columns: tuple[str, ...] = ()
-    expected_interval_s: int | None = Field(
-        None, gt=0, description="Freshness SLA: late when no success within this many seconds."
-    )
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        if not _NAME_RE.match(v):
-            raise ValueError("dataset name must be lowercase letters, digits, '-' or '_'")
-        return v
-
-    @field_validator("bucket")
-    @classmethod
-    def _bucket(cls, v: str | None) -> str | None:
-        if v is not None and not _BUCKET_RE.match(v):
-            raise ValueError(f"'{v}' is not a valid S3 bucket name")
-        return v
-
-    @field_validator("prefix")
-    @classmethod
-    def _prefix(cls, v: str) -> str:
-        v = v.strip("/")
-        if not v or ".." in v.split("/") or v.startswith(" "):
-            raise ValueError("prefix must be a non-empty key prefix without '..'")
-        return v + "/"
-
-    @field_validator("glue_job")
-    @classmethod
-    def _glue_job(cls, v: str) -> str:
-        if not _GLUE_JOB_RE.match(v):
-            raise ValueError(f"'{v}' is not a valid Glue job name")
-        return v
-
-    @property
-    def label(self) -> str:
-        return self.title or self.name
-
-
-DEFAULT_TRANSIENT_PATTERNS: tuple[str, ...] = (
-    r"(?i)throttl",
-    r"(?i)rate exceeded",
-    r"ConcurrentRunsExceededException",
-    r"ResourceNumberLimitExceeded",
-    r"(?i)connection reset",
-    r"(?i)timed? ?out",
-    r"(?i)failed to connect",
-    r"(?i)service ?unavailable",
-    r"(?i)internal ?(server )?error",
-)
-
-
-class RetryPolicy(BaseModel):
-    """Automatic re-runs of a job's transient failures (ours, on top of Glue's MaxRetries)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    attempts: int = Field(2, ge=0, le=10, description="Re-runs after the first failure.")
-    backoff_s: float = Field(60.0, ge=0, description="Wait before the first re-run.")
-    backoff_factor: float = Field(2.0, ge=1, le=10, description="Each later wait grows by this.")
-    transient_patterns: tuple[str, ...] = Field(
-        DEFAULT_TRANSIENT_PATTERNS, description="Regexes on ErrorMessage that mean 'try again'."
-    )
-    retry_timeouts: bool = Field(True, description="A TIMEOUT run counts as transient.")
-
-    @field_validator("transient_patterns")
-    @classmethod
-    def _patterns(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        for pattern in v:
-            try:
-                re.compile(pattern)
-            except re.error as e:
-                raise ValueError(f"transient pattern {pattern!r} is not a regex: {e}") from e
-        return v
 
 
 def _s(description: str, **kw: Any) -> Any:
@@ -207,14 +129,89 @@ class Settings(BaseSettings):
     # --- web --------------------------------------------------------------
     host: str = _s("Address the web server binds.", default="127.0.0.1")
     port: int = _s("Port the web server binds.", default=8050, ge=1, le=65535)
-    auth_mode: Literal["none"] = _s(
-        "none: one local user with SMD_LOCAL_ROLE, served on loopback only (sign-in comes later).",
+    auth_mode: Literal["none", "oidc", "proxy"] = _s(
+        "none: one local user with SMD_LOCAL_ROLE, served on loopback only; oidc: users sign in "
+        "with an OIDC provider (SMD_AUTH_OIDC_*); proxy: oauth2-proxy or an AWS ALB signs them "
+        "in (SMD_TRUSTED_PROXIES). Roles come from SMD_AUTH_ROLE_MAP.",
         default="none",
     )
     local_role: Literal["viewer", "operator", "admin"] = _s(
         "Role of the local user in auth mode none (viewer: a read-only wall screen).",
         default="admin",
     )
+    public_url: str | None = _s(
+        "The dashboard's address as browsers reach it (https://dash.example.com): the sign-in "
+        "redirect and the one Origin a POST may come from. Default: the request's own host.",
+        default=None,
+    )
+    auth_oidc_discovery_url: str | None = _s(
+        "OIDC discovery document of the provider (…/.well-known/openid-configuration).",
+        default=None,
+    )
+    auth_oidc_client_id: str | None = _s(
+        "OIDC client id registered for the dashboard.", default=None
+    )
+    auth_oidc_client_secret: SecretStr | None = _s(
+        "OIDC client secret; leave unset for a public client (PKCE alone).", default=None
+    )
+    auth_oidc_scopes: str = _s("Scopes asked at sign-in.", default="openid email profile")
+    auth_logout: Literal["auto", "cognito", "auth0", "oidc", "local"] = _s(
+        "How sign-out ends the provider's session: auto picks Cognito's /logout or Auth0's "
+        "/v2/logout by issuer, else end_session_endpoint; local ends only ours.",
+        default="auto",
+    )
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = _s(
+        "Addresses or CIDRs (comma-separated) of the proxy or ALB whose identity headers are "
+        "believed in auth mode proxy; from anywhere else they are ignored.",
+        default=(),
+    )
+    auth_alb_signer_arns: Annotated[tuple[str, ...], NoDecode] = _s(
+        "ARNs (comma-separated) of the ALBs whose signed x-amzn-oidc-data is accepted; empty: "
+        "oauth2-proxy's X-Forwarded-User/-Email/-Groups headers.",
+        default=(),
+    )
+    auth_alb_issuer: str | None = _s("Issuer an ALB's tokens must name.", default=None)
+    auth_alb_client_id: str | None = _s("OIDC client id an ALB's tokens must name.", default=None)
+    auth_proxy_logout_url: str | None = _s(
+        "Where sign-out sends the browser in auth mode proxy (oauth2-proxy's /oauth2/sign_out, "
+        "the IdP's logout behind an ALB).",
+        default=None,
+    )
+    auth_role_claim: str = _s(
+        "Claim holding the user's groups, e.g. cognito:groups or a namespaced Auth0 claim "
+        "(https://example.com/roles); a dotted path (realm_access.roles) reaches nested claims.",
+        default="groups",
+    )
+    auth_role_map: Annotated[
+        dict[Literal["viewer", "operator", "admin"], tuple[str, ...]], NoDecode
+    ] = _s(
+        'Role → groups as JSON, e.g. {"admin": ["platform"], "viewer": ["staff"]}; a user in '
+        "several gets the highest. Re-read at every sign-in.",
+        default_factory=dict,
+    )
+    auth_default_role: Literal["deny", "viewer", "operator", "admin"] = _s(
+        "Role of a signed-in user no group maps; deny refuses them.", default="deny"
+    )
+    auth_session_idle_s: int = _s("A session unused this long ends (seconds).", default=1800, ge=60)
+    auth_session_max_s: int = _s(
+        "A session ends this long after sign-in, however busy (seconds).", default=43200, ge=300
+    )
+    auth_device_session_max_s: int = _s(
+        "An enrolled wall screen's session lasts this long (seconds; default 90 days).",
+        default=90 * 86400,
+        ge=3600,
+    )
+    auth_device_idle_s: int = _s(
+        "A wall screen switched off this long must be enrolled again (seconds).",
+        default=7 * 86400,
+        ge=600,
+    )
+    auth_signin_limit: int = _s(
+        "Sign-in attempts one address may make per SMD_AUTH_SIGNIN_WINDOW_S (all workers).",
+        default=20,
+        ge=1,
+    )
+    auth_signin_window_s: int = _s("The sign-in rate limit's window.", default=300, ge=1)
     secret_key: SecretStr = _s(
         "Flask session secret (sign the session cookie); set it in every deployment.",
         default=SecretStr("dev-only-not-secret"),
@@ -339,6 +336,35 @@ class Settings(BaseSettings):
                 return policy
         return None
 
+    @field_validator("auth_role_map", mode="before")
+    @classmethod
+    def _parse_role_map(cls, v: Any) -> Any:
+        return auth_config.parse_role_map(v)
+
+    @field_validator("trusted_proxies", "auth_alb_signer_arns", mode="before")
+    @classmethod
+    def _parse_lists(cls, v: Any) -> Any:
+        return auth_config.parse_list(v)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return auth_config.check_networks(v)
+
+    @field_validator("auth_alb_signer_arns")
+    @classmethod
+    def _alb_arns(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return auth_config.check_alb_arns(v)
+
+    @field_validator("public_url", "auth_oidc_discovery_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        if not re.match(r"^https?://[^\s/]+", v):
+            raise ValueError("must be an http(s) URL")
+        return v.rstrip("/") if not v.endswith("openid-configuration") else v
+
     @field_validator("raw_bucket", "processed_bucket", "athena_results_bucket")
     @classmethod
     def _bucket_name(cls, v: str) -> str:
@@ -383,6 +409,7 @@ class Settings(BaseSettings):
                 f"host: auth mode 'none' has no sign-in, so it binds only a loopback address "
                 f"(127.0.0.1, ::1, localhost), not {self.host!r}"
             )
+        auth_config.check_modes(self, env_name)
         return self
 
     @cached_property

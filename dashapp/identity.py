@@ -41,6 +41,13 @@ class Identity:
 
 LOCAL_ADMIN = Identity(user="local", role=Role.admin, display_name="Local user")
 
+# Where the request gate (dashapp.signin.gate) leaves the identity it resolved, on `flask.g`.
+REQUEST_IDENTITY = "smd_identity"
+
+
+class SignInRequired(Exception):
+    """No identity could be resolved for a request in a sign-in mode (the gate answers 401)."""
+
 
 class Forbidden(Exception):
     """Raised when an identity lacks the role an action needs; the message is user-facing."""

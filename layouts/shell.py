@@ -107,9 +107,10 @@ def freshness_indicator(view: FreshnessView = PENDING) -> html.Div:
     )
 
 
-def identity_children(identity: Identity) -> list[Any]:
-    """'Local user' plus the role, as the navbar shows who is signed in."""
-    return [
+def identity_children(identity: Identity, sign_out: str | None = None) -> list[Any]:
+    """Who is signed in and their role; with `sign_out` (the sign-out URL) a button that
+    POSTs there (a form, so it works without script and never as a GET a link could fake)."""
+    children: list[Any] = [
         icon("person-circle", "me-1"),
         html.Span(identity.label, className="smd-identity-name"),
         html.Span(
@@ -118,6 +119,18 @@ def identity_children(identity: Identity) -> list[Any]:
             title=f"Role: {identity.role.name}",
         ),
     ]
+    if sign_out:
+        children.append(
+            html.Form(
+                html.Button(
+                    "Sign out", type="submit", className="btn btn-sm btn-outline-secondary ms-2"
+                ),
+                action=sign_out,
+                method="post",
+                className="d-inline smd-sign-out",
+            )
+        )
+    return children
 
 
 def theme_toggle() -> html.Button:

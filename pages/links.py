@@ -28,6 +28,7 @@ UPLOADS = "/uploads"
 FAILURES = "/failures"
 AUDIT = "/audit"
 ATHENA = "/athena"
+ACCESS = "/access"
 NOT_FOUND = "/404"
 
 EXPORT = "/export"

@@ -14,6 +14,7 @@ from dash import Dash
 import callbacks.job_actions
 import callbacks.shell
 from pages import (
+    access,
     athena,
     audit,
     failures,
@@ -45,6 +46,7 @@ PAGES: tuple[PageSpec, ...] = (
     uploads.PAGE,
     failures.PAGE,
     audit.PAGE,
+    access.PAGE,
 )
 
 # Dash serves the page whose module ends in `not_found_404` for unknown paths.

@@ -47,7 +47,10 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
         ({"AWS_ENDPOINT_URL": "localhost:5000"}, "AWS_ENDPOINT_URL"),
         ({"SMD_HOST": "0.0.0.0"}, "SMD_HOST"),
-        ({"SMD_AUTH_MODE": "oidc"}, "SMD_AUTH_MODE"),
+        ({"SMD_AUTH_MODE": "saml"}, "SMD_AUTH_MODE"),
+        ({"SMD_AUTH_MODE": "oidc"}, "SMD_AUTH_OIDC_DISCOVERY_URL"),
+        ({"SMD_AUTH_ROLE_MAP": '{"root": ["x"]}'}, "SMD_AUTH_ROLE_MAP"),
+        ({"SMD_AUTH_ROLE_MAP": "[1]"}, "SMD_AUTH_ROLE_MAP"),
         ({"SMD_LOCAL_ROLE": "root"}, "SMD_LOCAL_ROLE"),
     ],
 )

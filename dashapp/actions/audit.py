@@ -50,12 +50,39 @@ def record(
     detail: dict[str, Any] | None = None,
     remote_addr: str | None = None,
 ) -> AuditEntry:
+    return record_event(
+        session,
+        actor=identity.user,
+        role=identity.role.name,
+        action=action,
+        target=target,
+        outcome=outcome,
+        at=at,
+        detail=detail,
+        remote_addr=remote_addr,
+    )
+
+
+def record_event(
+    session: Session,
+    *,
+    actor: str,
+    role: str,
+    action: str,
+    target: str = "",
+    outcome: str,
+    at: datetime,
+    detail: dict[str, Any] | None = None,
+    remote_addr: str | None = None,
+) -> AuditEntry:
+    """An entry whose actor has no role of ours yet: a sign-in under way, a refused request
+    (`role` is then "none"), or a wall screen's token."""
     if outcome not in OUTCOMES:
         raise ValueError(f"audit outcome must be one of {OUTCOMES}, not {outcome!r}")
     entry = AuditEntry(
         at=at,
-        actor=identity.user,
-        role=identity.role.name,
+        actor=actor[:255],
+        role=role[:16],
         action=action,
         target=target[:1024],
         outcome=outcome,

@@ -1,9 +1,10 @@
 """Who is asking and what they may do: the one place that decides.
 
 Every action callback and route asks `require()` (or uses `role_required`), from
-day one, so adding sign-in later changes how an identity is found, never where
-permissions are checked. In auth mode `none` the local user is `admin`; that
-mode refuses non-loopback addresses (see `Settings`).
+day one, so sign-in changed how an identity is found, never where permissions are
+checked. The request gate (`dashapp.signin.gate`) resolves who is asking once per
+request and leaves it on `flask.g`; in auth mode `none` that is the local user with
+`SMD_LOCAL_ROLE`, a mode that refuses non-loopback addresses (see `Settings`).
 """
 
 from __future__ import annotations
@@ -12,21 +13,39 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 
 from dashapp.actions import audit
-from dashapp.identity import LOCAL_ADMIN, Forbidden, Identity, Role
+from dashapp.identity import (
+    LOCAL_ADMIN,
+    REQUEST_IDENTITY,
+    Forbidden,
+    Identity,
+    Role,
+    SignInRequired,
+)
 from dashapp.services import services
 
 
 def current_identity() -> Identity:
-    """The identity behind the current request.
+    """The identity behind the current request, as the request gate resolved it.
 
-    Auth mode `none` (the only mode so far) has one local user whose role is
-    `SMD_LOCAL_ROLE`; sign-in modes will resolve the identity from the session here.
+    Without one (a callback body called outside a request), auth mode `none` answers
+    its local user and every sign-in mode raises `SignInRequired`: nobody is assumed.
     """
+    if has_request_context():
+        found = g.get(REQUEST_IDENTITY)
+        if isinstance(found, Identity):
+            return found
     settings = services().settings
-    role = Role.parse(settings.local_role)
+    if settings.auth_mode != "none":
+        raise SignInRequired("sign-in required")
+    return local_identity(settings.local_role)
+
+
+def local_identity(local_role: str) -> Identity:
+    """The one user of auth mode `none`."""
+    role = Role.parse(local_role)
     if role == Role.admin:
         return LOCAL_ADMIN
     return Identity(user="local", role=role, display_name="Local user")

@@ -38,9 +38,14 @@ def kiosk_bootstrap_script(kiosk_paths: Sequence[str]) -> str:
     )
 
 
+def head_script(*, theme_store: str, kiosk_paths: Sequence[str]) -> str:
+    """The one inline script of the page's <head>; the CSP allows it by its hash."""
+    return theme_bootstrap_script(theme_store) + kiosk_bootstrap_script(kiosk_paths)
+
+
 def index_string(*, theme_store: str, kiosk_paths: Sequence[str]) -> str:
     """Dash's template with `lang` and both pre-paint scripts, which must run before any CSS."""
-    scripts = theme_bootstrap_script(theme_store) + kiosk_bootstrap_script(kiosk_paths)
+    scripts = head_script(theme_store=theme_store, kiosk_paths=kiosk_paths)
     return f"""<!DOCTYPE html>
 <html lang="en" data-bs-theme="light">
     <head>
