@@ -1,71 +1,27 @@
-"""The data model: what the collector observed in AWS and what users did.
+"""What the collector observed in AWS (jobs, runs, functions, metrics, logs, uploads) and
+the records of user actions, collector status and cursors.
 
-One schema for PostgreSQL (production) and SQLite (the sandbox). Timestamps are
-timezone-aware UTC on both (`UTCDateTime`); JSON is JSONB on PostgreSQL. Natural
-keys carry unique constraints so every collector write is an idempotent upsert.
+Natural keys carry unique constraints so every collector write is an idempotent upsert.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
-    DateTime,
     Float,
-    ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
-    false,
 )
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import Mapped, mapped_column
 
-NAMING = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Stores UTC, returns aware UTC datetimes on every backend (SQLite drops the zone)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTCDateTime column")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-JSONType = JSON().with_variant(JSONB(), "postgresql")
-# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGSERIAL.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType}
+from dashapp.models.base import Base, BigId, JSONType
 
 
 class GlueJob(Base):
@@ -271,87 +227,6 @@ class Upload(Base):
     completed_at: Mapped[datetime | None]
 
 
-class AthenaQuery(Base):
-    """An Athena query a user ran: what, who, and what it cost."""
-
-    __tablename__ = "athena_queries"
-    __table_args__ = (
-        Index("ix_athena_queries_submitted", "submitted_at"),
-        Index("ix_athena_queries_state", "state"),
-    )
-
-    execution_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    sql: Mapped[str] = mapped_column(Text)
-    database: Mapped[str | None] = mapped_column(String(255))
-    workgroup: Mapped[str | None] = mapped_column(String(128))
-    submitted_by: Mapped[str] = mapped_column(String(255))
-    state: Mapped[str] = mapped_column(String(16))
-    state_reason: Mapped[str | None] = mapped_column(Text)
-    data_scanned_bytes: Mapped[int | None] = mapped_column(BigInteger)
-    engine_ms: Mapped[int | None] = mapped_column(BigInteger)
-    output_location: Mapped[str | None] = mapped_column(String(2048))
-    saved_query_id: Mapped[int | None] = mapped_column(ForeignKey("saved_queries.id"))
-    submitted_at: Mapped[datetime]
-    completed_at: Mapped[datetime | None]
-    # The typed values sent as ExecutionParameters, in the order of the query's `?`.
-    parameters: Mapped[list[Any]] = mapped_column(JSONType, default=list, server_default="[]")
-    reuse_minutes: Mapped[int | None] = mapped_column(Integer)
-    reused_result: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    # ResultSetMetadata's columns ({name, type}), recorded when the first page is read.
-    columns: Mapped[list[Any]] = mapped_column(JSONType, default=list, server_default="[]")
-    forked_from: Mapped[str | None] = mapped_column(String(64))
-    checked_at: Mapped[datetime | None]
-
-
-class AthenaResultToken(Base):
-    """The NextToken that starts page `page` (1-based; page 0 needs none) of a query's result.
-
-    GetQueryResults only pages forward; keeping every token server-side lets the grid
-    open any block it scrolls to without re-reading the pages before it, and no token
-    ever reaches the browser.
-    """
-
-    __tablename__ = "athena_result_tokens"
-
-    execution_id: Mapped[str] = mapped_column(
-        ForeignKey("athena_queries.execution_id", ondelete="CASCADE"), primary_key=True
-    )
-    page: Mapped[int] = mapped_column(Integer, primary_key=True)
-    token: Mapped[str] = mapped_column(Text)
-
-
-class CatalogTable(Base):
-    """A Glue Data Catalog table as the collector last read it (the schema browser's source)."""
-
-    __tablename__ = "catalog_tables"
-
-    database: Mapped[str] = mapped_column(String(255), primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), primary_key=True)
-    table_type: Mapped[str | None] = mapped_column(String(64))
-    location: Mapped[str | None] = mapped_column(String(2048))
-    columns: Mapped[list[Any]] = mapped_column(JSONType, default=list)
-    partition_keys: Mapped[list[Any]] = mapped_column(JSONType, default=list)
-    updated_at: Mapped[datetime | None]
-    seen_at: Mapped[datetime]
-
-
-class SavedQuery(Base):
-    """A named Athena query, private or shared with the team."""
-
-    __tablename__ = "saved_queries"
-    __table_args__ = (UniqueConstraint("owner", "name", name="uq_saved_queries_owner_name"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(255))
-    description: Mapped[str] = mapped_column(Text, default="")
-    sql: Mapped[str] = mapped_column(Text)
-    database: Mapped[str | None] = mapped_column(String(255))
-    owner: Mapped[str] = mapped_column(String(255))
-    shared: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
-
-
 class AuditEntry(Base):
     """Who did what to which target, and how it ended. Append-only."""
 
@@ -434,85 +309,3 @@ class CollectorCursor(Base):
     name: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     updated_at: Mapped[datetime]
-
-
-class AuthSession(Base):
-    """A signed-in browser (kind `user`) or an enrolled wall screen (kind `device`).
-
-    The cookie holds a random id; only its SHA-256 is stored, so a copy of this table
-    signs nobody in. A row is valid until revoked, idle too long or past `expires_at`.
-    """
-
-    __tablename__ = "auth_sessions"
-    __table_args__ = (Index("ix_auth_sessions_subject", "subject"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))  # user | device
-    subject: Mapped[str] = mapped_column(String(255))  # the provider's `sub` (stable)
-    user: Mapped[str] = mapped_column(String(255))  # what the audit log shows
-    display_name: Mapped[str] = mapped_column(String(255), default="")
-    role: Mapped[str] = mapped_column(String(16))
-    groups: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # {"groups": [...]}
-    page_limit: Mapped[str | None] = mapped_column(String(255))  # device: the one page allowed
-    id_token: Mapped[str | None] = mapped_column(Text)  # for the provider's end-session hint
-    created_at: Mapped[datetime]
-    last_seen_at: Mapped[datetime]
-    expires_at: Mapped[datetime]
-    revoked_at: Mapped[datetime | None]
-    revoked_by: Mapped[str | None] = mapped_column(String(255))
-    remote_addr: Mapped[str | None] = mapped_column(String(64))
-    user_agent: Mapped[str] = mapped_column(String(255), default="")
-
-
-class SigninAttempt(Base):
-    """A sign-in under way: what the provider's answer must match (state, nonce, PKCE).
-
-    Keyed by the hash of a random id in a short-lived cookie, so the answer is only
-    accepted in the browser that started the sign-in; used once, then deleted.
-    """
-
-    __tablename__ = "signin_attempts"
-
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    state: Mapped[str] = mapped_column(String(128))
-    nonce: Mapped[str] = mapped_column(String(128))
-    code_verifier: Mapped[str] = mapped_column(String(128))
-    next_path: Mapped[str] = mapped_column(String(2048), default="/")
-    created_at: Mapped[datetime] = mapped_column(index=True)
-
-
-class SigninThrottle(Base):
-    """Sign-in attempts per client address in the current window, shared by every worker."""
-
-    __tablename__ = "signin_throttle"
-
-    key: Mapped[str] = mapped_column(String(128), primary_key=True)
-    window_start: Mapped[datetime]
-    count: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class AccessToken(Base):
-    """A wall screen's one-time enrolment token (kind `screen`) or an API token (kind `api`).
-
-    Shown once when minted; only its SHA-256 is kept. A screen token is used up by its
-    enrolment (`used_at`), which starts a device session; an API token is sent as
-    `Authorization: Bearer …` for the scopes it names, never more than its role allows.
-    """
-
-    __tablename__ = "access_tokens"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(16))  # screen | api
-    label: Mapped[str] = mapped_column(String(255))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    owner: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16))
-    scopes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # {"scopes": [...]}
-    page_limit: Mapped[str | None] = mapped_column(String(255))
-    created_at: Mapped[datetime]
-    expires_at: Mapped[datetime]
-    used_at: Mapped[datetime | None]
-    last_used_at: Mapped[datetime | None]
-    revoked_at: Mapped[datetime | None]
-    revoked_by: Mapped[str | None] = mapped_column(String(255))
