@@ -42,8 +42,8 @@ class JobInfo:
 
 
 def job_info(session: Session, job_name: str) -> JobInfo | None:
-    """The job's row, or None when the inventory never saw it."""
-    j = session.get(GlueJob, job_name)
+    """The job's row, or None when the inventory never saw it (or no name was given)."""
+    j = session.get(GlueJob, job_name) if job_name else None
     if j is None:
         return None
     return JobInfo(
