@@ -26,7 +26,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
-from botocore.exceptions import ReadTimeoutError
+from botocore.exceptions import ClientError, ReadTimeoutError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,10 +34,12 @@ from collectors.athena import collect_catalog
 from collectors.context import CollectorContext, CycleResult
 from collectors.glue_runs import collect_glue_runs
 from collectors.inventory import collect_inventory
+from collectors.metrics import collect_metrics
 from dashapp.aws.clients import AwsClients
+from dashapp.aws.cloudwatch import align_down
 from dashapp.clock import FixedClock
 from dashapp.config import Settings
-from dashapp.models import CatalogTable, GlueJob, JobRun, LambdaFunction
+from dashapp.models import CatalogTable, GlueJob, JobRun, LambdaFunction, MetricPoint
 from sandbox.fidelity.aws_protocols import RequestInfo, error_response, normalize_service
 from tests.collectors.conftest import (
     MakeCtx,
@@ -45,6 +47,7 @@ from tests.collectors.conftest import (
     client,
     create_function,
     create_job,
+    put_metric,
     store_inventory,
 )
 
@@ -377,7 +380,6 @@ def test_fault_script_answers_in_the_requests_own_protocol(aws: None) -> None:
     surfaces botocore's ThrottlingException, not a parse error."""
     import boto3
     from botocore.config import Config
-    from botocore.exceptions import ClientError
 
     glue = boto3.client(
         "glue", region_name="us-east-1", config=Config(retries={"total_max_attempts": 1})
@@ -388,3 +390,86 @@ def test_fault_script_answers_in_the_requests_own_protocol(aws: None) -> None:
     script.remove()
     assert raised.value.response["Error"]["Code"] == "ThrottlingException"
     assert json.loads(json.dumps(glue.get_databases()["DatabaseList"])) == []
+
+
+# --- metrics ----------------------------------------------------------------------------
+
+
+def _lambda_points(t0: datetime) -> set[tuple[str, str, datetime]]:
+    """Invocations of two functions in two past minutes: what CloudWatch holds."""
+    minute = align_down(t0, 60) - timedelta(minutes=4)
+    truth: set[tuple[str, str, datetime]] = set()
+    for name in ("fn-one", "fn-two"):
+        for offset in (0, 2):
+            at = minute + timedelta(minutes=offset)
+            put_metric("AWS/Lambda", "Invocations", {"FunctionName": name}, at, 3)
+            truth.add((name, "Invocations", at))
+    return truth
+
+
+def _stored_points(ctx: CollectorContext) -> set[tuple[str, str, datetime]]:
+    with ctx.sessions() as s:
+        return {
+            (p.resource_name, p.metric, p.ts)
+            for p in s.scalars(select(MetricPoint).where(MetricPoint.metric == "Invocations"))
+        }
+
+
+def test_metrics_retry_a_throttled_read_and_a_failed_cycle_loses_no_minute(
+    make_ctx: MakeCtx, retrying_ctx: MakeCtx, t0: datetime, figures: list[str]
+) -> None:
+    for name in ("fn-one", "fn-two"):
+        create_function(name)
+    truth = _lambda_points(t0)
+    store_inventory(make_ctx)
+    ctx = retrying_ctx("metrics")
+    cw_client = ctx.aws.client("cloudwatch")
+
+    down = FaultScript(cw_client, "GetMetricData", ["unavailable"] * ATTEMPTS)
+    sent_before = ctx.aws.counter.requests
+    start = time.monotonic()
+    with pytest.raises(ClientError) as raised:  # the runner records it as the cycle's failure
+        collect_metrics(ctx)
+    down_s = time.monotonic() - start
+    down_requests = ctx.aws.counter.requests - sent_before
+    down.remove()
+    assert raised.value.response["Error"]["Code"] == "ServiceUnavailable"
+    assert not down.pending
+
+    ctx.clock.advance(60)
+    throttled = FaultScript(cw_client, "GetMetricData", ["throttle", "server_error", "slow"])
+    recovered = run_cycle(collect_metrics, ctx, [throttled])
+    throttled.remove()
+    after_recovery = _stored_points(ctx)
+    ctx.clock.advance(60)
+    clean = run_cycle(collect_metrics, ctx)  # re-reads the recent window: must not duplicate
+
+    assert recovered.result.failures == [] and recovered.retries == 2
+    assert recovered.requests <= recovered.calls * ATTEMPTS
+    assert down_s < CYCLE_BOUND_S
+    assert down_requests == ATTEMPTS, "one call, its retries, then the cycle gives up"
+    assert clean.result.failures == [] and clean.retries == 0
+    assert after_recovery == truth, "the failed cycle's window is read by the next one"
+    assert _stored_points(ctx) == truth
+    with ctx.sessions() as s:
+        rows = s.scalar(select(func.count()).select_from(MetricPoint))
+        keys = len(
+            set(
+                s.execute(
+                    select(
+                        MetricPoint.resource_name,
+                        MetricPoint.metric,
+                        MetricPoint.stat,
+                        MetricPoint.ts,
+                    )
+                ).all()
+            )
+        )
+    assert rows == keys, "no point twice"
+    figures.extend(
+        [
+            describe("throttled", recovered),
+            f"unavailable: the cycle raised after {down_requests} requests in {down_s:.2f}s",
+            describe("clean", clean),
+        ]
+    )
