@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dashapp.actions.uploads.sniff import SAMPLE_BYTES
 from dashapp.models import Upload
+from tests.reliability.figure_report import report
 from tests.sandbox_process import ROOT, client, free_port, sandbox_process
 
 HEADERS = {"X-SMD-Upload": "1"}
@@ -240,10 +241,4 @@ def test_a_worker_killed_while_completing_an_upload_leaves_it_retryable(
         f"{between!r}; {retries} retr{'y' if retries == 1 else 'ies'} to {final!r}; "
         f"recovered {recovered_s:.1f} s after the kill"
     )
-    request.node.user_properties.append(("figure", line))
-    plugins = request.config.pluginmanager
-    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
-    if reporter is not None and capture is not None:
-        with capture.global_and_fixture_disabled():
-            reporter.ensure_newline()
-            reporter.write_line(f"[process-faults] {request.node.name}: {line}")
+    report(request, "process-faults", [line])
