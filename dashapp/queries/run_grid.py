@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from dashapp.clock import as_utc
+from dashapp.db import storable_text
 from dashapp.models import (
     JobRun,
 )
@@ -97,9 +98,7 @@ def _condition(col_id: str, column: Any, kind: str, cond: Mapping[str, Any]) -> 
         raw = cond.get("filter")
         if not isinstance(raw, str | int | float):
             raise GridRequestError(f"{col_id}: a text filter needs a value")
-        value = str(raw)
-        if "\x00" in value:  # no stored text holds one, and PostgreSQL refuses it
-            raise GridRequestError(f"{col_id}: a text filter cannot contain a NUL character")
+        value = storable_text(str(raw))  # a NUL or a lone surrogate would fail the query
         lowered = func.lower(column)
         inside = lowered.like(like_pattern(value), escape="\\")
         ops: dict[str, ColumnElement[bool]] = {

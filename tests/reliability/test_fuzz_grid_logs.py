@@ -94,6 +94,7 @@ def _grid_fuzz(sessions: sessionmaker[Session]) -> None:
         }
     )
     @example(raw={"filterModel": {"state": {"type": "equals", "filter": "a\x00"}}})
+    @example(raw={"filterModel": {"state": {"type": "contains", "filter": "\ud800"}}})
     def check(raw: Any) -> None:
         req, refused = attempt(lambda: run_grid.parse_grid_request(raw), run_grid.GridRequestError)
         if refused is not None:
