@@ -14,6 +14,7 @@ from typing import Any
 from dash import MATCH, Dash, Input, Output, State, ctx, html, no_update
 from flask import has_request_context, request
 
+from callbacks import payload
 from dashapp.actions import jobcontrol, run_arguments
 from dashapp.actions.auth import require
 from dashapp.identity import Forbidden, Role
@@ -134,7 +135,9 @@ def register(app: Dash) -> None:
         if not n:
             return no_update, no_update, no_update
         job_name = str((ctx.triggered_id or {}).get("job", ""))
-        feedback, result, keep_open = start_action(services(), job_name, args_text, token)
+        feedback, result, keep_open = start_action(
+            services(), job_name, payload.text(args_text), payload.text(token)
+        )
         return feedback, result if result is not None else no_update, keep_open
 
     @app.callback(
@@ -149,7 +152,7 @@ def register(app: Dash) -> None:
     )
     def _open_run(_s: Any, _r: Any, _c: Any, pending: dict[str, Any] | None) -> Any:
         trigger = ctx.triggered_id or {}
-        pending = dict(pending or {})
+        pending = dict(payload.mapping(pending) or {})
         kind = trigger.get("type")
         if kind not in (ja.RUN_STOP, ja.RUN_RERUN) or not ctx.triggered[0].get("value"):
             return False, no_update, {**pending, "action": None}
@@ -165,8 +168,9 @@ def register(app: Dash) -> None:
         prevent_initial_call=True,
     )
     def _confirm_run(n: int | None, pending: dict[str, Any] | None) -> Any:
-        pending = pending or {}
+        pending = payload.mapping(pending) or {}
         if not n or pending.get("action") not in ("stop", "rerun"):
             return no_update, False
         run_id = str((ctx.triggered_id or {}).get("run", ""))
-        return run_action(services(), pending["action"], run_id, pending.get("token")), False
+        token = payload.text(pending.get("token"))
+        return run_action(services(), pending["action"], run_id, token), False

@@ -15,6 +15,7 @@ from typing import Any
 from dash import ALL, ClientsideFunction, Dash, Input, Output, State
 from sqlalchemy.exc import SQLAlchemyError
 
+from callbacks import payload
 from dashapp.actions.auth import current_identity
 from dashapp.clock import iso_z
 from dashapp.queries import system as queries
@@ -131,7 +132,8 @@ def register(app: Dash) -> None:
         State({"type": shell.NAV_LINK, "index": ALL}, "href"),
     )
     def _nav(pathname: str | None, hrefs: list[str]) -> tuple[list[str | None], list[str]]:
-        return nav_states(pathname, hrefs)
+        # One state per link, in order: each output needs its own (a non-text href is no link).
+        return nav_states(payload.text(pathname), [payload.text(h) or "" for h in hrefs])
 
     @app.callback(Output(shell.IDENTITY, "children"), Input(shell.URL, "pathname"))
     def _identity(_pathname: str | None) -> list[Any]:

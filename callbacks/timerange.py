@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from dash import Dash, Input, Output, State, ctx, no_update
 
+from callbacks import payload
 from dashapp.timerange import TimeRangeError, custom_range
 from layouts.timerange import CUSTOM, range_ids
 
@@ -63,7 +64,7 @@ def register_time_range(app: Dash, page: str) -> None:
         preset: str | None, _clicks: int | None, since: str | None, until: str | None
     ) -> tuple[object, object, str, str]:
         trigger = "apply" if ctx.triggered_id == ids.apply else "preset"
-        change = picker_change(trigger, preset, since, until)
+        change = picker_change(trigger, payload.text(preset), since, until)
         return (
             change.value if change.value is not None else no_update,
             change.preset if change.preset is not None else no_update,

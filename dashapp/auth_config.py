@@ -7,10 +7,11 @@ operator reads (a cross-field check names its setting as "field: message").
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from collections.abc import Callable
 from typing import Any
+
+from dashapp.config_json import loads_setting
 
 ROLES = ("viewer", "operator", "admin")
 _ALB_ARN = re.compile(
@@ -21,10 +22,7 @@ _ALB_ARN = re.compile(
 def parse_role_map(v: Any) -> Any:
     """`{"admin": ["group", …]}` from JSON; a single group may be a plain string."""
     if isinstance(v, str):
-        try:
-            v = json.loads(v.strip() or "{}")
-        except json.JSONDecodeError as e:
-            raise ValueError(f"not valid JSON ({e.msg} at column {e.colno})") from e
+        v = loads_setting(v.strip() or "{}")
     if not isinstance(v, dict):
         raise ValueError('must be a JSON object: {"admin": ["group", ...], ...}')
     for role in v:
@@ -38,10 +36,7 @@ def parse_list(v: Any) -> Any:
     if isinstance(v, str):
         text = v.strip()
         if text.startswith("["):
-            try:
-                v = json.loads(text)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"not valid JSON ({e.msg} at column {e.colno})") from e
+            v = loads_setting(text)
         else:
             return tuple(item.strip() for item in text.split(",") if item.strip())
     return v

@@ -52,7 +52,7 @@ def as_utc(value: datetime) -> datetime:
 def iso_z(value: datetime) -> str:
     """ISO 8601 UTC ending in Z, to the millisecond only when there is one."""
     v = as_utc(value)
-    text = v.strftime("%Y-%m-%dT%H:%M:%S")
+    text = v.replace(tzinfo=None).isoformat(timespec="seconds")  # %Y would drop year 999's 0
     if v.microsecond:
         text += f".{v.microsecond // 1000:03d}"
     return text + "Z"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
-import json
 import re
 from functools import cached_property
 from pathlib import Path
@@ -26,6 +25,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from dashapp import auth_config
+from dashapp.config_json import loads_setting
 from dashapp.pipeline_config import (  # re-exported: the settings' nested shapes
     _BUCKET_RE,
     DEFAULT_TRANSIENT_PATTERNS,
@@ -308,21 +308,18 @@ class Settings(BaseSettings):
             if not text:
                 return ()
             if text.startswith("@"):
-                text = Path(text[1:]).read_text(encoding="utf-8")
-            try:
-                return json.loads(text)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"not valid JSON ({e.msg} at column {e.colno})") from e
+                try:
+                    text = Path(text[1:]).read_text(encoding="utf-8")
+                except OSError as e:
+                    raise ValueError(f"cannot read {text[1:]!r} ({e.strerror})") from None
+            return loads_setting(text)
         return v
 
     @field_validator("retry_policies", mode="before")
     @classmethod
     def _parse_retry_policies(cls, v: Any) -> Any:
         if isinstance(v, str):
-            try:
-                v = json.loads(v.strip() or "{}")
-            except json.JSONDecodeError as e:
-                raise ValueError(f"not valid JSON ({e.msg} at column {e.colno})") from e
+            v = loads_setting(v.strip() or "{}")
             if not isinstance(v, dict):
                 raise ValueError("must be a JSON object: {job name or glob: policy}")
         return v

@@ -55,6 +55,17 @@ class FormatProblem(ValueError):
         return f"line {self.line}: {self.message}" if self.line else self.message
 
 
+def json_limit_problem(error: RecursionError | ValueError, line: int | None) -> FormatProblem:
+    """What to tell about a document `json` reads as valid but Python cannot hold: one nested
+    deeper than the interpreter's recursion limit, or an integer past its 4,300 digits."""
+    if isinstance(error, RecursionError):
+        return FormatProblem(
+            "the JSON nests arrays or objects too deeply to read; flatten the records",
+            line=line,
+        )
+    return FormatProblem("the JSON holds a number longer than 4,300 digits", line=line)
+
+
 @dataclass
 class TableSummary:
     """What reading a file found: enough for the job's logs and metrics."""
@@ -133,7 +144,7 @@ def _looks_like_ndjson(text: str) -> bool:
         return False
     try:
         json.loads(lines[0])
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not one whole object: not NDJSON
         return False
     return lines[1].startswith("{")
 
@@ -329,6 +340,8 @@ def iter_ndjson(
             obj = json.loads(line)
         except json.JSONDecodeError as e:
             raise FormatProblem(f"invalid JSON: {e.msg} (at character {e.colno})", line=n) from None
+        except (RecursionError, ValueError) as e:
+            raise json_limit_problem(e, n) from None
         record = _check_record(obj, "this line", n)
         _check_keys(record, expected, n)
         if not summary.columns:
@@ -349,6 +362,8 @@ def iter_json(
         raise FormatProblem(
             f"invalid JSON: {e.msg} (at character {e.colno})", line=e.lineno
         ) from None
+    except (RecursionError, ValueError) as e:
+        raise json_limit_problem(e, None) from None
     summary.lines = text.count("\n") + 1
     items = doc if isinstance(doc, list) else [doc]
     for i, obj in enumerate(items, start=1):

@@ -99,6 +99,7 @@ class RetryPolicy(BaseModel):
         for pattern in v:
             try:
                 re.compile(pattern)
-            except re.error as e:
+            except (re.error, OverflowError) as e:  # OverflowError: a{4294967296}
                 raise ValueError(f"transient pattern {pattern!r} is not a regex: {e}") from e
+
         return v

@@ -94,6 +94,13 @@ def _short(value: datetime) -> str:
     return as_utc(value).strftime("%Y-%m-%d %H:%M")
 
 
+def _text(raw: object, what: str) -> str:
+    """A value from a URL or a callback as text; None is empty, anything else is refused."""
+    if raw is None or isinstance(raw, str):
+        return raw or ""
+    raise TimeRangeError(f"{what} {raw!r} is not text")
+
+
 def parse_instant(text: str, what: str) -> datetime:
     """One end of an absolute range: ISO 8601 with `Z`, an offset, or naive (UTC)."""
     raw = text.strip()
@@ -111,12 +118,13 @@ def parse_instant(text: str, what: str) -> datetime:
 
 def format_instant(value: datetime) -> str:
     """ISO 8601 UTC, as short as it can be exactly: minutes unless seconds are set."""
-    v = as_utc(value)
+    # isoformat, not strftime: glibc's %Y writes year 999 as '999', which no parser reads back.
+    v = as_utc(value).replace(tzinfo=None)
     if v.second == 0 and v.microsecond == 0:
-        return v.strftime("%Y-%m-%dT%H:%MZ")
+        return v.isoformat(timespec="minutes") + "Z"
     if v.microsecond == 0:
-        return v.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return v.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return v.isoformat(timespec="seconds") + "Z"
+    return v.isoformat(timespec="microseconds") + "Z"
 
 
 def format_absolute(since: datetime, until: datetime) -> str:
@@ -124,13 +132,14 @@ def format_absolute(since: datetime, until: datetime) -> str:
     return f"{format_instant(since)}{SEPARATOR}{format_instant(until)}"
 
 
-def parse_range(raw: str | None, now: datetime, default: str = DEFAULT_RANGE) -> TimeRange:
+def parse_range(raw: object, now: datetime, default: str = DEFAULT_RANGE) -> TimeRange:
     """Read a `range=` value (empty or None means `default`) into a window ending by `now`.
 
     Raises `TimeRangeError` naming what is wrong: unknown unit, zero or too long a
-    span, unreadable date, or `since` not before `until`.
+    span, unreadable date, or `since` not before `until` (or, from a crafted request,
+    not text at all).
     """
-    text = (raw or "").strip() or default
+    text = _text(raw, "range").strip() or default
     if SEPARATOR in text:
         return _parse_absolute(text)
     match = _RELATIVE_RE.match(text.lower())
@@ -174,7 +183,7 @@ def absolute_range(since: datetime, until: datetime) -> TimeRange:
 
 
 def resolve_range(
-    raw: str | None, now: datetime, default: str = DEFAULT_RANGE
+    raw: object, now: datetime, default: str = DEFAULT_RANGE
 ) -> tuple[TimeRange, str | None]:
     """Like `parse_range`, but a bad value falls back to `default` and returns why.
 
@@ -187,7 +196,7 @@ def resolve_range(
         return parse_range(default, now, default), f"{e}; showing {default} instead"
 
 
-def normalise_range(raw: str | None, default: str = DEFAULT_RANGE) -> tuple[str, str | None]:
+def normalise_range(raw: object, default: str = DEFAULT_RANGE) -> tuple[str, str | None]:
     """The canonical `range=` text of a URL value (no clock needed), and why it was replaced.
 
     Layouts use it to set the picker from the link they were opened with.
@@ -201,17 +210,18 @@ _ANY_NOW = datetime(2000, 1, 1, tzinfo=UTC)  # relative ranges' text does not de
 
 def local_input_value(value: datetime) -> str:
     """A UTC instant as an `<input type=datetime-local>` value ('2026-11-01T00:00')."""
-    return as_utc(value).strftime("%Y-%m-%dT%H:%M")
+    return as_utc(value).replace(tzinfo=None).isoformat(timespec="minutes")
 
 
-def custom_range(since_text: str | None, until_text: str | None) -> str:
+def custom_range(since_text: object, until_text: object) -> str:
     """The `range=` text of the picker's from/to inputs (UTC), or `TimeRangeError`."""
-    if not (since_text or "").strip():
+    since_text, until_text = _text(since_text, "from"), _text(until_text, "to")
+    if not since_text.strip():
         raise TimeRangeError("give a 'from' date-time for a custom range")
-    if not (until_text or "").strip():
+    if not until_text.strip():
         raise TimeRangeError("give a 'to' date-time for a custom range")
-    since = parse_instant(since_text or "", "from")
-    until = parse_instant(until_text or "", "to")
+    since = parse_instant(since_text, "from")
+    until = parse_instant(until_text, "to")
     return absolute_range(since, until).value
 
 
@@ -226,9 +236,9 @@ def bucket_seconds(window_s: float, target_points: int = 120) -> int:
 # --- page state in the query string -------------------------------------------------------
 
 
-def parse_search(search: str | None) -> dict[str, str]:
+def parse_search(search: object) -> dict[str, str]:
     """`?a=1&b=2` → {'a': '1', 'b': '2'}; a repeated key keeps its last value, blanks dropped."""
-    text = (search or "").lstrip("?")
+    text = search.lstrip("?") if isinstance(search, str) else ""
     return {k: v for k, v in parse_qsl(text, keep_blank_values=False)}
 
 

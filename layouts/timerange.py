@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashapp.timerange import PRESETS, SEPARATOR, parse_range
+from dashapp.timerange import PRESETS, SEPARATOR, local_input_value, parse_range
 from layouts.components import icon
 
 CUSTOM = "custom"
@@ -67,7 +67,7 @@ def _input_values(value: str) -> tuple[str, str]:
         found = parse_range(value, _ANY_NOW)  # absolute: `now` plays no part
     except ValueError:
         return "", ""
-    return found.since.strftime("%Y-%m-%dT%H:%M"), found.until.strftime("%Y-%m-%dT%H:%M")
+    return local_input_value(found.since), local_input_value(found.until)
 
 
 def time_range_picker(page: str, value: str, error: str | None = None) -> html.Div:

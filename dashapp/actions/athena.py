@@ -66,6 +66,18 @@ def parameter_literal(kind: str, value: str) -> str:
     raise QueryError(f"{value!r} is not a {kind}")
 
 
+def _utf8(text: str, what: str) -> bytes:
+    """The text as Athena receives it; a lone UTF-16 surrogate (pasted from a broken file,
+    sent by a crafted request) cannot be encoded, and would fail the call after the click."""
+    try:
+        return text.encode()
+    except UnicodeEncodeError as e:
+        raise QueryError(
+            f"{what} holds a character that is not text (U+{ord(text[e.start]):04X} at "
+            f"position {e.start + 1}); delete it or type it again"
+        ) from None
+
+
 def validate(
     sql: str | None, parameters: list[dict[str, str]] | None, reuse_minutes: int | None
 ) -> tuple[str, list[str]]:
@@ -73,7 +85,7 @@ def validate(
     text = (sql or "").strip().rstrip(";").strip()
     if not text:
         raise QueryError("write a query first")
-    if len(text.encode()) > MAX_SQL_BYTES:
+    if len(_utf8(text, "the query")) > MAX_SQL_BYTES:
         raise QueryError(f"the query is longer than Athena's {MAX_SQL_BYTES:,} bytes")
     params = parameters or []
     wanted = placeholders(text)
@@ -85,7 +97,8 @@ def validate(
     literals = []
     for i, p in enumerate(params, 1):
         try:
-            literals.append(parameter_literal(p.get("type", "string"), p.get("value", "")))
+            literal = parameter_literal(p.get("type", "string"), p.get("value", ""))
+            literals.append(_utf8(literal, "the value").decode())
         except QueryError as e:
             raise QueryError(f"parameter {i}: {e}") from None
     if reuse_minutes is not None and not 1 <= reuse_minutes <= MAX_REUSE_MINUTES:

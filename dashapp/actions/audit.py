@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from dashapp.db import storable_text
 from dashapp.identity import Identity
 from dashapp.models import AuditEntry
 
@@ -37,6 +38,18 @@ def redacted(detail: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def storable(value: Any) -> Any:
+    """`value` with every string made storable (`storable_text`): targets and details quote
+    what users typed, and a refusal must be recorded even when what they typed is garbage."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, Mapping):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v) for v in value]
+    return value
 
 
 def record(
@@ -84,9 +97,9 @@ def record_event(
         actor=actor[:255],
         role=role[:16],
         action=action,
-        target=target[:1024],
+        target=storable(target)[:1024],
         outcome=outcome,
-        detail=redacted(detail or {}),
+        detail=storable(redacted(detail or {})),
         remote_addr=remote_addr,
     )
     session.add(entry)

@@ -60,10 +60,22 @@ def validate_arguments(arguments: Mapping[str, Any]) -> dict[str, str]:
         if len(value) > MAX_VALUE_LENGTH:
             problems.append(f"{key}: values are at most {MAX_VALUE_LENGTH} characters")
             continue
+        if not _encodable(value):
+            problems.append(f"{key}: the value holds a character that is not text; type it again")
+            continue
         out[key] = value
     if problems:
         raise ArgumentError(problems)
     return out
+
+
+def _encodable(value: str) -> bool:
+    """A lone UTF-16 surrogate cannot be sent to Glue: boto3 would fail after the claim."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_arguments(text: str | None) -> dict[str, str]:

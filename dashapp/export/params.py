@@ -74,7 +74,13 @@ class BadParameter(ExportError):
 
     def __init__(self, param: str, problem: str) -> None:
         self.param = param
-        super().__init__(f"{param}: {problem}")
+        super().__init__(f"{shown_name(param)}: {problem}")
+
+
+def shown_name(param: str) -> str:
+    """A parameter's name as the one-line answer can show it: a name a link decoded into
+    line breaks or other control characters is quoted, so the answer stays one line."""
+    return param if param.isprintable() else repr(param)
 
 
 class UnknownParameter(BadParameter):
@@ -123,6 +129,9 @@ def single_values(args: _Args, allowed: Sequence[str]) -> dict[str, str]:
         given = [v for v in args.getlist(key) if v.strip()]
         if len(given) > 1:
             raise BadParameter(key, f"given {len(given)} times; give it once")
+        if any("\x00" in v for v in given):
+            # No stored name can hold one (PostgreSQL text cannot), and the driver refuses it.
+            raise BadParameter(key, "contains a NUL character (%00)")
         if given:
             values[key] = given[0].strip()
     return values

@@ -109,9 +109,10 @@ def levels_at_least(level: str | None) -> tuple[str, ...] | None:
     return LEVELS[: LEVELS.index(level) + 1]
 
 
-def parse_source(run: str | None, function: str | None) -> LogSource | None:
+def parse_source(run: object, function: object) -> LogSource | None:
     """`run=` or `function=` from the URL (not both); None when neither is given."""
-    run, function = (run or "").strip(), (function or "").strip()
+    run = run.strip() if isinstance(run, str) else ""
+    function = function.strip() if isinstance(function, str) else ""
     if run and function:
         raise LogViewError("give either run= or function=, not both")
     if run:
@@ -121,9 +122,9 @@ def parse_source(run: str | None, function: str | None) -> LogSource | None:
     return None
 
 
-def source_from_value(value: str | None) -> LogSource | None:
+def source_from_value(value: object) -> LogSource | None:
     """The picker's option value back into a source (None for no selection)."""
-    if not value or ":" not in value:
+    if not isinstance(value, str) or ":" not in value:
         return None
     kind, _, name = value.partition(":")
     if kind not in ("run", "function") or not name:
@@ -131,9 +132,10 @@ def source_from_value(value: str | None) -> LogSource | None:
     return LogSource(kind, name)  # type: ignore[arg-type]
 
 
-def normalise_query(raw: str | None) -> str | None:
+def normalise_query(raw: object) -> str | None:
     """The search text as matched: surrounding blanks dropped, empty means no search."""
-    text = (raw or "").strip()
+    text = raw.strip() if isinstance(raw, str) else ""
+
     return text or None
 
 

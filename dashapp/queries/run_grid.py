@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from dashapp.clock import as_utc
+from dashapp.db import storable_text
 from dashapp.models import (
     JobRun,
 )
@@ -32,6 +33,7 @@ from dashapp.queries.runs import RUN_COLUMNS
 from dashapp.queries.sql import like_pattern
 
 MAX_PAGE = 500  # grid rows per request
+MAX_ROW = 10**9  # far past any job's history, and inside every database's integer range
 
 
 class GridRequestError(ValueError):
@@ -66,18 +68,20 @@ class GridRequest:
     filtered: bool = False
 
 
-def _grid_time(value: Any, col_id: str) -> datetime:
+def _grid_time(value: Any, col_id: str, days_after: int = 0) -> datetime:
     try:
         parsed = datetime.fromisoformat(str(value).strip().replace(" ", "T", 1))
+        return as_utc(parsed) + timedelta(days=days_after)
     except ValueError:
         raise GridRequestError(f"{col_id}: {value!r} is not a date") from None
-    return as_utc(parsed)
+    except OverflowError:  # an offset or the next day past the years 1 to 9999
+        raise GridRequestError(f"{col_id}: {value!r} is outside the years 1 to 9999") from None
 
 
 def _number(value: Any, col_id: str) -> float:
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise GridRequestError(f"{col_id}: {value!r} is not a number") from None
     if math.isnan(number) or math.isinf(number):
         raise GridRequestError(f"{col_id}: {value!r} is not a finite number")
@@ -94,7 +98,7 @@ def _condition(col_id: str, column: Any, kind: str, cond: Mapping[str, Any]) -> 
         raw = cond.get("filter")
         if not isinstance(raw, str | int | float):
             raise GridRequestError(f"{col_id}: a text filter needs a value")
-        value = str(raw)
+        value = storable_text(str(raw))  # a NUL or a lone surrogate would fail the query
         lowered = func.lower(column)
         inside = lowered.like(like_pattern(value), escape="\\")
         ops: dict[str, ColumnElement[bool]] = {
@@ -121,7 +125,7 @@ def _condition(col_id: str, column: Any, kind: str, cond: Mapping[str, Any]) -> 
         start = _grid_time(cond.get("dateFrom"), col_id)
         if op == "inRange":
             return and_(column >= start, column < _grid_time(cond.get("dateTo"), col_id))
-        day_end = start + timedelta(days=1)
+        day_end = _grid_time(cond.get("dateFrom"), col_id, days_after=1)
         ops = {
             # AG Grid's date filter compares whole days.
             "equals": and_(column >= start, column < day_end),
@@ -134,12 +138,17 @@ def _condition(col_id: str, column: Any, kind: str, cond: Mapping[str, Any]) -> 
     return ops[op]
 
 
-def _column_filter(col_id: str, model: Mapping[str, Any]) -> ColumnElement[bool]:
+def _column_filter(col_id: str, model: Any) -> ColumnElement[bool]:
     if col_id not in GRID_COLUMNS:
         raise GridRequestError(f"cannot filter on {col_id!r}")
     column, kind = GRID_COLUMNS[col_id]
+    if not isinstance(model, Mapping):
+        raise GridRequestError(f"{col_id}: a filter must be an object")
     if "conditions" in model:
-        parts = [_condition(col_id, column, kind, c) for c in model["conditions"]]
+        conditions = model["conditions"]
+        if not isinstance(conditions, list) or not all(isinstance(c, Mapping) for c in conditions):
+            raise GridRequestError(f"{col_id}: conditions must be a list of filters")
+        parts = [_condition(col_id, column, kind, c) for c in conditions]
         if not parts:
             raise GridRequestError(f"{col_id}: empty condition list")
         return or_(*parts) if str(model.get("operator", "AND")).upper() == "OR" else and_(*parts)
@@ -153,22 +162,31 @@ def parse_grid_request(raw: Mapping[str, Any] | None, page_size: int = 100) -> G
     `MAX_PAGE` rows so no request can pull the whole table into the browser.
     """
     raw = raw or {}
+    if not isinstance(raw, Mapping):
+        raise GridRequestError("a block request must be an object")
     try:
         start = max(0, int(raw.get("startRow") or 0))
         end = int(raw.get("endRow") or start + page_size)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise GridRequestError("startRow and endRow must be integers") from None
+    if start > MAX_ROW:
+        raise GridRequestError(f"startRow must be at most {MAX_ROW:,}")
     end = min(max(end, start + 1), start + MAX_PAGE)
+    sort_model = raw.get("sortModel") or []
+    if not isinstance(sort_model, list) or not all(isinstance(i, Mapping) for i in sort_model):
+        raise GridRequestError("sortModel must be a list of {colId, sort}")
     sort: list[tuple[str, bool]] = []
-    for item in raw.get("sortModel") or []:
+    for item in sort_model:
         col_id = item.get("colId")
-        if col_id not in GRID_COLUMNS:
+        if not isinstance(col_id, str) or col_id not in GRID_COLUMNS:
             raise GridRequestError(f"cannot sort on {col_id!r}")
         direction = item.get("sort")
         if direction not in ("asc", "desc"):
             raise GridRequestError(f"{col_id}: sort must be asc or desc")
         sort.append((col_id, direction == "desc"))
     model = raw.get("filterModel") or {}
+    if not isinstance(model, Mapping):
+        raise GridRequestError("filterModel must be an object")
     filters = tuple(_column_filter(col_id, m) for col_id, m in model.items())
     state_only = None
     if list(model) == ["state"] and model["state"].get("type") == "equals":

@@ -14,6 +14,7 @@ from typing import Any
 from dash import ClientsideFunction, Dash, Input, Output, State, ctx, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
+from callbacks import payload
 from callbacks.timerange import register_time_range
 from callbacks.url_state import register_url_state
 from dashapp.actions import athena as athena_actions
@@ -32,6 +33,8 @@ from layouts.timerange import range_ids
 from pages import links
 from pages.athena import layout as al
 from pages.athena import views
+
+_MAX_ROW = 10**9  # a block request past this is not one the grid sends
 
 
 def parse_parameters(text: str | None) -> list[dict[str, str]]:
@@ -95,9 +98,10 @@ def grid_block(svc: Services, execution_id: str | None, request: Any) -> tuple[A
     """(getRowsResponse, columns or no_update, note) for one block of the result."""
     if not execution_id or not request:
         return {"rowData": [], "rowCount": 0}, no_update, ""
-    block = athena_results.read_block(
-        svc.sessions, svc.aws.client("athena"), execution_id, int(request.get("startRow") or 0)
-    )
+    start = request.get("startRow") or 0
+    if not isinstance(start, int) or not 0 <= start <= _MAX_ROW:
+        return {"rowData": [], "rowCount": 0}, no_update, "That block of rows cannot be read."
+    block = athena_results.read_block(svc.sessions, svc.aws.client("athena"), execution_id, start)
     response: dict[str, Any] = {"rowData": block.rows}
     if block.last_row is not None:
         response["rowCount"] = block.last_row
@@ -172,8 +176,9 @@ def opened_editor(
                     parameters_text(q.parameters or []),
                     notice(f"Editing a copy of query {q.execution_id}.", "info", "diagram-2"),
                 )
-        if opened.get("saved", "").isdigit():
-            s = reads.saved_query(session, int(opened["saved"]), user)
+        saved = opened.get("saved", "")
+        if saved.isascii() and saved.isdigit() and len(saved) <= 9:  # '²' is a digit to isdigit
+            s = reads.saved_query(session, int(saved), user)
             if s is not None:
                 return (
                     s.sql,
@@ -318,19 +323,20 @@ def register(app: Dash) -> None:
         prevent_initial_call="initial_duplicate",
     )
     def _open(opened: dict[str, str] | None) -> tuple[Any, ...]:
-        return opened_editor(services(), current_identity().user, opened)
+        found = {k: v for k, v in (payload.mapping(opened) or {}).items() if isinstance(v, str)}
+        return opened_editor(services(), current_identity().user, found)
 
     @app.callback(Output(al.SCHEMA, "children"), Input(al.SCHEMA_DB, "value"))
     def _schema(database: str | None) -> Any:
         try:
             with services().sessions() as session:
-                return views.schema_tree(reads.tables(session, database))
+                return views.schema_tree(reads.tables(session, payload.text(database)))
         except SQLAlchemyError as e:
             return database_unreachable(db_error_line(e))
 
     @app.callback(Output(al.WARNING, "children"), Input(al.SQL, "value"))
     def _warning(sql: str | None) -> Any:
-        return warning_view(services(), sql)
+        return warning_view(services(), payload.text(sql))
 
     @app.callback(
         Output(al.QUERY, "data"),
@@ -357,15 +363,12 @@ def register(app: Dash) -> None:
         draft: str,
         opened: dict[str, str] | None,
     ) -> tuple[Any, ...]:
+        text = payload.text
+        found = payload.mapping(opened) or {}
+        fork = text(found.get("fork")) or text(found.get("q"))
+        token = text(draft) or uuid.uuid4().hex
         return run_action(
-            services(),
-            sql,
-            database,
-            params,
-            reuse,
-            minutes,
-            draft,
-            (opened or {}).get("fork") or (opened or {}).get("q"),
+            services(), text(sql), text(database), text(params), reuse, minutes, token, fork
         )
 
     @app.callback(
@@ -375,7 +378,7 @@ def register(app: Dash) -> None:
         prevent_initial_call=True,
     )
     def _cancel(_n: int, execution_id: str | None) -> Any:
-        return cancel_action(services(), execution_id)
+        return cancel_action(services(), payload.text(execution_id))
 
     @app.callback(
         Output(al.STATUS, "children"),
@@ -391,6 +394,7 @@ def register(app: Dash) -> None:
         State(al.RESULT_FOR, "data"),
     )
     def _status(execution_id: str | None, _n: int | None, shown: str | None) -> tuple[Any, ...]:
+        execution_id, shown = payload.text(execution_id), payload.text(shown)
         try:
             out = status_view(services(), execution_id)
         except SQLAlchemyError as e:
@@ -418,7 +422,7 @@ def register(app: Dash) -> None:
         prevent_initial_call=True,
     )
     def _rows(request: Any, execution_id: str | None) -> tuple[Any, Any, str]:
-        return grid_block(services(), execution_id, request)
+        return grid_block(services(), payload.text(execution_id), payload.mapping(request))
 
     app.clientside_callback(
         ClientsideFunction(namespace="smd", function_name="runOnCtrlEnter"),
@@ -439,7 +443,7 @@ def register(app: Dash) -> None:
         range_value: str | None, user: str | None, state: str | None, _s: Any
     ) -> tuple[Any, Any]:
         try:
-            return history_view(services(), range_value, user, state)
+            return history_view(services(), range_value, payload.text(user), payload.text(state))
         except SQLAlchemyError:
             return [], no_update
 
@@ -465,4 +469,7 @@ def register(app: Dash) -> None:
         n: int, name: str | None, shared: bool | None, sql: str | None, database: str | None
     ) -> Any:
         saving = bool(n) and ctx.triggered_id == al.SAVE
-        return saved_view(services(), saving, name, bool(shared), sql, database)
+        text = payload.text
+        return saved_view(
+            services(), saving, text(name), payload.flag(shared), text(sql), text(database)
+        )

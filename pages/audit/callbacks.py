@@ -7,6 +7,7 @@ from typing import Any
 from dash import Dash, Input, Output, State, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
+from callbacks import payload
 from callbacks.timerange import register_time_range
 from callbacks.url_state import register_url_state
 from dashapp.actions.auth import current_identity, require
@@ -79,7 +80,7 @@ def register(app: Dash) -> None:
     def _gate(pathname: str | None, action: str | None) -> Any:
         if pathname != al.PATH:
             return no_update, no_update, no_update
-        return gate_view(services(), action)
+        return gate_view(services(), payload.text(action))
 
     @app.callback(
         Output(al.GRID, "rowData"),
@@ -91,4 +92,5 @@ def register(app: Dash) -> None:
         Input(shell.REFRESH, "n_intervals"),
     )
     def _table(range_value: Any, actor: Any, action: Any, outcome: Any, _n: Any) -> Any:
-        return table_view(services(), range_value, actor, action, outcome)
+        text = payload.text
+        return table_view(services(), range_value, text(actor), text(action), text(outcome))

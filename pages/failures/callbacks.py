@@ -13,6 +13,7 @@ from typing import Any
 from dash import Dash, Input, Output, State, ctx, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
+from callbacks import payload
 from callbacks.job_actions import remote_addr
 from callbacks.timerange import register_time_range
 from callbacks.url_state import register_url_state
@@ -27,6 +28,13 @@ from layouts.components import database_unreachable, icon, notice
 from layouts.job_actions import NEEDS_OPERATOR
 from layouts.timerange import range_ids
 from pages.failures import layout as fl
+
+
+def selected_runs(selected: object) -> list[dict[str, Any]]:
+    """The grid's selected rows that name a run, as text (what a crafted request sends is
+    dropped or made storable)."""
+    rows = [{**r, "run_id": payload.text(r.get("run_id"))} for r in payload.records(selected)]
+    return [r for r in rows if r["run_id"]]
 
 
 def grid_view(svc: Services, range_value: str | None, job: str | None) -> tuple[Any, Any, Any]:
@@ -105,7 +113,7 @@ def register(app: Dash) -> None:
         Input(fl.RESULTS, "children"),
     )
     def _grid(range_value: str | None, job: str | None, _n: Any, _results: Any) -> Any:
-        return grid_view(services(), range_value, job)
+        return grid_view(services(), range_value, payload.text(job))
 
     @app.callback(
         Output(fl.RERUN, "disabled"),
@@ -113,7 +121,7 @@ def register(app: Dash) -> None:
         Input(fl.GRID, "selectedRows"),
     )
     def _selection(selected: list[dict[str, Any]] | None) -> Any:
-        return selection_state(selected, current_identity().can(Role.operator))
+        return selection_state(selected_runs(selected), current_identity().can(Role.operator))
 
     @app.callback(
         Output(fl.MODAL, "is_open"),
@@ -125,6 +133,7 @@ def register(app: Dash) -> None:
         prevent_initial_call=True,
     )
     def _open(_open: Any, _cancel: Any, selected: list[dict[str, Any]] | None) -> Any:
+        selected = selected_runs(selected)
         if ctx.triggered_id != fl.RERUN or not selected:
             return False, no_update, None
         return True, fl.confirmation(selected), uuid.uuid4().hex
@@ -139,6 +148,7 @@ def register(app: Dash) -> None:
         prevent_initial_call=True,
     )
     def _confirm(n: Any, selected: list[dict[str, Any]] | None, token: str | None) -> Any:
+        selected = selected_runs(selected)
         if not n or not selected:
             return no_update, False, no_update
-        return bulk_action(services(), selected, token), False, True
+        return bulk_action(services(), selected, payload.text(token)), False, True

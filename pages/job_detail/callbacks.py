@@ -17,6 +17,7 @@ from typing import Any
 from dash import ClientsideFunction, Dash, Input, Output, State, html, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
+from callbacks import payload
 from callbacks.timerange import register_time_range
 from callbacks.url_state import register_url_state
 from dashapp.clock import iso_z
@@ -264,7 +265,7 @@ def register(app: Dash) -> None:
     def _page(
         _n: int | None, range_value: str | None, theme: str | None, job_name: str
     ) -> tuple[Any, ...]:
-        view = job_view(services(), job_name, range_value, theme == "dark")
+        view = job_view(services(), payload.text(job_name) or "", range_value, theme == "dark")
         keys = [k for k, _ in jd.CHARTS]
         return (
             view.info,
@@ -283,7 +284,9 @@ def register(app: Dash) -> None:
         prevent_initial_call=True,
     )
     def _rows(request: dict[str, Any] | None, range_value: str | None, job: str) -> Any:
-        response, note = grid_response(services(), job, range_value, request)
+        response, note = grid_response(
+            services(), payload.text(job) or "", range_value, payload.mapping(request)
+        )
         return response, note or no_update
 
     @app.callback(
@@ -295,7 +298,8 @@ def register(app: Dash) -> None:
         State(jd.JOB, "data"),
     )
     def _export(range_value: str | None, model: Any, _n: int | None, job: str) -> Any:
-        return grid_export(job, range_value, services().clock.now(), model)
+        now = services().clock.now()
+        return grid_export(payload.text(job) or "", range_value, now, payload.mapping(model))
 
     app.clientside_callback(
         ClientsideFunction(namespace="smd", function_name="appliedTheme"),
@@ -323,9 +327,10 @@ def register(app: Dash) -> None:
         prevent_initial_call=True,
     )
     def _select(rows: list[dict[str, Any]] | None) -> Any:
-        if not rows:
+        selected = payload.records(rows)
+        if not selected:
             return no_update
-        return rows[0].get("run_id") or no_update
+        return payload.text(selected[0].get("run_id")) or no_update
 
     @app.callback(
         Output(jd.RUN_PANEL, "children"),
@@ -334,7 +339,7 @@ def register(app: Dash) -> None:
         State(jd.JOB, "data"),
     )
     def _panel(run_id: str | None, _n: int | None, job: str) -> list[Any]:
-        return run_panel(services(), job, run_id)
+        return run_panel(services(), payload.text(job) or "", payload.text(run_id))
 
     @app.callback(
         Output(jd.STATE_FILTER, "data"),
@@ -342,6 +347,6 @@ def register(app: Dash) -> None:
         prevent_initial_call=True,
     )
     def _state_filter(model: Any) -> str | None:
-        return jd.state_of_filter_model(model)
+        return jd.state_of_filter_model(payload.mapping(model))
 
     register_url_state(app, jd.URL_STATE)

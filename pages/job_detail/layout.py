@@ -107,8 +107,8 @@ def state_filter_model(state: str | None) -> dict[str, Any]:
 
 def state_of_filter_model(model: dict[str, Any] | None) -> str | None:
     """The URL's `state=` for a grid filter model that filters state equal to one value."""
-    found = (model or {}).get("state") or {}
-    if found.get("type") == "equals" and found.get("filter"):
+    found = (model or {}).get("state")
+    if isinstance(found, dict) and found.get("type") == "equals" and found.get("filter"):
         return str(found["filter"]).upper()
     return None
 

@@ -16,6 +16,7 @@ from typing import Any
 from dash import ClientsideFunction, Dash, Input, Output, ctx, html, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
+from callbacks import payload
 from callbacks.timerange import register_time_range
 from callbacks.url_state import register_url_state
 from dashapp.queries import lambda_ as lq
@@ -155,12 +156,11 @@ def selected_function(
     its event, while the click itself still names the row.
     """
     if any(str(key).endswith(".cellClicked") for key in triggered or {}) and clicked:
-        row_id = clicked.get("rowId")
+        row_id = payload.text(clicked.get("rowId"))
         if row_id:
             return row_id
-    if rows:
-        return rows[0]["function_name"]
-    return no_update
+    names = [payload.text(r.get("function_name")) for r in rows or []]
+    return names[0] if names and names[0] else no_update
 
 
 def register(app: Dash) -> None:
@@ -191,7 +191,9 @@ def register(app: Dash) -> None:
         prevent_initial_call=True,
     )
     def _select(rows: list[dict[str, Any]] | None, clicked: dict[str, Any] | None) -> Any:
-        return selected_function(rows, clicked, ctx.triggered_prop_ids)
+        return selected_function(
+            payload.records(rows), payload.mapping(clicked), ctx.triggered_prop_ids
+        )
 
     @app.callback(
         Output(lm.CHARTS_AREA, "children"),
@@ -201,7 +203,7 @@ def register(app: Dash) -> None:
     )
     def _charts(name: str | None, range_text: str | None, theme: str | None) -> list[Any]:
         try:
-            return charts_view(services(), name, range_text, theme == "dark")
+            return charts_view(services(), payload.text(name), range_text, theme == "dark")
         except SQLAlchemyError as e:
             return [database_unreachable(db_error_line(e))]
 
@@ -216,7 +218,9 @@ def register(app: Dash) -> None:
         names: list[str] | None, metric: str | None, range_text: str | None, theme: str | None
     ) -> list[Any]:
         try:
-            return compare_view(services(), names, metric, range_text, theme == "dark")
+            chosen, metric = payload.texts(names), payload.text(metric)
+            return compare_view(services(), chosen, metric, range_text, theme == "dark")
+
         except SQLAlchemyError as e:
             return [database_unreachable(db_error_line(e))]
 

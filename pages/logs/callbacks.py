@@ -24,9 +24,10 @@ from typing import Any
 from dash import ClientsideFunction, Dash, Input, Output, Patch, State, ctx, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
+from callbacks import payload
 from callbacks.timerange import register_time_range
 from callbacks.url_state import register_url_state
-from dashapp.clock import iso_z
+from dashapp.clock import as_utc, iso_z
 from dashapp.queries import logs as lq
 from dashapp.services import Services, services
 from dashapp.timerange import TimeRangeError, parse_range, query_end
@@ -67,6 +68,28 @@ class TailResult:
     status: str | None = None
     download_href: str | None = None
     notices: list[Any] = field(default_factory=list)
+
+
+_MAX_ID = 2**63 - 1  # the event id column's range
+
+
+def stored_view(value: object) -> dict[str, Any] | None:
+    """The view store as `load_view` wrote it, or None: a crafted or mangled store must
+    stop the tail, not fail every tick."""
+    view = payload.mapping(value)
+    if view is None or lq.source_from_value(view.get("source")) is None:
+        return None
+    try:
+        for key in ("since", "until", "watch_renew_at"):
+            if key == "since" or view.get(key):
+                as_utc(datetime.fromisoformat(view[key]))  # an offset past year 9999 overflows
+        numbers = (view["cursor"], view.get("count") or 0)
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+    texts = (view.get("q"), view.get("level"))
+    if not all(isinstance(n, int) and 0 <= n <= _MAX_ID for n in numbers):
+        return None
+    return view if all(t is None or isinstance(t, str) for t in texts) else None
 
 
 def view_filter(view: dict[str, Any]) -> lq.LogFilter:
@@ -322,6 +345,7 @@ def register(app: Dash) -> None:
         State(logs.SOURCE_DIGEST, "data"),
     )
     def _options(_id: str, _n: int | None, selected: str | None, digest: str | None) -> Any:
+        selected, digest = payload.text(selected), payload.text(digest)
         try:
             found = source_options(services(), selected)
         except SQLAlchemyError:
@@ -355,8 +379,9 @@ def register(app: Dash) -> None:
         _jump_clicks: int | None,
         jump_request: str | None,
     ) -> tuple[Any, ...]:
-        jump = "first-error" if ctx.triggered_id == logs.JUMP else jump_request
-        r = load_view(services(), source, q, level, range_text, jump)
+        jump = "first-error" if ctx.triggered_id == logs.JUMP else payload.text(jump_request)
+        text = payload.text
+        r = load_view(services(), text(source), text(q), text(level), range_text, jump)
         return (
             r.children,
             r.view,
@@ -379,7 +404,7 @@ def register(app: Dash) -> None:
         prevent_initial_call=True,
     )
     def _tail(_n: int | None, view: dict[str, Any] | None) -> tuple[Any, ...]:
-        return tail_outputs(services(), view)
+        return tail_outputs(services(), stored_view(view))
 
     app.clientside_callback(
         ClientsideFunction(namespace="smd", function_name="logsScroll"),

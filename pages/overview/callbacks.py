@@ -17,6 +17,7 @@ from typing import Any
 from dash import Dash, Input, Output, State, ctx, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
+from callbacks import payload
 from callbacks.timerange import register_time_range
 from callbacks.url_state import register_url_state
 from dashapp.queries import cards as job_cards
@@ -166,7 +167,8 @@ def register(app: Dash) -> None:
         q: str | None,
         limit: object,
     ) -> tuple[Any, ...]:
-        flt = card_filter(status, tag, dataset, q)
+        text = payload.text
+        flt = card_filter(text(status), text(tag), text(dataset), text(q))
         view = overview_view(services(), range_value, flt, limit)
         return (
             *[view.tiles[k][0] if view.tiles else "–" for k in keys],
@@ -203,7 +205,9 @@ def register(app: Dash) -> None:
         Input(overview.STATUS, "value"),
     )
     def _pressed(status: str | None) -> tuple[str, ...]:
-        states = [overview.tile_pressed(k, status or "") for k in overview.FILTER_TILES]
+        states = [
+            overview.tile_pressed(k, payload.text(status) or "") for k in overview.FILTER_TILES
+        ]
         return tuple(part[i] for i in range(3) for part in states)
 
     @app.callback(
@@ -217,4 +221,4 @@ def register(app: Dash) -> None:
         trigger = ctx.triggered_id
         if not isinstance(trigger, str):
             return no_update
-        return tile_toggle(trigger.removeprefix("overview-tile-"), current)
+        return tile_toggle(trigger.removeprefix("overview-tile-"), payload.text(current))

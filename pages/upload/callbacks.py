@@ -13,6 +13,7 @@ from typing import Any
 from dash import Dash, Input, Output
 from sqlalchemy.exc import SQLAlchemyError
 
+from callbacks import payload
 from dashapp.actions.auth import current_identity
 from dashapp.identity import Role
 from dashapp.queries import uploads as upload_queries
@@ -60,7 +61,7 @@ def register(app: Dash) -> None:
 
     @app.callback(Output(upload.DATASET_INFO, "children"), Input(upload.DATASET, "value"))
     def _info(name: str | None) -> list[Any]:
-        return dataset_description(services(), name)
+        return dataset_description(services(), payload.text(name))
 
     @app.callback(
         Output(upload.TRAIL, "children"),

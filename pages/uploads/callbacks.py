@@ -7,6 +7,7 @@ from typing import Any
 from dash import Dash, Input, Output, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
+from callbacks import payload
 from callbacks.timerange import register_time_range
 from callbacks.url_state import register_url_state
 from dashapp.clock import iso_z
@@ -97,4 +98,5 @@ def register(app: Dash) -> None:
         upload: str | None,
         _n: Any,
     ) -> tuple[list[dict[str, Any]], str, str]:
-        return history(services(), dataset, status, user, range_, upload)
+        text = payload.text
+        return history(services(), text(dataset), text(status), text(user), range_, text(upload))

@@ -25,6 +25,7 @@ from dashapp.fileformats import (
     iter_csv,
     iter_json,
     iter_ndjson,
+    json_limit_problem,
 )
 
 SAMPLE_BYTES = 1024 * 1024  # what the browser sends of a larger file
@@ -143,6 +144,8 @@ def _decode_or_cut(
             return None
         problem = f"invalid JSON: {e.msg} (at character {e.colno})"
         raise FormatProblem(problem, line=e.lineno) from None
+    except (RecursionError, ValueError) as e:
+        raise json_limit_problem(e, line) from None
     if not isinstance(obj, dict):
         raise FormatProblem("a record is not an object {…}", line=line)
     missing = [c for c in expected if c not in obj]

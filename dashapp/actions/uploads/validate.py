@@ -16,6 +16,9 @@ from dashapp.actions.uploads.problems import UploadRejected
 from dashapp.actions.uploads.sniff import SAMPLE_BYTES, SampleReport, check_sample
 from dashapp.config import Dataset
 
+# 10**15 bytes is far above S3's 5 TiB object limit; longer numbers are not sizes (and
+# past 4,300 digits int() refuses them).
+_MAX_SIZE_DIGITS = 15
 CONTENT_TYPES = {
     "csv": "text/csv",
     "json": "application/json",
@@ -61,12 +64,18 @@ def parse_request(form: Mapping[str, str]) -> UploadRequest:
         raise UploadRejected("Choose the dataset the file belongs to.")
     name = form.get("name") or ""
     raw_size = (form.get("size") or "").strip()
-    if not raw_size.isdigit():
+    # ASCII only: str.isdigit() also says yes to '²', which int() refuses.
+    if not (raw_size.isascii() and raw_size.isdigit()):
         raise UploadRejected(f"The file size {raw_size!r} is not a whole number of bytes.")
+    digits = raw_size.lstrip("0") or "0"
+    if len(digits) > _MAX_SIZE_DIGITS:
+        raise UploadRejected(
+            f"The file size {digits[:20]}… bytes is larger than any file S3 can hold.", status=413
+        )
     return UploadRequest(
         dataset=dataset,
         name=name,
-        size=int(raw_size),
+        size=int(digits),
     )
 
 
