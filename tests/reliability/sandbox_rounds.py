@@ -79,6 +79,7 @@ class Pacer:
     def __init__(self, runner: CollectorRunner, job: CollectorJob, interval_s: float) -> None:
         self.runner, self.job, self.interval_s = runner, job, interval_s
         self._stop = threading.Event()
+        self._cycle_started = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"pacer-{job.name}", daemon=True)
 
     def __enter__(self) -> Pacer:
@@ -93,12 +94,18 @@ class Pacer:
     def _loop(self) -> None:
         while not self._stop.is_set():
             started = time.monotonic()
+            self._cycle_started.set()
             self.runner.run_job(self.job)
             self._stop.wait(max(0.0, started + self.interval_s - time.monotonic()))
 
-    def requests_per_s(self, seconds: float) -> float:
-        """HTTP requests (retries included) the job sends per second over the next `seconds`."""
+    def requests_per_s(self, seconds: float, *, from_a_cycle_start: bool = False) -> float:
+        """HTTP requests (retries included) the job sends per second over the next `seconds`;
+        counted from the next cycle's start, a window of whole intervals holds whole cycles."""
         counter = self.runner.contexts[self.job.name].aws.counter
+        if from_a_cycle_start:
+            self._cycle_started.clear()
+            self._cycle_started.wait(timeout=60)
+            seconds -= self.interval_s / 10  # ends before the cycle after the last one
         before, start = counter.requests, time.monotonic()
         time.sleep(seconds)
         return (counter.requests - before) / (time.monotonic() - start)

@@ -323,7 +323,7 @@ def test_sustained_throttling_keeps_the_log_follower_under_the_get_log_events_qu
     ctx = runner.contexts["log_follow"]
 
     with Pacer(runner, follow, settings.collect_log_follow_interval_s) as pacer:
-        clean = pacer.requests_per_s(THROTTLED_WINDOW_S / 2)
+        clean = pacer.requests_per_s(3 * pacer.interval_s, from_a_cycle_start=True)
         inject_faults(
             sandbox, service="logs", operation="GetLogEvents", kind="throttle", count=10**6
         )
