@@ -161,7 +161,14 @@ def collect_logs(ctx: CollectorContext) -> CycleResult:
         targets += _run_targets(ctx, finishing, following=False)
         # Runs whose logs we never read (first start, or finished between two follows).
         since = now - timedelta(seconds=ctx.settings.logs_backfill_s)
-        known = select(LogStream.run_id).where(LogStream.run_id.is_not(None))
+        # A run leaves the backlog once each of its streams was looked at: one stream failing
+        # must not drop the other's lines for good.
+        known = (
+            select(LogStream.run_id)
+            .where(LogStream.run_id.is_not(None))
+            .group_by(LogStream.run_id)
+            .having(func.count(func.distinct(LogStream.log_group)) >= len(glue_groups(ctx)))
+        )
         backlog = list(
             session.execute(
                 select(JobRun.job_name, JobRun.run_id)
@@ -175,8 +182,18 @@ def collect_logs(ctx: CollectorContext) -> CycleResult:
         targets += _run_targets(ctx, backlog, following=False)
     result = read_streams(ctx, targets)
     try:
-        lambda_targets = _lambda_targets(ctx, now, budget - len(targets), result)
+        lambda_targets, before, cursor = _lambda_targets(ctx, now, budget - len(targets), result)
         lambda_result = read_streams(ctx, lambda_targets)
+        # A function with a stream that could not be read keeps its old cursor: the stream is
+        # listed and read again next cycle instead of falling behind the cursor for good.
+        for t in lambda_targets:
+            if any(
+                f.startswith(f"log stream {t.group}/{t.stream}:") for f in lambda_result.failures
+            ):
+                cursor.pop(t.resource_name, None)
+                if t.resource_name in before:
+                    cursor[t.resource_name] = before[t.resource_name]
+        _save_lambda_cursor(ctx, cursor, now)
         result.items += lambda_result.items
         result.failures += lambda_result.failures
         if lambda_result.lag_s is not None:
@@ -186,14 +203,18 @@ def collect_logs(ctx: CollectorContext) -> CycleResult:
     return result
 
 
+_LAMBDA_CURSOR = "logs:lambda"
+
+
 def _lambda_targets(
     ctx: CollectorContext, now: datetime, budget: int, result: CycleResult
-) -> list[StreamTarget]:
-    """Streams with new events of functions invoked since we last looked."""
-    cursor_name = "logs:lambda"
+) -> tuple[list[StreamTarget], dict[str, str], dict[str, str]]:
+    """Streams with new events of functions invoked since we last looked, and the scan cursor
+    before and after this look (saved once the streams were read)."""
     with ctx.sessions() as session:
-        cursor = session.get(CollectorCursor, cursor_name)
-        scanned: dict[str, str] = dict(cursor.value) if cursor else {}
+        cursor = session.get(CollectorCursor, _LAMBDA_CURSOR)
+        before: dict[str, str] = dict(cursor.value) if cursor else {}
+        scanned = dict(before)
         default_since = now - timedelta(seconds=ctx.settings.logs_backfill_s)
         invoked: dict[str, datetime] = dict(
             session.execute(
@@ -233,12 +254,15 @@ def _lambda_targets(
         if streams:
             newest = max(s.last_event_at for s in streams if s.last_event_at)
             scanned[name] = newest.isoformat()
+    return targets, before, scanned
+
+
+def _save_lambda_cursor(ctx: CollectorContext, scanned: dict[str, str], now: datetime) -> None:
     with ctx.sessions.begin() as session:
-        row = session.get(CollectorCursor, cursor_name) or CollectorCursor(name=cursor_name)
+        row = session.get(CollectorCursor, _LAMBDA_CURSOR) or CollectorCursor(name=_LAMBDA_CURSOR)
         row.value = scanned
         row.updated_at = now
         session.add(row)
-    return targets
 
 
 def read_streams(ctx: CollectorContext, targets: list[StreamTarget]) -> CycleResult:

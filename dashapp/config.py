@@ -80,7 +80,12 @@ class Settings(BaseSettings):
     )
     aws_connect_timeout_s: float = _s("boto3 connect timeout.", default=3.0, gt=0)
     aws_read_timeout_s: float = _s("boto3 read timeout.", default=20.0, gt=0)
-    aws_max_attempts: int = _s("boto3 adaptive-retry attempts per call.", default=8, ge=1, le=20)
+    aws_max_attempts: int = _s(
+        "Requests per AWS call, the first included (adaptive retry mode; 1 = never retry).",
+        default=8,
+        ge=1,
+        le=20,
+    )
 
     # --- the pipeline -----------------------------------------------------
     raw_bucket: str = _s("Bucket users upload into.", default="smd-raw")

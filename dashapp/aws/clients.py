@@ -97,7 +97,9 @@ class AwsClients:
         s = self.settings
         return Config(
             region_name=s.aws_region,
-            retries={"mode": "adaptive", "max_attempts": s.aws_max_attempts},
+            # total_max_attempts counts the first request; botocore's max_attempts would
+            # count only the retries (8 would mean 9 requests).
+            retries={"mode": "adaptive", "total_max_attempts": s.aws_max_attempts},
             connect_timeout=s.aws_connect_timeout_s,
             read_timeout=s.aws_read_timeout_s,
             max_pool_connections=32,

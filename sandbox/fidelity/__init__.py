@@ -35,8 +35,9 @@ module          moto 5.2.5 does                         AWS behaviour restored
                 multipart upload; "Object Tags          one Object Created event per creation;
                 Added" on every creation; one           ENABLED rules of the default bus only,
                 unsupported target drops the rest       every target isolated
-``faults``      never throttles or fails                planned throttling / 5xx in the request's
-                                                        own protocol: WSGI middleware (server,
+``faults``,     never throttles, fails or keeps a       planned throttling / 5xx in the request's
+``client_``     caller waiting                          own protocol, slow answers and silent
+``faults``                                              timeouts: WSGI middleware (server,
                                                         ``/_sandbox/faults``) or a ``before-send``
                                                         hook (in-process)
 ``athena``      runs no SQL: injected rows go to        the SQL runs (sqlglot Trino -> DuckDB) over

@@ -15,6 +15,18 @@ retryability it gets from AWS:
   500 ``ServiceException`` (Lambda, its modelled 5xx);
 * ``unavailable``: 503 ``ServiceUnavailable`` everywhere.
 
+Two kinds delay instead of failing (``delay_s``, seconds), for the faults a
+server cannot put in an error body:
+
+* ``slow``: the request waits ``delay_s``, then moto answers it as usual.  With
+  ``delay_s`` past the client's read timeout the call takes effect but its answer
+  is lost: the client times out and retries a call AWS already carried out, the
+  case idempotent collectors must survive.
+* ``timeout``: the request never reaches moto.  The connection is held silent
+  until the client gives up (its read timeout: botocore raises
+  ``ReadTimeoutError`` and retries) or ``delay_s`` (default 60 s) has passed,
+  then closed unanswered.
+
 The service comes from the SigV4 credential scope (``Authorization`` header or
 ``X-Amz-Credential`` of a presigned URL); the operation from ``X-Amz-Target``
 (JSON), ``Action=`` (query), the ``/service/<svc>/operation/<Op>`` path
@@ -24,41 +36,47 @@ whose credential sits inside the multipart form) are never faulted.
 Recognising the request and writing the error live in ``aws_protocols``.
 
 The same server exposes the plan under ``/_sandbox/`` (:class:`SandboxControlApp`):
-``POST /_sandbox/faults`` (JSON like :meth:`FaultPlan.add`), ``GET`` (snapshot),
+``POST /_sandbox/faults`` (JSON like :meth:`FaultPlan.add`, e.g.
+``{"service": "logs", "operation": "GetLogEvents", "kind": "slow", "delay_s": 2, "count": 3}``),
+``GET`` (snapshot),
 ``DELETE`` (clear) and ``GET /_sandbox/health``; other fidelity modules add their
 own routes (``routes=``, e.g. ``/_sandbox/athena``).
 
-For in-process tests under ``moto.mock_aws`` (no server),
-:func:`inject_client_faults` registers a botocore ``before-send`` handler that
-answers the first N calls of one operation with the same error responses.
+For in-process tests under ``moto.mock_aws`` (no server), ``client_faults`` plays
+the same kinds from a botocore ``before-send`` hook.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import math
+import select
+import socket
 import threading
-import uuid
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, cast, get_args
 
-from botocore.awsrequest import AWSResponse
-
 from .aws_protocols import RequestInfo, classify_request, error_response, normalize_service
 
 __all__ = [
-    "FaultCounter",
     "FaultInjectingApp",
     "FaultKind",
     "FaultPlan",
     "FaultRule",
     "SandboxControlApp",
-    "inject_client_faults",
+    "checked_delay",
 ]
 
-FaultKind = Literal["throttle", "server_error", "unavailable"]
+FaultKind = Literal["throttle", "server_error", "unavailable", "slow", "timeout"]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
+ERROR_KINDS = ("throttle", "server_error", "unavailable")
+#: How long a ``timeout`` fault holds a request at most when its rule names no ``delay_s``.
+TIMEOUT_HOLD_S = 60.0
+MAX_DELAY_S = 600.0
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _CONTROL_PREFIX = "/_sandbox/"
 
@@ -68,7 +86,7 @@ _CONTROL_PREFIX = "/_sandbox/"
 
 @dataclass
 class FaultRule:
-    """One rule: fail the next ``remaining`` matching calls with ``kind``."""
+    """One rule: fail (or delay by ``delay_s``) the next ``remaining`` matching calls."""
 
     id: str
     service: str
@@ -77,6 +95,7 @@ class FaultRule:
     count: int
     remaining: int
     hits: int = 0
+    delay_s: float | None = None
 
     def matches(self, service: str, operation: str | None) -> bool:
         if self.remaining <= 0 or self.service != service:
@@ -98,8 +117,9 @@ class FaultPlan:
         operation: str | None = None,
         kind: FaultKind = "throttle",
         count: int = 1,
+        delay_s: float | None = None,
     ) -> FaultRule:
-        """Fail the next ``count`` calls of ``service`` (one ``operation``, or any)."""
+        """Fail or delay the next ``count`` calls of ``service`` (one ``operation``, or any)."""
         if not isinstance(service, str) or not service.strip():
             raise ValueError("service must be a non-empty string, e.g. 'glue'")
         if operation is not None and (not isinstance(operation, str) or not operation):
@@ -108,6 +128,7 @@ class FaultPlan:
             raise ValueError(f"kind must be one of {', '.join(FAULT_KINDS)}")
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ValueError("count must be a positive integer")
+        delay_s = checked_delay(kind, delay_s)
         with self._lock:
             rule = FaultRule(
                 id=str(next(self._ids)),
@@ -116,6 +137,7 @@ class FaultPlan:
                 kind=kind,
                 count=count,
                 remaining=count,
+                delay_s=delay_s,
             )
             self._rules.append(rule)
             return FaultRule(**asdict(rule))
@@ -141,16 +163,34 @@ class FaultPlan:
         """Cheap check so the middleware costs nothing while no fault is planned."""
         return any(rule.remaining > 0 for rule in self._rules)
 
-    def take(self, service: str, operation: str | None) -> str | None:
-        """Consume one fault for this call, returning its kind (first matching rule wins)."""
+    def take(self, service: str, operation: str | None) -> FaultRule | None:
+        """Consume one fault for this call: a copy of the first matching rule, or None."""
         service = normalize_service(service)
         with self._lock:
             for rule in self._rules:
                 if rule.matches(service, operation):
                     rule.remaining -= 1
                     rule.hits += 1
-                    return rule.kind
+                    return FaultRule(**asdict(rule))
         return None
+
+
+def checked_delay(kind: str, delay_s: Any) -> float | None:
+    """The rule's delay: required for ``slow``, defaulted for ``timeout``, none for errors."""
+    if delay_s is None:
+        if kind == "slow":
+            raise ValueError("a slow fault needs delay_s, the seconds its answer is late")
+        return TIMEOUT_HOLD_S if kind == "timeout" else None
+    if kind in ERROR_KINDS:
+        raise ValueError("delay_s applies to the slow and timeout kinds only")
+    if (
+        isinstance(delay_s, bool)
+        or not isinstance(delay_s, int | float)
+        or not math.isfinite(delay_s)
+        or not 0 < delay_s <= MAX_DELAY_S
+    ):
+        raise ValueError(f"delay_s must be a number of seconds above 0, at most {MAX_DELAY_S:g}")
+    return float(delay_s)
 
 
 # --- WSGI ---------------------------------------------------------------------------
@@ -187,16 +227,62 @@ class FaultInjectingApp:
             and not path.startswith((_CONTROL_PREFIX, "/moto-api"))
         ):
             info = classify_request(environ)
-            if info is not None:
-                kind = self.plan.take(info.service, info.operation)
-                if kind is not None:
-                    head = environ.get("REQUEST_METHOD") == "HEAD"
-                    status, headers, body = error_response(info, kind, head=head)
-                    start_response(
-                        f"{status} {_REASONS.get(status, 'Error')}", list(headers.items())
-                    )
-                    return [body]
+            rule = self.plan.take(info.service, info.operation) if info is not None else None
+            if info is not None and rule is not None:
+                if rule.kind == "timeout":
+                    return _hold_unanswered(environ, start_response, info, rule.delay_s or 0.0)
+                if rule.kind == "slow":
+                    time.sleep(rule.delay_s or 0.0)  # then moto answers, late
+                else:
+                    return _error(environ, start_response, info, rule.kind)
         return self.wsgi_app(environ, start_response)
+
+
+def _error(
+    environ: dict[str, Any], start_response: Callable[..., Any], info: RequestInfo, kind: str
+) -> list[bytes]:
+    status, headers, body = error_response(info, kind, head=environ.get("REQUEST_METHOD") == "HEAD")
+    start_response(f"{status} {_REASONS.get(status, 'Error')}", list(headers.items()))
+    return [body]
+
+
+def _hold_unanswered(
+    environ: dict[str, Any], start_response: Callable[..., Any], info: RequestInfo, hold_s: float
+) -> list[bytes]:
+    """Say nothing until the client hangs up or ``hold_s`` passes, then close the connection.
+
+    werkzeug hands the connection over as ``werkzeug.socket``; the client hanging up shows as
+    the socket turning readable with nothing to read. Raising a ConnectionError makes werkzeug
+    drop the connection without writing an answer. Under another server (no socket) the hold
+    ends with a 503 instead.
+    """
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    if length > 0:
+        environ["wsgi.input"].read(length)  # so what is left to read is the client hanging up
+    sock = environ.get("werkzeug.socket")
+    deadline = time.monotonic() + hold_s
+    if not isinstance(sock, socket.socket):
+        time.sleep(hold_s)
+        return _error(environ, start_response, info, "unavailable")
+    while (left := deadline - time.monotonic()) > 0:
+        if _hung_up(sock, min(left, 0.1)):
+            break
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    raise ConnectionAbortedError("held unanswered by a planned timeout fault")
+
+
+def _hung_up(sock: socket.socket, wait_s: float) -> bool:
+    try:
+        readable, _, _ = select.select([sock], [], [], wait_s)
+        if not readable:
+            return False
+        if sock.recv(1, socket.MSG_PEEK):
+            time.sleep(wait_s)  # data, not a hang-up: keep holding
+            return False
+        return True
+    except OSError:
+        return True
 
 
 #: A further control route: (method, JSON body or None) -> (HTTP status, JSON payload).
@@ -254,7 +340,7 @@ class SandboxControlApp:
             return _json(start_response, 400, {"message": "body must be a JSON object"})
         if not isinstance(body, dict):
             return _json(start_response, 400, {"message": "body must be a JSON object"})
-        unknown = set(body) - {"service", "operation", "kind", "count"}
+        unknown = set(body) - {"service", "operation", "kind", "count", "delay_s"}
         if unknown:
             return _json(start_response, 400, {"message": f"unknown fields: {sorted(unknown)}"})
         if "service" not in body:
@@ -265,6 +351,7 @@ class SandboxControlApp:
                 body.get("operation"),
                 cast(FaultKind, body.get("kind", "throttle")),
                 body.get("count", 1),
+                body.get("delay_s"),
             )
         except ValueError as exc:
             return _json(start_response, 400, {"message": str(exc)})
@@ -293,74 +380,3 @@ def _json(
         [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
     )
     return iter([body])
-
-
-# --- in-process (mock_aws) helper ----------------------------------------------------
-
-
-class _RawBody:
-    """The minimal ``raw`` botocore's AWSResponse reads (``stream()``)."""
-
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._body
-
-
-@dataclass
-class FaultCounter:
-    """Live view of an :func:`inject_client_faults` registration."""
-
-    operation: str
-    kind: str
-    remaining: int
-    hits: int = 0
-    _unregister: Callable[[], None] | None = None
-
-    def remove(self) -> None:
-        """Stop injecting (remaining faults are dropped)."""
-        self.remaining = 0
-        if self._unregister is not None:
-            self._unregister()
-            self._unregister = None
-
-
-def inject_client_faults(client: Any, operation: str, kind: FaultKind, count: int) -> FaultCounter:
-    """Make the first ``count`` calls of ``operation`` on ``client`` fail with ``kind``.
-
-    For in-process tests with ``moto.mock_aws`` (no server): a botocore
-    ``before-send`` handler returns the same protocol-correct error response
-    the sandbox server would, so retries, error codes and back-off behave as
-    against AWS.  Note botocore's own retries consume faults too.
-    """
-    if kind not in FAULT_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(FAULT_KINDS)}")
-    if count < 1:
-        raise ValueError("count must be a positive integer")
-    model = client.meta.service_model
-    model.operation_model(operation)  # raises OperationNotFoundError on a typo
-    protocol = str(getattr(model, "resolved_protocol", None) or model.protocol)
-    info = RequestInfo(
-        service=normalize_service(model.service_name),
-        operation=operation,
-        protocol=protocol,
-        json_version=str(model.metadata.get("jsonVersion", "1.1")),
-    )
-    counter = FaultCounter(operation=operation, kind=kind, remaining=count)
-    lock = threading.Lock()
-
-    def _before_send(request: Any, **_: Any) -> AWSResponse | None:
-        with lock:
-            if counter.remaining <= 0:
-                return None
-            counter.remaining -= 1
-            counter.hits += 1
-        status, headers, body = error_response(info, kind, head=request.method == "HEAD")
-        return AWSResponse(request.url, status, headers, _RawBody(body))
-
-    event = f"before-send.{model.service_id.hyphenize()}.{operation}"
-    unique_id = f"sandbox-fault-{uuid.uuid4()}"
-    client.meta.events.register_first(event, _before_send, unique_id=unique_id)
-    counter._unregister = lambda: client.meta.events.unregister(event, unique_id=unique_id)
-    return counter

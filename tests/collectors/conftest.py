@@ -77,7 +77,8 @@ def make_ctx(
     """
 
     def make(name: str = "test", *, once: bool = False, **overrides: Any) -> CollectorContext:
-        settings = Settings(database_url=db_url, _env_file=None, aws_max_attempts=1, **overrides)
+        overrides = {"aws_max_attempts": 1, **overrides}
+        settings = Settings(database_url=db_url, _env_file=None, **overrides)
         return CollectorContext(
             name=name,
             settings=settings,

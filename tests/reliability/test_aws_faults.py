@@ -6,42 +6,28 @@ the collectors' retry and partial-failure paths are claims. Each test seeds the 
 cycle and then a clean one, and checks what a user would notice: the faulted cycle ends
 (a resource that stayed broken is named in its failures), the next cycle stores exactly
 what AWS holds (nothing lost, nothing twice), and retries stay inside the cycle's API
-budget. Figures (calls, retries, cycle time) go to the terminal summary.
-
-Real botocore retries run (adaptive mode, 3 requests a call). Its back-off jitter is
-seeded, so calls and retries are the same on every run; cycle times still move by a
-second or so with the adaptive rate limiter's clock, hence the wide bound.
+budget. Figures (calls, retries, cycle time) go to the terminal summary. The shared
+machinery and its retry settings are in `aws_faults_support`; the event consumer, logs
+and Athena are in the sibling files, and the same faults through the sandbox server in
+`test_aws_faults_sandbox.py`.
 """
 
 from __future__ import annotations
 
-import json
-import random
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
-from botocore.exceptions import ClientError, ReadTimeoutError
+from botocore.exceptions import ClientError
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
 
 from collectors.athena import collect_catalog
-from collectors.context import CollectorContext, CycleResult
+from collectors.context import CollectorContext
 from collectors.glue_runs import collect_glue_runs
 from collectors.inventory import collect_inventory
 from collectors.metrics import collect_metrics
-from dashapp.aws.clients import AwsClients
 from dashapp.aws.cloudwatch import align_down
-from dashapp.clock import FixedClock
-from dashapp.config import Settings
 from dashapp.models import CatalogTable, GlueJob, JobRun, LambdaFunction, MetricPoint
-from sandbox.fidelity.aws_protocols import RequestInfo, error_response, normalize_service
 from tests.collectors.conftest import (
     MakeCtx,
     add_run,
@@ -58,174 +44,19 @@ from tests.collectors.conftest import boto_session as boto_session
 from tests.collectors.conftest import clock as clock
 from tests.collectors.conftest import make_ctx as make_ctx
 from tests.collectors.conftest import t0 as t0
-from tests.reliability.figure_report import report
-
-ATTEMPTS = 3  # requests per call: the first and two retries, then the call fails
-# botocore reads a client Config's retries.max_attempts as *retries* (it adds one for the
-# first request), so SMD_AWS_MAX_ATTEMPTS=N allows N + 1 requests per call.
-RETRIES_SETTING = ATTEMPTS - 1
-SLOW_S = 0.3  # how long a "slow" answer keeps the caller waiting
-CYCLE_BOUND_S = 20.0  # a faulted cycle must still end well inside a collector interval
-
-# --- scripted faults ---------------------------------------------------------------------
-
-
-class _RawBody:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._body
-
-
-class FaultScript:
-    """The next requests of one operation answer, in order, with these faults; then AWS does.
-
-    Beyond the sandbox's error kinds (throttle, server_error, unavailable) it plays the two
-    a server cannot send: ``timeout`` (the read times out, as botocore raises it) and
-    ``slow`` (the answer comes, SLOW_S late). ``match`` limits it to requests whose body
-    names one resource, so the same job or database is the broken one on every run.
-    """
-
-    def __init__(
-        self,
-        boto_client: Any,
-        operation: str,
-        kinds: Sequence[str],
-        *,
-        match: str | None = None,
-    ) -> None:
-        model = boto_client.meta.service_model
-        self.info = RequestInfo(
-            service=normalize_service(model.service_name),
-            operation=operation,
-            protocol=str(getattr(model, "resolved_protocol", None) or model.protocol),
-            json_version=str(model.metadata.get("jsonVersion", "1.1")),
-        )
-        self.pending = list(kinds)
-        self.injected = 0
-        self._match = match.encode() if match else None
-        self._lock = threading.Lock()
-        self._events = boto_client.meta.events
-        self._event = f"before-send.{model.service_id.hyphenize()}.{operation}"
-        # First: moto answers on before-send too, and the first answer wins.
-        self._events.register_first(self._event, self._before_send, unique_id=str(id(self)))
-
-    def _before_send(self, request: Any, **_: Any) -> AWSResponse | None:
-        body = request.body if isinstance(request.body, bytes) else str(request.body).encode()
-        if self._match is not None and self._match not in body:
-            return None
-        with self._lock:
-            if not self.pending:
-                return None
-            kind = self.pending.pop(0)
-            self.injected += 1
-        if kind == "slow":
-            time.sleep(SLOW_S)
-            return None
-        if kind == "timeout":
-            raise ReadTimeoutError(endpoint_url=request.url)
-        status, headers, payload = error_response(self.info, kind)
-        return AWSResponse(request.url, status, headers, _RawBody(payload))
-
-    def remove(self) -> None:
-        self._events.unregister(self._event, unique_id=str(id(self)))
-
-
-@dataclass
-class CycleFigures:
-    calls: int
-    requests: int
-    seconds: float
-    result: CycleResult
-
-    @property
-    def retries(self) -> int:
-        return self.requests - self.calls
-
-
-def run_cycle(
-    collect: Callable[[CollectorContext], CycleResult],
-    ctx: CollectorContext,
-    scripts: Sequence[FaultScript] = (),
-) -> CycleFigures:
-    """One cycle with its logical calls, HTTP requests (retries included) and wall time;
-    every fault in ``scripts`` must have been met."""
-    ctx.aws.counter.reset()
-    before = ctx.aws.counter.requests
-    start = time.monotonic()
-    result = collect(ctx)
-    seconds = time.monotonic() - start
-    after = ctx.aws.counter.requests
-    for script in scripts:  # a planned fault the cycle never met would test nothing
-        assert not script.pending, f"{script.info.operation} faults never met: {script.pending}"
-    return CycleFigures(
-        calls=ctx.aws.counter.total(),
-        requests=after - before,
-        seconds=seconds,
-        result=result,
-    )
-
-
-@pytest.fixture
-def figures(request: pytest.FixtureRequest) -> Iterator[list[str]]:
-    """Lines written to the terminal whatever the capture mode (and kept as properties)."""
-    lines: list[str] = []
-    yield lines
-    report(request, "aws-faults", lines)
-
-
-@pytest.fixture
-def retrying_ctx(
-    aws: None,
-    db_url: str,
-    sessions: sessionmaker[Session],
-    clock: FixedClock,
-    boto_session: boto3.session.Session,
-) -> MakeCtx:
-    """As tests/collectors' make_ctx, but with botocore's retries on (ATTEMPTS attempts)."""
-
-    def make(name: str) -> CollectorContext:
-        settings = Settings(database_url=db_url, _env_file=None, aws_max_attempts=RETRIES_SETTING)
-        return CollectorContext(
-            name=name,
-            settings=settings,
-            sessions=sessions,
-            aws=AwsClients(settings, session=boto_session),
-            clock=clock,
-        )
-
-    return make
-
-
-@pytest.fixture(autouse=True)
-def _seeded_jitter() -> None:
-    random.seed(12)  # botocore's back-off jitter draws from the module-level generator
-
-
-def check_faulted(fig: CycleFigures, *, budget_calls: int, broken: Sequence[str]) -> None:
-    """The faulted cycle ended in time, named exactly the broken resources, stayed in budget."""
-    assert fig.seconds < CYCLE_BOUND_S, f"faulted cycle took {fig.seconds:.1f} s"
-    for resource in broken:
-        assert any(resource in f for f in fig.result.failures), (resource, fig.result.failures)
-    assert len(fig.result.failures) == len(broken), fig.result.failures
-    assert fig.calls <= budget_calls, f"{fig.calls} calls > budget {budget_calls}"
-    assert fig.requests <= fig.calls * ATTEMPTS, "a call retried past its attempts"
-
-
-def describe(label: str, fig: CycleFigures) -> str:
-    return (
-        f"{label}: calls={fig.calls} retries={fig.retries} "
-        f"cycle={fig.seconds:.2f}s failures={len(fig.result.failures)}"
-    )
-
-
-def _count_distinct(ctx: CollectorContext, model: Any, *cols: Any) -> tuple[int, int]:
-    with ctx.sessions() as s:
-        rows = s.scalar(select(func.count()).select_from(model))
-        distinct = len(set(s.execute(select(*cols)).all()))
-    return int(rows or 0), distinct
-
+from tests.reliability.aws_faults_support import (
+    ATTEMPTS,
+    CYCLE_BOUND_S,
+    CycleFigures,
+    check_faulted,
+    describe,
+    run_cycle,
+)
+from tests.reliability.aws_faults_support import ClientFaults as FaultScript
+from tests.reliability.aws_faults_support import count_distinct as _count_distinct
+from tests.reliability.aws_faults_support import figures as figures
+from tests.reliability.aws_faults_support import retrying_ctx as retrying_ctx
+from tests.reliability.aws_faults_support import seeded_jitter as seeded_jitter
 
 # --- inventory --------------------------------------------------------------------------
 
@@ -365,23 +196,6 @@ def test_catalog_keeps_the_healthy_database_when_another_stays_unavailable(
         assert set(s.execute(select(CatalogTable.database, CatalogTable.name)).all()) == truth
     assert _count_distinct(ctx, CatalogTable, CatalogTable.database, CatalogTable.name) == (3, 3)
     figures.extend([describe("faulted", faulted), describe("clean", clean)])
-
-
-def test_fault_script_answers_in_the_requests_own_protocol(aws: None) -> None:
-    """The script's errors parse as AWS's: a throttled call that exhausts its attempts
-    surfaces botocore's ThrottlingException, not a parse error."""
-    import boto3
-    from botocore.config import Config
-
-    glue = boto3.client(
-        "glue", region_name="us-east-1", config=Config(retries={"total_max_attempts": 1})
-    )
-    script = FaultScript(glue, "GetDatabases", ["throttle"])
-    with pytest.raises(ClientError) as raised:
-        glue.get_databases()
-    script.remove()
-    assert raised.value.response["Error"]["Code"] == "ThrottlingException"
-    assert json.loads(json.dumps(glue.get_databases()["DatabaseList"])) == []
 
 
 # --- metrics ----------------------------------------------------------------------------

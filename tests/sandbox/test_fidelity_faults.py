@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 from typing import Any
 
 import boto3
@@ -18,13 +19,18 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest, HeadersDict
 from botocore.config import Config
 from botocore.credentials import Credentials
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.parsers import create_parser
 
 from sandbox.fidelity.aws_protocols import RequestInfo, classify_request, error_response
-from sandbox.fidelity.faults import FaultInjectingApp, FaultPlan, inject_client_faults
+from sandbox.fidelity.client_faults import inject_client_faults
+from sandbox.fidelity.faults import FaultInjectingApp, FaultPlan, FaultRule
 
 NO_RETRY = Config(retries={"total_max_attempts": 1})
+
+
+def _kind(rule: FaultRule | None) -> str | None:
+    return None if rule is None else rule.kind
 
 
 def test_fault_plan_counts_down_and_snapshots() -> None:
@@ -33,8 +39,8 @@ def test_fault_plan_counts_down_and_snapshots() -> None:
     plan.add("glue", "GetJobRuns", "throttle", count=2)
     plan.add("monitoring", None, "server_error", count=1)  # signing name is normalised
     assert plan.take("glue", "GetJobs") is None
-    assert plan.take("glue", "GetJobRuns") == "throttle"
-    assert plan.take("cloudwatch", "GetMetricData") == "server_error"
+    assert _kind(plan.take("glue", "GetJobRuns")) == "throttle"
+    assert _kind(plan.take("cloudwatch", "GetMetricData")) == "server_error"
     assert plan.take("cloudwatch", "GetMetricData") is None
     snap = plan.snapshot()
     assert [(r["service"], r["remaining"], r["hits"]) for r in snap["rules"]] == [
@@ -55,6 +61,11 @@ def test_fault_plan_counts_down_and_snapshots() -> None:
         {"service": "glue", "count": 0},
         {"service": "glue", "count": True},
         {"service": "glue", "operation": ""},
+        {"service": "glue", "kind": "slow"},  # how slow?
+        {"service": "glue", "kind": "slow", "delay_s": 0},
+        {"service": "glue", "kind": "slow", "delay_s": float("nan")},
+        {"service": "glue", "kind": "timeout", "delay_s": 601},
+        {"service": "glue", "kind": "throttle", "delay_s": 1},
     ],
 )
 def test_fault_plan_rejects_malformed_rules(kwargs: dict[str, Any]) -> None:
@@ -71,7 +82,7 @@ def test_fault_plan_is_thread_safe() -> None:
 
     def worker() -> None:
         for _ in range(100):
-            kind = plan.take("glue", "GetJob")
+            kind = _kind(plan.take("glue", "GetJob"))
             with lock:
                 taken.append(kind)
 
@@ -242,3 +253,43 @@ def test_inject_client_faults_with_mock_aws(aws: None) -> None:
     busy.remove()
     with pytest.raises(ValueError):
         inject_client_faults(lam, "ListFunctions", "boom", 1)  # type: ignore[arg-type]
+
+
+def test_inject_client_faults_slow_and_timeout_with_mock_aws(aws: None) -> None:
+    """In-process, `slow` answers late with moto's answer and `timeout` raises what a silent
+    server makes botocore raise; both are met per request, retries included."""
+    glue = boto3.client("glue", region_name="us-east-1", config=NO_RETRY)
+    slow = inject_client_faults(glue, "GetJobs", "slow", count=1, delay_s=0.2)
+    start = time.monotonic()
+    assert glue.get_jobs()["Jobs"] == []
+    assert time.monotonic() - start >= 0.2
+    assert (slow.hits, slow.remaining) == (1, 0)
+    timeout = inject_client_faults(glue, "GetJobs", "timeout", count=1)
+    with pytest.raises(ReadTimeoutError):
+        glue.get_jobs()
+    assert timeout.hits == 1
+    retrying = boto3.client(
+        "glue", region_name="us-east-1", config=Config(retries={"total_max_attempts": 3})
+    )
+    inject_client_faults(retrying, "GetJobs", "timeout", count=2)
+    assert retrying.get_jobs()["ResponseMetadata"]["RetryAttempts"] == 2
+    with pytest.raises(ValueError):
+        inject_client_faults(glue, "GetJobs", "slow", count=1)  # how slow?
+
+
+def test_a_refused_or_timed_out_call_is_not_carried_out_in_process(aws: None) -> None:
+    """As with the server, moto never sees a request the plan refused: a throttled
+    ReceiveMessage hides no message, a timed-out SendMessage queues none."""
+    sqs = boto3.client("sqs", region_name="us-east-1", config=NO_RETRY)
+    url = sqs.create_queue(QueueName="refused")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="kept")
+    inject_client_faults(sqs, "ReceiveMessage", "throttle", count=1)
+    with pytest.raises(ClientError):
+        sqs.receive_message(QueueUrl=url)
+    inject_client_faults(sqs, "SendMessage", "timeout", count=1)
+    with pytest.raises(ReadTimeoutError):
+        sqs.send_message(QueueUrl=url, MessageBody="lost")
+    bodies = [
+        m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    ]
+    assert bodies == ["kept"]
