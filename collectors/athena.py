@@ -5,6 +5,11 @@ from Athena, so a hundred people watching one query cost one BatchGetQueryExecut
 a second (50 ids a call), and a query started from a page that was closed is still
 followed to its end. The catalog (databases → tables → columns) is copied so the
 schema browser never waits on GetTables.
+
+Each call of 50 stands alone: a batch that fails is reported with how many queries it
+held (they are read again next cycle) and the other batches' states are still stored;
+only a cycle in which every batch failed fails. An id Athena lists as unprocessed is
+reported with Athena's reason and read again next cycle.
 """
 
 from __future__ import annotations
@@ -25,17 +30,36 @@ def follow_queries(ctx: CollectorContext) -> CycleResult:
     with ctx.sessions() as session:
         active = list(
             session.scalars(
-                select(AthenaQuery.execution_id).where(
-                    AthenaQuery.state.in_(sorted(athena.ACTIVE_STATES))
-                )
+                select(AthenaQuery.execution_id)
+                .where(AthenaQuery.state.in_(sorted(athena.ACTIVE_STATES)))
+                .order_by(AthenaQuery.submitted_at, AthenaQuery.execution_id)
             )
         )
     if not active:
         return result
     now = ctx.clock.now()
-    found, unread = athena.get_executions(ctx.aws.client("athena"), active)
-    for execution_id in unread:
-        result.failures.append(f"{execution_id}: Athena could not read it (retried next cycle)")
+    client = ctx.aws.client("athena")
+    batches = athena.execution_batches(active)
+    found: list[athena.Execution] = []
+    unread: list[athena.Unread] = []
+    for number, ids in enumerate(batches, 1):
+        try:
+            answer = athena.get_execution_batch(client, ids)
+        except Exception as e:  # noqa: BLE001 - one batch failing must not lose the others
+            result.failed(
+                f"BatchGetQueryExecution batch {number} of {len(batches)} ({len(ids)} queries "
+                f"from {ids[0]}, retried next cycle)",
+                e,
+            )
+            continue
+        found += answer.found
+        unread += answer.unread
+    if len(result.failures) == len(batches):
+        raise RuntimeError(f"every batch failed; first: {result.failures[0]}")
+    for u in unread:
+        result.failures.append(
+            f"{u.execution_id}: Athena could not read it ({u.reason}); retried next cycle"
+        )
     with ctx.sessions.begin() as session:
         for e in found:
             session.execute(
