@@ -163,6 +163,7 @@ def test_a_query_athena_cannot_read_for_ten_minutes_is_no_longer_followed(
 ) -> None:
     query = _start(ctx, "u")
     read_faults.fail_reads(query, 1000)
+    _wait_in_athena(query, "SUCCEEDED")  # its outcome exists: only the reads fail
     start = ctx.clock.now()
     cycles = [follow_queries(ctx)]
     ctx.clock.advance(UNREADABLE_LIMIT - timedelta(seconds=1))
