@@ -3,8 +3,8 @@
 Athena is asynchronous: StartQueryExecution answers at once with an id, and the
 query runs for seconds or hours. The web calls only `start_query` and `stop_query`
 (a user's action) and `result_page` (reading a result a user opened); the collector
-follows every unfinished query with `get_executions`. Parsing is pure functions
-over Athena's response shapes, tested with captured responses.
+follows every unfinished query with `get_execution_batch`, 50 ids a call. Parsing is
+pure functions over Athena's response shapes, tested with captured responses.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ ACTIVE_STATES = frozenset({"QUEUED", "RUNNING"})
 STATES = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
 PAGE_ROWS = 1000  # GetQueryResults' MaxResults cap
 BATCH_GET_MAX = 50  # BatchGetQueryExecution's cap
+# The ErrorCodes of an unprocessed id Athena does not know (any other code is a failed read).
+UNKNOWN_ID_CODES = frozenset({"InvalidRequestException", "ResourceNotFoundException"})
 MB = 1024 * 1024
 MIN_BILLED_BYTES = 10 * MB  # Athena bills at least 10 MB a query, rounded up to the MB
 TB = 1024**4
@@ -149,19 +151,57 @@ def get_execution(client: Any, execution_id: str) -> Execution:
     )
 
 
-def get_executions(client: Any, execution_ids: Iterable[str]) -> tuple[list[Execution], list[str]]:
-    """BatchGetQueryExecution, 50 ids a call: the executions found and the ids Athena could
-    not read (each is retried on the next cycle, never dropped)."""
+@dataclass(frozen=True)
+class Unread:
+    """An id BatchGetQueryExecution listed as unprocessed, with Athena's reason."""
+
+    execution_id: str
+    error_code: str | None
+    error_message: str | None
+
+    @property
+    def unknown_to_athena(self) -> bool:
+        """Athena does not know the id (never in this account and region, or past its 45-day
+        history): asking again can never read it, unlike a throttled or failed read."""
+        return self.error_code in UNKNOWN_ID_CODES
+
+    @property
+    def reason(self) -> str:
+        """`InvalidRequestException: QueryExecution … was not found`, as Athena worded it."""
+        text = ": ".join(part for part in (self.error_code, self.error_message) if part)
+        return text or "no reason given"
+
+
+@dataclass(frozen=True)
+class ExecutionBatch:
+    """One BatchGetQueryExecution answer: the executions read and the ids Athena could not read."""
+
+    found: list[Execution]
+    unread: list[Unread]
+
+
+def execution_batches(execution_ids: Iterable[str]) -> list[list[str]]:
+    """The ids (each once, order kept) in calls of at most 50, BatchGetQueryExecution's cap."""
     ids = list(dict.fromkeys(execution_ids))
-    found: list[Execution] = []
-    missing: list[str] = []
-    for start in range(0, len(ids), BATCH_GET_MAX):
-        answer = client.batch_get_query_execution(
-            QueryExecutionIds=ids[start : start + BATCH_GET_MAX]
-        )
-        found += [parse_execution(raw) for raw in answer.get("QueryExecutions", [])]
-        missing += [u["QueryExecutionId"] for u in answer.get("UnprocessedQueryExecutionIds", [])]
-    return found, missing
+    return [ids[start : start + BATCH_GET_MAX] for start in range(0, len(ids), BATCH_GET_MAX)]
+
+
+def parse_execution_batch(raw: Mapping[str, Any]) -> ExecutionBatch:
+    """An `ExecutionBatch` from BatchGetQueryExecution's answer."""
+    return ExecutionBatch(
+        found=[parse_execution(e) for e in raw.get("QueryExecutions", [])],
+        unread=[
+            Unread(u["QueryExecutionId"], u.get("ErrorCode"), u.get("ErrorMessage"))
+            for u in raw.get("UnprocessedQueryExecutionIds", [])
+        ],
+    )
+
+
+def get_execution_batch(client: Any, execution_ids: Sequence[str]) -> ExecutionBatch:
+    """One BatchGetQueryExecution call for at most 50 ids (see `execution_batches`)."""
+    return parse_execution_batch(
+        client.batch_get_query_execution(QueryExecutionIds=list(execution_ids))
+    )
 
 
 def result_page(client: Any, execution_id: str, token: str | None) -> ResultPage:

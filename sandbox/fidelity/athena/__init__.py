@@ -9,19 +9,20 @@ prices, the pages it streams and the CSV it exports.
 
 Parts, one job each:
 
-==============  ==================================================================
-``lifecycle``   the execution record and its legal moves (QUEUED -> RUNNING -> ...)
-``runner``      worker threads, the knobs (queue time, minimum run time, slots, clock)
-``planner``     sqlglot: Trino SQL -> DuckDB SQL, tables read, partition predicates
-``catalog``     Glue tables, their partitions and objects in moto's backends
-``engine``      DuckDB over the pruned objects; bytes scanned
-``types``       Glue/DuckDB/Athena types and Athena's text for values
-``resultfile``  the result CSV on disk with row offsets (pages = the CSV)
-``output``      OutputLocation and writing the CSV to S3
-``errors``      Athena's wording and AthenaError codes for engine failures
-``api``         the moto operations, and :func:`apply`
-``control``     the ``/_sandbox/athena`` knobs route
-==============  ==================================================================
+================  ==================================================================
+``lifecycle``     the execution record and its legal moves (QUEUED -> RUNNING -> ...)
+``runner``        worker threads, the knobs (queue time, minimum run time, slots, clock)
+``planner``       sqlglot: Trino SQL -> DuckDB SQL, tables read, partition predicates
+``catalog``       Glue tables, their partitions and objects in moto's backends
+``engine``        DuckDB over the pruned objects; bytes scanned
+``types``         Glue/DuckDB/Athena types and Athena's text for values
+``resultfile``    the result CSV on disk with row offsets (pages = the CSV)
+``output``        OutputLocation and writing the CSV to S3
+``errors``        Athena's wording and AthenaError codes for engine failures
+``read_faults``   BatchGetQueryExecution failing to read chosen ids for a while
+``api``           the moto operations, and :func:`apply`
+``control``       the ``/_sandbox/athena`` knobs route
+================  ==================================================================
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ Why its own module: ``lifecycle`` is the state machine, ``runner`` the worker,
   -> InvalidRequestException, as in Athena);
 * ``GetQueryExecution`` reports the real state, StateChangeReason,
   AthenaError, DataScannedInBytes and engine/queue/total times;
+* ``BatchGetQueryExecution`` (moto has none) answers up to 50 of them a call
+  and lists an unknown id under UnprocessedQueryExecutionIds
+  (InvalidRequestException), as an id whose read ``read_faults`` fails is;
 * ``GetQueryResults`` refuses unfinished or failed queries, pages <= 1,000
   rows (the header row first, as for any SELECT) with a NextToken bound to
   the query, and ColumnInfo with Athena's types;
@@ -29,6 +32,7 @@ from typing import Any
 from moto.athena.models import AthenaBackend
 from moto.athena.responses import AthenaResponse
 
+from . import read_faults
 from .catalog import resolve_table
 from .engine import execute
 from .errors import USER_ERROR, AthenaQueryError, InvalidRequest
@@ -180,14 +184,21 @@ def _get_query_execution(self: AthenaResponse) -> str:
 
 
 def _batch_get_query_execution(self: AthenaResponse) -> str:
-    """Up to 50 executions a call; an unknown id is listed as unprocessed, never an error."""
+    """Up to 50 executions a call; an unknown id (or one whose read ``read_faults`` fails) is
+    listed as unprocessed, never an error."""
     ids = self._get_param("QueryExecutionIds") or []
     if not 1 <= len(ids) <= 50:
         raise InvalidRequest("QueryExecutionIds must hold 1 to 50 ids")
     found, unprocessed = [], []
     for execution_id in ids:
         ex = self.athena_backend.executions.get(execution_id)
-        if isinstance(ex, SandboxExecution):
+        planned = read_faults.take(execution_id)
+        if planned is not None:
+            code, message = planned
+            unprocessed.append(
+                {"QueryExecutionId": execution_id, "ErrorCode": code, "ErrorMessage": message}
+            )
+        elif isinstance(ex, SandboxExecution):
             found.append(describe(ex))
         else:
             unprocessed.append(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import read_faults
 from .runner import KNOBS, Knobs
 
 __all__ = ["handle", "reset_knobs"]
@@ -19,8 +20,9 @@ _SETTABLE = ("queued_s", "min_running_s", "max_concurrent")
 
 
 def reset_knobs() -> None:
-    """Back to the defaults (the clock too)."""
+    """Back to the defaults (the clock too), and no id's read planned to fail."""
     defaults = Knobs()
+    read_faults.clear()
     KNOBS.update(**defaults.as_dict(), clock=defaults.clock)
 
 
