@@ -1,10 +1,16 @@
-"""ApiCallCounter (collector cost figures) and the fast timestamp parser."""
+"""ApiCallCounter (collector cost figures), the fast timestamp parser, and the clients'
+configuration (presigning, long calls)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
 
-from dashapp.aws.clients import ApiCallCounter, fast_timestamp
+import boto3
+import pytest
+
+from dashapp.aws.clients import ApiCallCounter, AwsClients, fast_timestamp
+from dashapp.config import Settings
 
 
 def test_counter_counts_per_service_operation_and_resets() -> None:
@@ -28,3 +34,31 @@ def test_fast_timestamp_matches_what_aws_sends() -> None:
     assert fast_timestamp("2026-11-25T18:27:00.000+00:00") == expected
     assert fast_timestamp("2026-11-25T18:27:00") == expected  # naive means UTC
     assert fast_timestamp("Wed, 25 Nov 2026 18:27:00 GMT") == expected  # RFC 822 falls back
+
+
+@pytest.fixture
+def clients(monkeypatch: pytest.MonkeyPatch) -> AwsClients:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    settings = Settings(database_url="sqlite://", aws_region="us-east-1", _env_file=None)
+    return AwsClients(settings, session=boto3.session.Session())
+
+
+def test_s3_presigns_with_sigv4_even_where_botocore_would_pick_sigv2(clients) -> None:
+    # us-east-1 is one of the regions where botocore presigns S3 with SigV2 by default: S3
+    # refuses SigV2 on buckets created since June 2020, and SigV2 URLs carry no CRC32.
+    url = clients.client("s3").generate_presigned_url(
+        "upload_part",
+        Params={"Bucket": "b", "Key": "k", "UploadId": "u", "PartNumber": 1},
+    )
+    query = parse_qs(urlsplit(url).query)
+    assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
+    assert "Signature" not in query and "AWSAccessKeyId" not in query
+
+
+def test_a_long_call_gets_its_own_client_from_the_same_session(clients) -> None:
+    s3 = clients.client("s3")
+    patient = clients.client("s3", read_timeout_s=900)
+    assert s3.meta.config.read_timeout == clients.settings.aws_read_timeout_s
+    assert patient.meta.config.read_timeout == 900
+    assert clients.client("s3", read_timeout_s=900) is patient  # made once
