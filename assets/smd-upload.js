@@ -81,12 +81,17 @@
        big-endian bytes. Computed a slice at a time, continuing from the previous slice's
        value, so a 16 MiB part never blocks the page for long. */
     function crc32Base64(bytes) {
-        return new Promise(function (resolve) {
+        return new Promise(function (resolve, reject) {
             var crc = 0;
             var offset = 0;
             function slice() {
                 var end = Math.min(bytes.length, offset + CRC_SLICE_BYTES);
-                crc = window.CRC32.buf(bytes.subarray(offset, end), crc);
+                try {
+                    crc = window.CRC32.buf(bytes.subarray(offset, end), crc);
+                } catch (e) {
+                    reject(e);  // later slices run outside this promise's executor
+                    return;
+                }
                 offset = end;
                 if (offset < bytes.length) {
                     pauseThen(slice);

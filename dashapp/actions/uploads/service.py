@@ -344,8 +344,8 @@ def _finish_multipart(
             action=ACTION_COMPLETE,
             remote_addr=remote_addr,
         )
-    # S3 may take far longer than one read timeout to assemble a multi-GB object (it answers
-    # 200 at once and keeps the connection alive; the sandbox answers when done: ~4 s a GB).
+    # Assembling a multi-GB object may take far longer than one read timeout (S3 answers 200
+    # at once and keeps the connection alive; the sandbox answers when done, seconds a GB).
     assembling = svc.aws.client("s3", read_timeout_s=COMPLETE_READ_TIMEOUT_S)
     s3_uploads.complete_multipart(assembling, bucket, key, multipart_upload_id, parts)
 
