@@ -14,9 +14,9 @@ and the web app under gunicorn (`python -m dashapp web`), each its own process:
 2. that upload's throughput against boto3's `upload_file` of the same file to the same
    endpoint (default TransferConfig: 8 MB parts, 10 threads, CRC32 declared too), as a
    ratio (boto3 time / app time; the issue's target is ≥ 0.8), with the app's phases
-   (check, parts, complete) and, summed over the part threads, where the parts' time went
-   (CRC32, signing, PUT). With --rounds N the two alternate N times and the median ratio
-   is printed too.
+   (check, parts, complete) beside boto3's CompleteMultipartUpload, and, summed over the
+   part threads, where the parts' time went (read, CRC32, signing, PUT). With --rounds N
+   the two alternate N times and the median ratio is printed too.
 
 Usage: .venv/bin/python bench/upload.py [--size-mb 1024] [--rounds 3]
        [--database-url postgresql://...]
@@ -236,12 +236,30 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - started, result
 
 
-def boto3_upload(s3: Any, path: Path, size: int) -> None:
-    """The baseline: boto3's managed upload of the same file (default TransferConfig)."""
+class CallTimer:
+    """Seconds the client's calls of one operation took (botocore events), for boto3's phases."""
+
+    def __init__(self, s3: Any, operation: str) -> None:
+        self.seconds: list[float] = []
+        self._started: dict[int, float] = {}
+        s3.meta.events.register(f"before-call.s3.{operation}", self._before)
+        s3.meta.events.register(f"after-call.s3.{operation}", self._after)
+
+    def _before(self, **_: Any) -> None:
+        self._started[threading.get_ident()] = time.perf_counter()
+
+    def _after(self, **_: Any) -> None:
+        self.seconds.append(time.perf_counter() - self._started.pop(threading.get_ident()))
+
+
+def boto3_upload(s3: Any, completes: CallTimer, path: Path, size: int) -> float:
+    """The baseline: boto3's managed upload of the same file (default TransferConfig); the
+    seconds its CompleteMultipartUpload took."""
     key = "bench/boto3-upload_file.csv"
     s3.upload_file(str(path), "smd-raw", key)
     assert s3.head_object(Bucket="smd-raw", Key=key)["ContentLength"] == size
     s3.delete_object(Bucket="smd-raw", Key=key)
+    return completes.seconds[-1] if completes.seconds else 0.0
 
 
 def watched_app_upload(
@@ -258,7 +276,12 @@ def watched_app_upload(
 
 
 def print_round(
-    number: int, size: int, app_s: float, boto_s: float, result: dict[str, Any]
+    number: int,
+    size: int,
+    app_s: float,
+    boto_s: float,
+    boto_complete_s: float,
+    result: dict[str, Any],
 ) -> None:
     ph, spent = result["phases"], result["part_times"]
     print(
@@ -268,7 +291,8 @@ def print_round(
     )
     print(
         f"     app phases: check {ph['check'] - ph['start']:.2f} s, parts "
-        f"{ph['send'] - ph['check']:.2f} s, complete {ph['complete'] - ph['send']:.2f} s"
+        f"{ph['send'] - ph['check']:.2f} s, complete {ph['complete'] - ph['send']:.2f} s; "
+        f"boto3's CompleteMultipartUpload {boto_complete_s:.2f} s"
     )
     threads = ", ".join(f"{step} {seconds:.2f} s" for step, seconds in spent.items())
     print(f"     part threads ({PARALLEL_PARTS}), summed: {threads}")
@@ -317,24 +341,25 @@ def main() -> int:
             make_csv(small, 70 * MB)  # multipart: signs parts and completes once
             app_upload(web_url, small, "warm.csv")
             s3 = boto3.client("s3", endpoint_url=sandbox_url, region_name="us-east-1")
-            boto3_upload(s3, small, small.stat().st_size)
+            completes = CallTimer(s3, "CompleteMultipartUpload")
+            boto3_upload(s3, completes, small, small.stat().st_size)
 
             baseline_rss = rss_bytes(web.pid)
             peak_rss = baseline_rss
-            rounds: list[tuple[float, float, dict[str, Any]]] = []
+            rounds: list[tuple[float, float, float, dict[str, Any]]] = []
             for number in range(args.rounds):
                 app = partial(watched_app_upload, web_url, web.pid, s3, path, f"bench-{number}.csv")
-                baseline = partial(boto3_upload, s3, path, size)
+                baseline = partial(boto3_upload, s3, completes, path, size)
                 if number % 2:  # every other round boto3 goes first (warm caches, fuller heap)
-                    boto_s, _ = timed(baseline)
+                    boto_s, boto_complete_s = timed(baseline)
                     app_s, (result, peak) = timed(app)
                 else:
                     app_s, (result, peak) = timed(app)
-                    boto_s, _ = timed(baseline)
+                    boto_s, boto_complete_s = timed(baseline)
                 peak_rss = max(peak_rss, peak)
-                rounds.append((app_s, boto_s, result))
+                rounds.append((app_s, boto_s, boto_complete_s, result))
 
-            result = rounds[0][2]
+            result = rounds[0][3]
             growth_mb = (peak_rss - baseline_rss) / MB
             print(f"\n1. Web server memory while {size / MB:,.0f} MB went through the upload path")
             print(
@@ -346,9 +371,9 @@ def main() -> int:
             verdict = "OK" if growth_mb < RSS_LIMIT_MB else "OVER THE LIMIT"
             print(f"   peak growth {growth_mb:6.1f} MB   (limit {RSS_LIMIT_MB:.0f} MB: {verdict})")
             print("\n2. Throughput, same file, same endpoint (ratio = boto3 time / app time)")
-            for number, (app_s, boto_s, result) in enumerate(rounds, 1):
-                print_round(number, size, app_s, boto_s, result)
-            ratios = [boto_s / app_s for app_s, boto_s, _ in rounds]
+            for number, (app_s, boto_s, boto_complete_s, result) in enumerate(rounds, 1):
+                print_round(number, size, app_s, boto_s, boto_complete_s, result)
+            ratios = [boto_s / app_s for app_s, boto_s, _, _ in rounds]
             print(
                 f"   ratio app / boto3: median {statistics.median(ratios):.2f} "
                 f"over {len(ratios)} round(s) (target ≥ 0.80)"
