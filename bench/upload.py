@@ -12,7 +12,7 @@ and the web app under gunicorn (`python -m dashapp web`), each its own process:
    CompleteMultipartUpload naming each part's checksum: nobody re-reads the object).
    It must stay < 50 MB;
 2. that upload's throughput against boto3's `upload_file` of the same file to the same
-   endpoint (default TransferConfig: 8 MB parts, 10 threads, CRC32 declared too), as a
+   endpoint (default TransferConfig: 8 MiB parts, 10 threads, CRC32 declared too), as a
    ratio (boto3 time / app time; the issue's target is ≥ 0.8), with the app's phases
    (check, parts, complete) beside boto3's CompleteMultipartUpload, and, summed over the
    part threads, where the parts' time went (read, CRC32, signing, PUT). With --rounds N
