@@ -8,7 +8,11 @@
  *      and answers a presigned POST, or a multipart plan with one URL per part;
  *      a refused file shows the server's message (naming the line or column).
  *   2. The bytes go to S3 with XMLHttpRequest (for progress events): one form POST,
- *      or parts PUT a few at a time, each failed part retried with a growing pause.
+ *      or parts PUT a few at a time. Each part is read, its CRC32 computed here
+ *      (the vendored SheetJS crc-32, assets/vendor/crc-32), its URL signed with that
+ *      checksum by POST /api/uploads/<id>/parts, and sent with it: S3 refuses a part
+ *      whose bytes arrive different. A failed part is redone (read, checksum, sign,
+ *      send) after a growing pause.
  *   3. POST /api/uploads/<id>/complete: the server checks the object arrived and
  *      records it (in direct trigger mode it starts the Glue job); on failure
  *      /abort discards the parts and records why.
@@ -24,6 +28,7 @@
     var REFRESH_STORE_ID = "upload-refresh";
     var PARALLEL_PARTS = 4;
     var PART_RETRIES = 4;
+    var CRC_SLICE_BYTES = 4 * 1024 * 1024;  // the page answers clicks between slices
     var API = "/api/uploads";
 
     function el(tag, attrs, text) {
@@ -52,9 +57,51 @@
             body: JSON.stringify(body || {})
         }).then(function (r) {
             return r.json().catch(function () { return {}; }).then(function (data) {
-                if (!r.ok) { throw new Error(data.error || ("The server answered " + r.status)); }
+                if (!r.ok) {
+                    var e = new Error(data.error || ("The server answered " + r.status));
+                    e.status = r.status;
+                    throw e;
+                }
                 return data;
             });
+        });
+    }
+
+    /* Run `fn` once the page has handled what is waiting (clicks, progress events). A
+       message, not setTimeout(0), which browsers stretch to 4 ms when chained. */
+    var pauses = new MessageChannel();
+    var afterPause = [];
+    pauses.port1.onmessage = function () { afterPause.shift()(); };
+    function pauseThen(fn) {
+        afterPause.push(fn);
+        pauses.port2.postMessage(0);
+    }
+
+    /* The CRC32 of `bytes` as S3 takes it (x-amz-checksum-crc32): base64 of its four
+       big-endian bytes. Computed a slice at a time, continuing from the previous slice's
+       value, so a 16 MiB part never blocks the page for long. */
+    function crc32Base64(bytes) {
+        return new Promise(function (resolve, reject) {
+            var crc = 0;
+            var offset = 0;
+            function slice() {
+                var end = Math.min(bytes.length, offset + CRC_SLICE_BYTES);
+                try {
+                    crc = window.CRC32.buf(bytes.subarray(offset, end), crc);
+                } catch (e) {
+                    reject(e);  // later slices run outside this promise's executor
+                    return;
+                }
+                offset = end;
+                if (offset < bytes.length) {
+                    pauseThen(slice);
+                    return;
+                }
+                var c = crc >>> 0;
+                resolve(window.btoa(String.fromCharCode(
+                    c >>> 24, (c >>> 16) & 255, (c >>> 8) & 255, c & 255)));
+            }
+            slice();
         });
     }
 
@@ -136,12 +183,13 @@
             });
     };
 
-    Upload.prototype.xhr = function (method, url, body, onProgress) {
+    Upload.prototype.xhr = function (method, url, body, onProgress, headers) {
         var self = this;
         return new Promise(function (resolve, reject) {
             var req = new XMLHttpRequest();
             self.requests.push(req);
             req.open(method, url, true);
+            Object.keys(headers || {}).forEach(function (k) { req.setRequestHeader(k, headers[k]); });
             req.upload.onprogress = function (ev) { if (ev.lengthComputable) { onProgress(ev.loaded); } };
             req.onload = function () {
                 if (req.status >= 200 && req.status < 300) { resolve(req); }
@@ -164,34 +212,59 @@
         });
     };
 
+    /* The presigned PUT of part `number` (1-based), signed with the part's CRC32. */
+    Upload.prototype.signPart = function (number, crc32) {
+        return postJson(API + "/" + this.plan.upload_id + "/parts", {
+            multipart_upload_id: this.plan.multipart_upload_id,
+            parts: [{part_number: number, crc32: crc32}]
+        }).then(function (data) { return data.parts[0]; });
+    };
+
     Upload.prototype.sendParts = function () {
         var self = this;
-        var urls = this.plan.part_urls;
+        var count = this.plan.part_count;
         var size = this.plan.part_size;
-        var loaded = new Array(urls.length).fill(0);
+        var loaded = new Array(count).fill(0);
         var next = 0;
         function report() {
             var sum = loaded.reduce(function (a, b) { return a + b; }, 0);
             self.row.progress(sum / self.file.size);
         }
+        function notCancelled(value) {
+            if (self.cancelled) { throw new Error("cancelled"); }
+            return value;
+        }
+        /* Read, checksum, sign, send: the bytes sent are the bytes checksummed. */
         function sendPart(i, attempt) {
             var blob = self.file.slice(i * size, Math.min(self.file.size, (i + 1) * size));
-            return self.xhr("PUT", urls[i], blob, function (n) { loaded[i] = n; report(); })
-                .catch(function (err) {
-                    if (self.cancelled || attempt >= PART_RETRIES) { throw err; }
-                    loaded[i] = 0;
-                    return new Promise(function (r) { setTimeout(r, 500 * Math.pow(2, attempt)); })
-                        .then(function () { return sendPart(i, attempt + 1); });
-                });
+            var bytes = null;
+            return blob.arrayBuffer().then(function (buffer) {
+                bytes = new Uint8Array(notCancelled(buffer));
+                return crc32Base64(bytes);
+            }).then(function (crc32) {
+                return self.signPart(i + 1, notCancelled(crc32));
+            }).then(function (signed) {
+                notCancelled(signed);
+                return self.xhr("PUT", signed.url, bytes, function (n) { loaded[i] = n; report(); },
+                    signed.headers);
+            }).catch(function (err) {
+                // The server's 4xx (the upload was cancelled, or is no longer in progress) will
+                // not change on a retry; a failed transfer or a refused part may.
+                var refused = err.status >= 400 && err.status < 500;
+                if (self.cancelled || refused || attempt >= PART_RETRIES) { throw err; }
+                loaded[i] = 0;
+                return new Promise(function (r) { setTimeout(r, 500 * Math.pow(2, attempt)); })
+                    .then(function () { return sendPart(i, attempt + 1); });
+            });
         }
         function worker() {
-            if (next >= urls.length) { return Promise.resolve(); }
+            if (next >= count) { return Promise.resolve(); }
             var i = next;
             next += 1;
             return sendPart(i, 0).then(worker);
         }
         var workers = [];
-        for (var w = 0; w < Math.min(PARALLEL_PARTS, urls.length); w += 1) { workers.push(worker()); }
+        for (var w = 0; w < Math.min(PARALLEL_PARTS, count); w += 1) { workers.push(worker()); }
         return Promise.all(workers);
     };
 
@@ -307,4 +380,7 @@
         }
     });
     if (document.body) { fileInput(); } else { document.addEventListener("DOMContentLoaded", fileInput); }
+
+    // The page's own checksum, for bench/upload_crc32.py to time in Chromium.
+    window.smdUpload = {crc32Base64: crc32Base64};
 })();

@@ -3,7 +3,7 @@
 Everything a request needs hangs off the Flask app (`Services` in
 `app.extensions`), so tests and gunicorn workers can build as many apps as they
 like. Pages (layout and callbacks) come from the one registry, `pages.registry`;
-every stylesheet and font is served from this origin (assets/vendor), and the
+every stylesheet, font and library is served from this origin (assets/vendor), and the
 static layout is the data-free shell.
 """
 
@@ -45,6 +45,8 @@ VENDOR_STYLESHEETS = (
     "vendor/bootstrap/css/bootstrap.min.css",
     "vendor/bootstrap-icons/font/bootstrap-icons.min.css",
 )
+# Vendored libraries our own assets/*.js use (Dash does not auto-include anything under vendor/).
+VENDOR_SCRIPTS = ("vendor/crc-32/crc32.js",)  # smd-upload.js: each part's CRC32
 
 
 class _ShellDash(Dash):
@@ -102,6 +104,7 @@ def create_app(
         meta_tags=META_TAGS,
     )
     app.config.external_stylesheets = [app.get_asset_url(p) for p in VENDOR_STYLESHEETS]
+    app.config.external_scripts = [app.get_asset_url(p) for p in VENDOR_SCRIPTS]
     register_pages(PAGES)
     app.layout = shell_layout(PAGES, settings.refresh_interval_s)
     register_callbacks(app, PAGES)

@@ -93,29 +93,39 @@ class AwsClients:
         self._lock = threading.Lock()
         self._cache: dict[str, Any] = {}
 
-    def config(self) -> Config:
+    def config(self, service: str = "", *, read_timeout_s: float | None = None) -> Config:
         s = self.settings
-        return Config(
+        config = Config(
             region_name=s.aws_region,
             # total_max_attempts counts the first request; botocore's max_attempts would
             # count only the retries (8 would mean 9 requests).
             retries={"mode": "adaptive", "total_max_attempts": s.aws_max_attempts},
             connect_timeout=s.aws_connect_timeout_s,
-            read_timeout=s.aws_read_timeout_s,
+            read_timeout=s.aws_read_timeout_s if read_timeout_s is None else read_timeout_s,
             max_pool_connections=32,
             tcp_keepalive=True,
         )
+        if service == "s3":
+            # botocore presigns S3 with SigV2 in the older regions unless told otherwise. S3
+            # refuses SigV2 on buckets created after June 2020, and only a SigV4 presigned URL
+            # can carry a CRC32 checksum (the upload page's parts do; docs/uploads.md).
+            config = config.merge(Config(signature_version="s3v4"))
+        return config
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, *, read_timeout_s: float | None = None) -> Any:
+        """The service's client; `read_timeout_s` for one whose calls may legitimately take
+        longer than the configured read timeout (S3 assembling a multi-GB upload). Clients
+        share this session, so the service model is loaded once."""
+        key = service if read_timeout_s is None else f"{service}@{read_timeout_s}"
         with self._lock:
-            if service not in self._cache:
+            if key not in self._cache:
                 c = self._session.client(
                     service,
                     region_name=self.settings.aws_region,
                     endpoint_url=self.settings.aws_endpoint_url,
-                    config=self.config(),
+                    config=self.config(service, read_timeout_s=read_timeout_s),
                 )
                 c.meta.events.register("before-call.*.*", self.counter)
                 c.meta.events.register("before-send.*.*", self.counter.on_send)
-                self._cache[service] = c
-            return self._cache[service]
+                self._cache[key] = c
+            return self._cache[key]

@@ -4,9 +4,12 @@ that an object arrived, and starting a dataset's job in direct trigger mode.
 The browser sends the bytes straight to S3, so the web server only ever signs:
 a presigned POST whose policy pins the key, the exact size, the content type,
 the uploader metadata and SSE-KMS; or a multipart upload created here (with the
-same metadata and encryption) whose part URLs are presigned one by one. The
-parts' ETags are read back with ListParts when the upload completes, so the
-browser never needs S3 to expose the ETag header through CORS.
+same metadata and encryption, declaring CRC32 checksums) whose part URLs are
+presigned one by one, each with the CRC32 the browser computed for that part as a
+signed header: S3 refuses a part whose bytes do not match it. The parts' ETags and
+checksums are read back with ListParts when the upload completes, so the browser
+never needs S3 to expose response headers through CORS, and S3 builds the object's
+checksum from the parts' without reading the object again.
 """
 
 from __future__ import annotations
@@ -17,6 +20,25 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 _MISSING = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchUpload"})
+# COMPOSITE, not FULL_OBJECT: S3 checks every part on arrival either way, and a composite
+# upload must name every part's checksum to complete, which is exactly what ListParts
+# hands back; nobody needs a whole-file CRC32 (FULL_OBJECT) downstream (docs/uploads.md).
+CHECKSUM_ALGORITHM = "CRC32"
+CHECKSUM_TYPE = "COMPOSITE"
+CHECKSUM_HEADER = "x-amz-checksum-crc32"
+_CHECKSUM_FIELD = "ChecksumCRC32"
+
+
+@dataclass(frozen=True)
+class SignedPart:
+    """Where to PUT one part, and the headers the PUT must carry (they are signed)."""
+
+    part_number: int
+    url: str
+    headers: dict[str, str]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"part_number": self.part_number, "url": self.url, "headers": self.headers}
 
 
 @dataclass(frozen=True)
@@ -71,34 +93,44 @@ def create_multipart(
     metadata: dict[str, str],
     kms_key_id: str | None,
 ) -> str:
-    """Start a multipart upload (no object exists until it completes); its UploadId."""
+    """Start a multipart upload declaring CRC32 part checksums (no object exists until it
+    completes); its UploadId."""
     kwargs: dict[str, Any] = {
         "Bucket": bucket,
         "Key": key,
         "ContentType": content_type,
         "Metadata": metadata,
+        "ChecksumAlgorithm": CHECKSUM_ALGORITHM,
+        "ChecksumType": CHECKSUM_TYPE,
     }
     if kms_key_id:
         kwargs.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=kms_key_id)
     return s3.create_multipart_upload(**kwargs)["UploadId"]
 
 
-def part_urls(
-    s3: Any, bucket: str, key: str, upload_id: str, parts: int, *, expires_s: int
-) -> list[str]:
-    """A presigned PUT URL per part number 1..parts (signing is local: no API call)."""
-    return [
-        s3.generate_presigned_url(
-            "upload_part",
-            Params={"Bucket": bucket, "Key": key, "UploadId": upload_id, "PartNumber": n},
-            ExpiresIn=expires_s,
-        )
-        for n in range(1, parts + 1)
-    ]
+def sign_part(
+    s3: Any, bucket: str, key: str, upload_id: str, part_number: int, crc32: str, *, expires_s: int
+) -> SignedPart:
+    """A presigned PUT of part `part_number` whose CRC32 (base64 of the 4 big-endian bytes) is
+    `crc32`. SigV4 signs the checksum as a header, so the PUT must send it, unchanged; an
+    x-amz-* header a presigned URL did not sign is refused (signing is local: no API call)."""
+    url = s3.generate_presigned_url(
+        "upload_part",
+        Params={
+            "Bucket": bucket,
+            "Key": key,
+            "UploadId": upload_id,
+            "PartNumber": part_number,
+            _CHECKSUM_FIELD: crc32,
+        },
+        ExpiresIn=expires_s,
+    )
+    return SignedPart(part_number, url, {CHECKSUM_HEADER: crc32})
 
 
 def list_parts(s3: Any, bucket: str, key: str, upload_id: str) -> list[dict[str, Any]] | None:
-    """Every uploaded part (number, size, ETag), or None when the upload id is unknown."""
+    """Every uploaded part (number, size, ETag, ChecksumCRC32), or None when the upload id is
+    unknown."""
     parts: list[dict[str, Any]] = []
     try:
         for page in s3.get_paginator("list_parts").paginate(
@@ -112,16 +144,24 @@ def list_parts(s3: Any, bucket: str, key: str, upload_id: str) -> list[dict[str,
     return sorted(parts, key=lambda p: p["PartNumber"])
 
 
+def _completed_part(part: dict[str, Any]) -> dict[str, Any]:
+    named = {"PartNumber": part["PartNumber"], "ETag": part["ETag"]}
+    # An upload created before checksums were declared has none; naming one would fail it.
+    if part.get(_CHECKSUM_FIELD):
+        named[_CHECKSUM_FIELD] = part[_CHECKSUM_FIELD]
+    return named
+
+
 def complete_multipart(
     s3: Any, bucket: str, key: str, upload_id: str, parts: list[dict[str, Any]]
 ) -> None:
+    """Assemble `parts` (as ListParts gave them): a composite upload names each part's ETag
+    and checksum, and S3 derives the object's checksum from those without reading it."""
     s3.complete_multipart_upload(
         Bucket=bucket,
         Key=key,
         UploadId=upload_id,
-        MultipartUpload={
-            "Parts": [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in parts]
-        },
+        MultipartUpload={"Parts": [_completed_part(p) for p in parts]},
     )
 
 

@@ -2,17 +2,24 @@
 
 - `POST /api/uploads` (multipart form: dataset, name, size, and `sample`, the file's first
   megabyte or all of a smaller file) → checks everything, records the upload as validated
-  and answers how to send the bytes: a presigned POST, or a multipart plan with a presigned
-  URL per part. A refused file gets 400 (413 when too large) with `{"error", "line",
-  "column"}` and nothing is written to S3 or the uploads table.
+  and answers how to send the bytes: a presigned POST, or a multipart plan. A refused file
+  gets 400 (413 when too large) with `{"error", "line", "column"}` and nothing is written
+  to S3 or the uploads table.
+  A multipart plan names `part_size`, `part_count` and `checksum_algorithm` ("CRC32").
+- `POST /api/uploads/<id>/parts` (JSON `{"multipart_upload_id", "parts": [{"part_number",
+  "crc32"}]}`, at most 100 parts) → `{"parts": [{"part_number", "url", "headers"}]}`: a
+  presigned PUT per part, signed with that part's CRC32 (base64 of its 4 big-endian
+  bytes), which the PUT must send as the `headers` given; S3 refuses the part if its
+  bytes do not match.
 - `POST /api/uploads/<id>/complete` (JSON `{"multipart_upload_id"?}`) → S3 has the bytes:
   verified with HeadObject, recorded (uploaded); in direct trigger mode the job starts.
 - `POST /api/uploads/<id>/abort` (JSON `{"multipart_upload_id"?, "reason"?}`).
 
-Every route asks `require(Role.operator, …)` and writes the audit log. Cross-site request
-forgery: a request must carry the `X-SMD-Upload` header (a cross-origin page cannot send a
-custom header without a CORS preflight, which this app never grants) and, when the browser
-says where it comes from (`Origin`, `Sec-Fetch-Site`), come from this origin.
+Every route asks `require(Role.operator, …)`; all but `/parts` (which only signs) write the
+audit log. Cross-site request forgery: a request must carry the `X-SMD-Upload` header (a
+cross-origin page cannot send a custom header without a CORS preflight, which this app
+never grants) and, when the browser says where it comes from (`Origin`, `Sec-Fetch-Site`),
+come from this origin.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from dashapp.actions import audit
 from dashapp.actions.auth import require
-from dashapp.actions.uploads import service
+from dashapp.actions.uploads import part_urls, service
 from dashapp.actions.uploads.problems import UploadRejected
 from dashapp.actions.uploads.sniff import SAMPLE_BYTES
 from dashapp.actions.uploads.validate import parse_request, validate_request
@@ -32,6 +39,7 @@ from dashapp.services import services
 
 CSRF_HEADER = "X-SMD-Upload"
 _MAX_FORM_BYTES = SAMPLE_BYTES + 64 * 1024
+_MAX_PARTS_JSON_BYTES = 64 * 1024  # 100 parts to sign take under 10 kB
 
 
 def _json(body: dict[str, Any], status: int = 200) -> Response:
@@ -107,6 +115,20 @@ def uploads_blueprint() -> Blueprint:
             },
             201,
         )
+
+    @bp.post("/<upload_id>/parts")
+    def sign_parts(upload_id: str) -> Response:
+        require(Role.operator, part_urls.ACTION_SIGN, upload_id)
+        if (request.content_length or 0) > _MAX_PARTS_JSON_BYTES:
+            return _json({"error": "Ask for at most 100 parts at a time."}, 413)
+        body = _json_body()
+        signed = part_urls.sign_parts(
+            services(),
+            upload_id,
+            multipart_upload_id=body.get("multipart_upload_id"),
+            parts=body.get("parts"),
+        )
+        return _json({"parts": signed})
 
     @bp.post("/<upload_id>/complete")
     def complete(upload_id: str) -> Response:

@@ -1,8 +1,10 @@
-"""ApiCallCounter (collector cost figures), the fast timestamp parser, retry attempts."""
+"""ApiCallCounter (collector cost figures), the fast timestamp parser, retry attempts, and
+the clients' configuration (presigning, long calls)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
@@ -51,3 +53,31 @@ def test_max_attempts_counts_every_request_the_first_included(attempts: int) -> 
         glue.get_jobs()
     assert faults.hits == attempts
     assert clients.counter.requests == attempts
+
+
+@pytest.fixture
+def clients(monkeypatch: pytest.MonkeyPatch) -> AwsClients:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    settings = Settings(database_url="sqlite://", aws_region="us-east-1", _env_file=None)
+    return AwsClients(settings, session=boto3.session.Session())
+
+
+def test_s3_presigns_with_sigv4_even_where_botocore_would_pick_sigv2(clients) -> None:
+    # us-east-1 is one of the regions where botocore presigns S3 with SigV2 by default: S3
+    # refuses SigV2 on buckets created since June 2020, and SigV2 URLs carry no CRC32.
+    url = clients.client("s3").generate_presigned_url(
+        "upload_part",
+        Params={"Bucket": "b", "Key": "k", "UploadId": "u", "PartNumber": 1},
+    )
+    query = parse_qs(urlsplit(url).query)
+    assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
+    assert "Signature" not in query and "AWSAccessKeyId" not in query
+
+
+def test_a_long_call_gets_its_own_client_from_the_same_session(clients) -> None:
+    s3 = clients.client("s3")
+    patient = clients.client("s3", read_timeout_s=900)
+    assert s3.meta.config.read_timeout == clients.settings.aws_read_timeout_s
+    assert patient.meta.config.read_timeout == 900
+    assert clients.client("s3", read_timeout_s=900) is patient  # made once

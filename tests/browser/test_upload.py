@@ -1,18 +1,22 @@
 """Uploading through the page on the running product: real Chromium sends a CSV and a JSON
-file straight to the sandbox's S3, the sandbox's EventBridge trigger starts each dataset's
-Glue job, and the page's trail follows both to SUCCEEDED with their real row counts."""
+file straight to the sandbox's S3 (a large one in parts, each with the CRC32 the page
+computed), the sandbox's EventBridge trigger starts each dataset's Glue job, and the page's
+trail follows both to SUCCEEDED with their real row counts."""
 
 from __future__ import annotations
 
 import json
 import re
 import uuid
+import zlib
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible, screenshot, wait_for_data
 from tests.sandbox_process import client
+from tests.uploads.parts_protocol import crc32_base64
 
 RUN_TIMEOUT_MS = 180_000  # run + the metrics cycle that brings its row counts
 
@@ -159,22 +163,27 @@ def test_a_bad_file_is_refused_on_the_page_and_nothing_reaches_s3(
     traffic.http_errors.clear()
 
 
-def test_a_large_file_goes_in_parallel_parts_and_a_failed_part_is_retried(
+def test_a_large_file_goes_in_parallel_parts_with_their_crc32s_and_failed_parts_are_redone(
     stack_context, live_stack, tmp_path, monkeypatch
 ):
-    from dashapp.actions.uploads import service
+    from dashapp.actions.uploads import parts
 
     # The web app runs in this process: multipart from 6 MiB, in 5 MiB parts (S3's minimum).
-    monkeypatch.setattr(service, "MULTIPART_THRESHOLD", 6 * service.MIB)
-    monkeypatch.setattr(service, "MIN_PART_SIZE", 5 * service.MIB)
+    monkeypatch.setattr(parts, "MULTIPART_THRESHOLD", 6 * parts.MIB)
+    monkeypatch.setattr(parts, "MIN_PART_SIZE", 5 * parts.MIB)
     path = tmp_path / f"big-{uuid.uuid4().hex[:8]}.csv"
     row = b"7,c-7,7.00,EUR,2026-11-25T10:00:00Z\n"
-    rows = (12 * service.MIB) // len(row)
-    path.write_bytes(b"order_id,customer_id,amount,currency,ordered_at\n" + row * rows)
+    rows = (12 * parts.MIB) // len(row)
+    body = b"order_id,customer_id,amount,currency,ordered_at\n" + row * rows
+    path.write_bytes(body)
+    chunks = [body[i : i + 5 * parts.MIB] for i in range(0, len(body), 5 * parts.MIB)]
 
-    context, _ = stack_context()
+    context, traffic = stack_context()
     page = context.new_page()
     failed_once: list[str] = []
+    corrupted_once: list[str] = []
+    sent: dict[int, list[str | None]] = {}
+    answered: dict[int, list[int]] = {}
 
     def flaky_part_two(route):
         if not failed_once:
@@ -183,14 +192,44 @@ def test_a_large_file_goes_in_parallel_parts_and_a_failed_part_is_retried(
         else:
             route.continue_()
 
+    def corrupt_part_three(route):
+        if not corrupted_once:  # one byte flipped on the way: S3 must refuse the part
+            corrupted_once.append(route.request.url)
+            data = route.request.post_data_buffer
+            route.continue_(post_data=data[:100] + bytes([data[100] ^ 1]) + data[101:])
+        else:
+            route.continue_()
+
+    def part_number(url: str) -> int | None:
+        query = parse_qs(urlsplit(url).query)
+        return int(query["partNumber"][0]) if "partNumber" in query else None
+
+    def record_part(request):
+        if request.method == "PUT" and (number := part_number(request.url)):
+            sent.setdefault(number, []).append(request.headers.get("x-amz-checksum-crc32"))
+
+    def record_answer(response):
+        if response.request.method == "PUT" and (number := part_number(response.url)):
+            answered.setdefault(number, []).append(response.status)
+
+    page.on("request", record_part)
+    page.on("response", record_answer)
     page.route(f"{live_stack.sandbox_url}/**partNumber=2**", flaky_part_two)
+    page.route(f"{live_stack.sandbox_url}/**partNumber=3**", corrupt_part_three)
     page.goto("/upload")
     wait_for_data(page)
     page.select_option("#upload-dataset", "orders")
     page.set_input_files("#upload-input", str(path))
     item = page.locator(".smd-upload-item").filter(has_text=path.name)
     expect(item).to_have_attribute("data-state", "uploaded", timeout=60_000)
-    assert len(failed_once) == 1  # part 2 failed once, and the upload still completed
+    # Part 2's connection failed once, S3 refused part 3 once (BadDigest: a byte changed on
+    # the way), both were sent again, and the upload completed.
+    assert (len(failed_once), len(corrupted_once)) == (1, 1)
+    assert answered == {1: [200], 2: [200], 3: [400, 200]}
+    assert [e.split(" ")[0] for e in traffic.http_errors] == ["400"]  # that refusal alone
+    traffic.http_errors.clear()
+    # Every PUT carried the CRC32 of the file's bytes, as computed in the page (retries too).
+    assert sent == {n: [crc32_base64(c)] * (1 if n == 1 else 2) for n, c in enumerate(chunks, 1)}
     trail = page.locator(".smd-trail").filter(has_text=path.name)
     expect(trail).to_have_attribute("data-status", "succeeded", timeout=RUN_TIMEOUT_MS)
     expect(trail).to_contain_text(
@@ -207,3 +246,11 @@ def test_a_large_file_goes_in_parallel_parts_and_a_failed_part_is_retried(
     assert head["ContentLength"] == path.stat().st_size
     assert head["ETag"].endswith('-3"')  # assembled from three parts
     assert head["ServerSideEncryption"] == "aws:kms"
+    # S3 holds the composite of the three parts' CRC32s: completion named each one.
+    got = s3.get_object(Bucket="smd-raw", Key=key, ChecksumMode="ENABLED")
+    digests = b"".join(zlib.crc32(c).to_bytes(4, "big") for c in chunks)
+    assert (got["ChecksumType"], got["ChecksumCRC32"]) == (
+        "COMPOSITE",
+        f"{crc32_base64(digests)}-3",
+    )
+    got["Body"].close()

@@ -70,4 +70,4 @@ def fuzz_app(fuzz_settings: Settings, fuzz_svc: Services) -> dash.Dash:
 
 
 # The upload API's app and moto account, as the upload tests build them.
-from tests.uploads.conftest import aws, make_api  # noqa: E402, F401
+from tests.uploads.conftest import aws, make_api, small_parts  # noqa: E402, F401

@@ -2,7 +2,8 @@
 
 A refused file is a 4xx with `{"error"}` and leaves nothing behind: no uploads row, no
 object. An accepted one is exactly one validated row. `complete` and `abort` with any id
-or body answer 4xx (or the trail), never a 500.
+or body answer 4xx (or the trail), never a 500; `parts` signs exactly the parts asked, or
+answers 4xx, and the upload goes on either way.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy import func, select
 from dashapp.models import Upload
 from tests.reliability.strategies import EDGE_INTS, edge_text, json_values
 from tests.reliability.test_fuzz_fileformats import documents
-from tests.uploads.api_helpers import ORDERS
+from tests.uploads.api_helpers import ORDERS, big_csv
 from tests.uploads.conftest import HEADERS, Api
 
 SIZES = st.one_of(
@@ -134,5 +135,69 @@ def test_complete_and_abort_answer_any_id_and_body_without_a_500(
         )
         assert response.status_code < 500, (response.status_code, response.data[:300])
         assert response.is_json
+
+    check()
+
+
+CRC32S = st.sampled_from(["AAAAAA==", "8JIlEg==", "/////w==", "AAAAAB==", "AAAA", ""])
+
+
+def test_signing_parts_answers_any_id_and_body_without_a_500(
+    make_api: Callable[..., Api], aws: Any, small_parts: None
+) -> None:
+    api = make_api()
+    created = api.create("big.csv", big_csv(11 * 1024 * 1024))
+    assert created.status_code == 201 and created.json["part_count"] == 3
+    plan = created.json
+    part = st.fixed_dictionaries(
+        {},
+        optional={
+            "part_number": st.one_of(st.integers(-2, 5), json_values(1)),
+            "crc32": st.one_of(CRC32S, edge_text(), json_values(1)),
+        },
+    )
+    bodies = st.fixed_dictionaries(
+        {},
+        optional={
+            "multipart_upload_id": st.one_of(st.just(plan["multipart_upload_id"]), json_values(1)),
+            "parts": st.one_of(
+                st.lists(st.one_of(part, json_values(1)), max_size=4), json_values(2)
+            ),
+        },
+    )
+
+    @settings(max_examples=100)
+    @given(
+        upload_id=st.one_of(
+            st.just(plan["upload_id"]),
+            edge_text().filter(lambda t: "/" not in t and t.isprintable() and t.strip()),
+        ),
+        body=st.one_of(bodies, json_values(3)),
+    )
+    @example(
+        upload_id=plan["upload_id"],
+        body={
+            "multipart_upload_id": plan["multipart_upload_id"],
+            "parts": [{"part_number": 3, "crc32": "8JIlEg=="}],
+        },
+    )
+    def check(upload_id: str, body: Any) -> None:
+        response = api.client.post(
+            f"/api/uploads/{upload_id}/parts",
+            data=json.dumps(body),
+            content_type="application/json",
+            headers=HEADERS,
+        )
+        assert response.status_code in (200, 400, 404), (response.status_code, response.data[:300])
+        assert response.is_json
+        if response.status_code == 200:
+            asked = [p["part_number"] for p in body["parts"]]
+            signed = response.json["parts"]
+            assert [p["part_number"] for p in signed] == asked
+            for p, s in zip(body["parts"], signed, strict=True):
+                assert s["headers"] == {"x-amz-checksum-crc32": p["crc32"]}
+        else:
+            assert response.json["error"].strip()
+        assert _validated(api) == 1  # signing writes nothing: the upload goes on
 
     check()

@@ -36,6 +36,7 @@ from dashapp.actions.uploads.sniff import SAMPLE_BYTES
 from dashapp.models import Upload
 from tests.reliability.figure_report import report
 from tests.sandbox_process import ROOT, client, free_port, sandbox_process
+from tests.uploads.parts_protocol import part_of, put_part
 
 HEADERS = {"X-SMD-Upload": "1"}
 ROW = b"100000,c-000042,1234.50,EUR,2026-11-25T10:00:00Z\n"
@@ -149,10 +150,17 @@ def _check_and_send(url: str, name: str, data: bytes) -> dict[str, Any]:
     )
     assert r.status_code == 201, r.text
     plan = r.json()
-    assert plan["method"] == "multipart" and len(plan["part_urls"]) >= 2, plan
-    size = plan["part_size"]
-    for i, part_url in enumerate(plan["part_urls"]):
-        requests.put(part_url, data=data[i * size : (i + 1) * size], timeout=60).raise_for_status()
+    assert plan["method"] == "multipart" and plan["part_count"] >= 2, plan
+
+    def sign(body: dict[str, Any]) -> dict[str, Any]:
+        signed = requests.post(
+            f"{url}/api/uploads/{plan['upload_id']}/parts", json=body, headers=HEADERS, timeout=60
+        )
+        signed.raise_for_status()
+        return signed.json()
+
+    for number in range(1, plan["part_count"] + 1):
+        put_part(sign, plan, number, part_of(plan, data, number), timeout_s=60).raise_for_status()
     return plan
 
 

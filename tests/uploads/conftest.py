@@ -19,11 +19,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from moto import mock_aws
 
+from dashapp.actions.uploads import parts
 from dashapp.clock import FixedClock
 from dashapp.config import Settings
 from dashapp.services import Services
 from dashapp.web.export import export_blueprint
 from dashapp.web.uploads_api import uploads_blueprint
+from sandbox.fidelity import apply_fidelity
+from tests.uploads.parts_protocol import part_of, put_part
 
 NOW = datetime(2026, 11, 25, 18, 32, 17, tzinfo=UTC)
 HEADERS = {"X-SMD-Upload": "1"}
@@ -41,7 +44,9 @@ class Aws:
 
 @pytest.fixture
 def aws() -> Iterator[Aws]:
-    """moto with the sandbox's shape: KMS-encrypted raw bucket, a Glue job per dataset."""
+    """moto with the sandbox's shape and fidelity layer (S3 checks part checksums as AWS
+    does): KMS-encrypted raw bucket, a Glue job per dataset."""
+    apply_fidelity()
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
         kms = boto3.client("kms", region_name="us-east-1")
@@ -100,6 +105,24 @@ class Api:
     def abort(self, upload_id: str, **body: Any) -> Any:
         return self.client.post(f"/api/uploads/{upload_id}/abort", json=body, headers=HEADERS)
 
+    def sign_parts(self, upload_id: str, body: Any, **headers: str) -> Any:
+        """POST /api/uploads/<id>/parts as it comes back (status and JSON)."""
+        return self.client.post(
+            f"/api/uploads/{upload_id}/parts", json=body, headers={**HEADERS, **headers}
+        )
+
+    def signer(self, plan: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        def sign(body: dict[str, Any]) -> dict[str, Any]:
+            r = self.sign_parts(plan["upload_id"], body)
+            assert r.status_code == 200, r.json
+            return r.json
+
+        return sign
+
+    def put_part(self, plan: dict[str, Any], body: bytes, number: int) -> requests.Response:
+        """Part `number` of `body` as the page sends it: CRC32, signed URL, PUT."""
+        return put_part(self.signer(plan), plan, number, part_of(plan, body, number))
+
     def send(self, plan: dict[str, Any], body: bytes) -> None:
         """What the browser does with the plan: POST the form, or PUT every part."""
         if plan["method"] == "post":
@@ -107,9 +130,8 @@ class Api:
             r = requests.post(post["url"], data=post["fields"], files={"file": ("f", body)})
             assert r.status_code == 204, r.text
             return
-        size = plan["part_size"]
-        for i, url in enumerate(plan["part_urls"]):
-            r = requests.put(url, data=body[i * size : (i + 1) * size])
+        for number in range(1, plan["part_count"] + 1):
+            r = self.put_part(plan, body, number)
             assert r.status_code == 200, r.text
 
     def upload(self, name: str, body: bytes, dataset: str = "orders") -> dict[str, Any]:
@@ -136,6 +158,13 @@ def make_api(db_url: str, aws: Aws) -> Callable[..., Api]:
         return Api(app.test_client(), svc, clock)
 
     return make
+
+
+@pytest.fixture
+def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Multipart from 6 MiB in 5 MiB parts (S3's minimum), so tests stay small."""
+    monkeypatch.setattr(parts, "MULTIPART_THRESHOLD", 6 * parts.MIB)
+    monkeypatch.setattr(parts, "MIN_PART_SIZE", 5 * parts.MIB)
 
 
 @pytest.fixture

@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-import requests
 
 from collectors.runs import upload_id_for as collector_upload_id
-from dashapp.actions.uploads import service
-from tests.uploads.api_helpers import ORDERS, audit, uploads
+from dashapp.actions.uploads import parts
+from tests.uploads.api_helpers import ORDERS, audit, big_csv, uploads
 from tests.uploads.conftest import NOW
 
 KEY_SHAPE = re.compile(
@@ -132,25 +131,12 @@ def test_a_file_over_the_size_limit_is_refused_with_413(make_api, aws):
     assert aws.keys() == [] and uploads(api) == []
 
 
-@pytest.fixture
-def small_parts(monkeypatch):
-    """Multipart from 6 MiB in 5 MiB parts (S3's minimum), so tests stay small."""
-    monkeypatch.setattr(service, "MULTIPART_THRESHOLD", 6 * service.MIB)
-    monkeypatch.setattr(service, "MIN_PART_SIZE", 5 * service.MIB)
-
-
-def big_csv(size: int) -> bytes:
-    header = b"order_id,customer_id,amount,currency,ordered_at\n"
-    row = b"1,c-1,12.50,EUR,2026-11-25\n"
-    return header + row * ((size - len(header)) // len(row))
-
-
 def test_a_large_file_goes_in_parts_and_is_assembled_encrypted(api, aws, small_parts):
-    body = big_csv(11 * service.MIB)
+    body = big_csv(11 * parts.MIB)
     result = api.upload("big.csv", body)
     assert result["method"] == "multipart"
-    assert result["part_size"] == 5 * service.MIB
-    assert len(result["part_urls"]) == 3
+    assert result["part_size"] == 5 * parts.MIB
+    assert result["part_count"] == 3
     head = aws.s3.head_object(Bucket="smd-raw", Key=result["key"])
     assert head["ContentLength"] == len(body)
     assert head["Metadata"] == {"uploaded-by": "local"}
@@ -160,11 +146,10 @@ def test_a_large_file_goes_in_parts_and_is_assembled_encrypted(api, aws, small_p
 
 
 def test_a_multipart_upload_missing_a_part_is_aborted_and_fails(api, aws, small_parts):
-    body = big_csv(11 * service.MIB)
+    body = big_csv(11 * parts.MIB)
     plan = api.create("big.csv", body).json
-    size = plan["part_size"]
-    for i, url in enumerate(plan["part_urls"][:2]):
-        requests.put(url, data=body[i * size : (i + 1) * size])
+    for number in (1, 2):
+        assert api.put_part(plan, body, number).status_code == 200
     r = api.complete(plan["upload_id"], plan["multipart_upload_id"])
     assert r.status_code == 409
     assert r.json["error"] == "Only 2 of 3 parts (10.5 MB) arrived; upload the file again."
@@ -194,9 +179,9 @@ def test_completing_before_the_bytes_arrived_fails_clearly(api, aws):
 
 
 def test_abort_discards_the_parts_and_records_why(api, aws, small_parts):
-    body = big_csv(11 * service.MIB)
+    body = big_csv(11 * parts.MIB)
     plan = api.create("big.csv", body).json
-    requests.put(plan["part_urls"][0], data=body[: plan["part_size"]])
+    assert api.put_part(plan, body, 1).status_code == 200
     r = api.abort(
         plan["upload_id"],
         multipart_upload_id=plan["multipart_upload_id"],

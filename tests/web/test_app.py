@@ -10,7 +10,7 @@ import dash
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from dashapp.app import ASSETS_DIR, VENDOR_STYLESHEETS, create_app
+from dashapp.app import ASSETS_DIR, VENDOR_SCRIPTS, VENDOR_STYLESHEETS, create_app
 from dashapp.config import Settings
 from dashapp.services import Services, services
 from layouts import shell
@@ -79,6 +79,22 @@ def test_vendored_files_are_served_with_their_licences(app: dash.Dash) -> None:
     for package in ("bootstrap", "bootstrap-icons"):
         assert "MIT License" in (ASSETS_DIR / "vendor" / package / "LICENSE").read_text()
     assert "npm pack" in (ASSETS_DIR / "vendor" / "README.md").read_text()
+
+
+def test_the_vendored_crc32_script_loads_before_the_upload_script(app: dash.Dash) -> None:
+    client = app.server.test_client()
+    (script,) = VENDOR_SCRIPTS
+    response = client.get(f"/assets/{script}")
+    assert response.status_code == 200
+    assert b"crc32.js (C) 2014-present SheetJS" in response.get_data()
+    response.close()
+    licence = (ASSETS_DIR / "vendor" / "crc-32" / "LICENSE").read_text()
+    assert "Apache License" in licence and "Version 2.0" in licence
+    page = client.get("/").get_data(as_text=True)
+    scripts = re.findall(r'<script src="([^"]+)"', page)
+    crc = scripts.index(f"/assets/{script}")
+    upload = next(i for i, s in enumerate(scripts) if "/assets/smd-upload.js" in s)
+    assert crc < upload
 
 
 def test_no_stylesheet_or_font_points_off_origin() -> None:

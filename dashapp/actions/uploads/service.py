@@ -10,9 +10,8 @@ finishing late never drags an upload the collector already saw running back to "
 from __future__ import annotations
 
 import contextlib
-import math
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -23,18 +22,14 @@ from sqlalchemy.orm import Session
 
 from dashapp.actions import audit
 from dashapp.actions.uploads.keys import object_key, s3_uri
+from dashapp.actions.uploads.parts import is_multipart, part_plan
 from dashapp.actions.uploads.validate import AcceptedUpload, human_size
 from dashapp.aws import s3_uploads
-from dashapp.aws.clients import AwsClients
 from dashapp.config import Dataset, Settings
 from dashapp.identity import Identity
 from dashapp.models import Upload
 from dashapp.services import Services
 
-MIB = 1024 * 1024
-MULTIPART_THRESHOLD = 64 * MIB  # larger files go in parts: parallel, each retried alone
-MIN_PART_SIZE = 16 * MIB  # S3 needs ≥ 5 MiB per part (but the last)
-MAX_PARTS = 10_000  # S3's limit
 URL_EXPIRES_S = 6 * 3600
 COMPLETE_READ_TIMEOUT_S = 900.0  # a multi-GB file over a slow line still finishes
 ACTION_CREATE = "upload"
@@ -52,7 +47,8 @@ class UploadFailed(Exception):
 
 @dataclass(frozen=True)
 class UploadPlan:
-    """How the browser sends the file: one POST, or numbered parts of `part_size` bytes."""
+    """How the browser sends the file: one POST, or `part_count` numbered parts of `part_size`
+    bytes, each sent with its CRC32 on a URL signed for it (`/api/uploads/<id>/parts`)."""
 
     upload_id: str
     bucket: str
@@ -61,7 +57,8 @@ class UploadPlan:
     post: dict[str, Any] | None = None
     multipart_upload_id: str | None = None
     part_size: int | None = None
-    part_urls: list[str] = field(default_factory=list)
+    part_count: int | None = None
+    checksum_algorithm: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -72,14 +69,9 @@ class UploadPlan:
             "post": self.post,
             "multipart_upload_id": self.multipart_upload_id,
             "part_size": self.part_size,
-            "part_urls": self.part_urls,
+            "part_count": self.part_count,
+            "checksum_algorithm": self.checksum_algorithm,
         }
-
-
-def part_plan(size: int) -> tuple[int, int]:
-    """(part size, number of parts) for a multipart upload of `size` bytes."""
-    part = max(MIN_PART_SIZE, math.ceil(size / MAX_PARTS / MIB) * MIB)
-    return part, max(1, math.ceil(size / part))
 
 
 def upload_id_for(bucket: str, key: str) -> str:
@@ -104,7 +96,7 @@ def create_upload(
     s3 = svc.aws.client("s3")
     metadata = _metadata(identity)
     try:
-        if accepted.size <= MULTIPART_THRESHOLD:
+        if not is_multipart(accepted.size):
             post = s3_uploads.presigned_post(
                 s3,
                 bucket,
@@ -126,7 +118,6 @@ def create_upload(
                 metadata=metadata,
                 kms_key_id=settings.kms_key_id,
             )
-            urls = s3_uploads.part_urls(s3, bucket, key, mpu, parts, expires_s=URL_EXPIRES_S)
             plan = UploadPlan(
                 upload_id,
                 bucket,
@@ -134,7 +125,8 @@ def create_upload(
                 "multipart",
                 multipart_upload_id=mpu,
                 part_size=part_size,
-                part_urls=urls,
+                part_count=parts,
+                checksum_algorithm=s3_uploads.CHECKSUM_ALGORITHM,
             )
     except (ClientError, BotoCoreError) as e:
         with svc.sessions.begin() as session:
@@ -208,7 +200,7 @@ def _advance(session: Session, upload_id: str, expected: tuple[str, ...], **valu
     return bool(result.rowcount)
 
 
-def _load(svc: Services, upload_id: str) -> Upload:
+def load_upload(svc: Services, upload_id: str) -> Upload:
     with svc.sessions() as session:
         upload = session.get(Upload, upload_id)
         if upload is None:
@@ -252,7 +244,7 @@ def complete_upload(
 ) -> dict[str, Any]:
     """The browser says the bytes are in S3: check that they are, record them, and in
     direct trigger mode start the dataset's job. Returns the upload's trail fields."""
-    upload = _load(svc, upload_id)
+    upload = load_upload(svc, upload_id)
     # "uploaded" too: the collector may have seen the object's event before this call came.
     if upload.status not in ("validated", "uploaded"):
         return trail_json(svc, upload_id)
@@ -352,15 +344,10 @@ def _finish_multipart(
             action=ACTION_COMPLETE,
             remote_addr=remote_addr,
         )
-    s3_uploads.complete_multipart(_assembling_client(svc), bucket, key, multipart_upload_id, parts)
-
-
-def _assembling_client(svc: Services) -> Any:
-    """S3 may take far longer than one read timeout to assemble a multi-GB object (the
-    sandbox: 30 s a GB): CompleteMultipartUpload gets its own client, made per call (a
-    large upload's completion is rare), whose read timeout covers it."""
-    settings = svc.settings.model_copy(update={"aws_read_timeout_s": COMPLETE_READ_TIMEOUT_S})
-    return AwsClients(settings, counter=svc.aws.counter).client("s3")
+    # Assembling a multi-GB object may take far longer than one read timeout (S3 answers 200
+    # at once and keeps the connection alive; the sandbox answers when done, seconds a GB).
+    assembling = svc.aws.client("s3", read_timeout_s=COMPLETE_READ_TIMEOUT_S)
+    s3_uploads.complete_multipart(assembling, bucket, key, multipart_upload_id, parts)
 
 
 def job_arguments(settings: Settings, dataset: Dataset, bucket: str, key: str) -> dict[str, str]:
@@ -445,7 +432,7 @@ def abort_upload(
 ) -> dict[str, Any]:
     """The browser gave up (cancelled, or the transfer failed): discard the parts and mark
     the upload failed with the reason. Only an upload not yet completed can be aborted."""
-    upload = _load(svc, upload_id)
+    upload = load_upload(svc, upload_id)
     if upload.status != "validated":
         raise UploadFailed(
             f"This upload is already {upload.status}; it can no longer be cancelled.", status=409
@@ -478,7 +465,7 @@ def abort_upload(
 
 def trail_json(svc: Services, upload_id: str) -> dict[str, Any]:
     """The upload's status fields as the browser shows them after an API call."""
-    upload = _load(svc, upload_id)
+    upload = load_upload(svc, upload_id)
     return {
         "upload_id": upload.id,
         "status": upload.status,
