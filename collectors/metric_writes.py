@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -53,21 +53,20 @@ class PointColumns:
 
 # A re-read returns mostly what is stored: rewriting an equal row would only add a dead
 # tuple (PostgreSQL) and write-ahead log, so the update happens only when a value changed.
-_PG_UPSERT_POINTS = text(
-    """
+# Parameters are sent in psycopg's binary format (`%(name)b`): as text, every element of
+# the arrays would be quoted and escaped one by one.
+_PG_UPSERT_POINTS = """
     INSERT INTO metric_points (resource_type, resource_name, dimension, metric, stat, ts,
                                period_s, value)
     SELECT * FROM unnest(
-        CAST(:resource_type AS TEXT[]), CAST(:resource_name AS TEXT[]),
-        CAST(:dimension AS TEXT[]), CAST(:metric AS TEXT[]), CAST(:stat AS TEXT[]),
-        CAST(:ts AS TIMESTAMPTZ[]), CAST(:period_s AS INTEGER[]),
-        CAST(:value AS DOUBLE PRECISION[]))
+        %(resource_type)b::text[], %(resource_name)b::text[], %(dimension)b::text[],
+        %(metric)b::text[], %(stat)b::text[], %(ts)b::timestamptz[], %(period_s)b::int[],
+        %(value)b::float8[])
     ON CONFLICT ON CONSTRAINT uq_metric_points_key DO UPDATE
     SET value = EXCLUDED.value, period_s = EXCLUDED.period_s
     WHERE metric_points.value IS DISTINCT FROM EXCLUDED.value
        OR metric_points.period_s IS DISTINCT FROM EXCLUDED.period_s
-    """
-)
+"""
 
 
 def upsert_points(session: Session, points: PointColumns) -> None:
@@ -75,7 +74,8 @@ def upsert_points(session: Session, points: PointColumns) -> None:
     if not points:
         return
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(_PG_UPSERT_POINTS, {c: getattr(points, c) for c in POINT_COLUMNS})
+        params = {c: getattr(points, c) for c in POINT_COLUMNS}
+        session.connection().exec_driver_sql(_PG_UPSERT_POINTS, params)
         return
     stmt = sqlite.insert(MetricPoint.__table__)
     stmt = stmt.on_conflict_do_update(
@@ -98,21 +98,18 @@ TOTALS = {
 TOTAL_COLUMNS = ("rows_read", "bytes_read", "failed_tasks", "rows_written")
 
 # A total no point was stored for keeps the value the run had (COALESCE).
-_PG_UPDATE_TOTALS = text(
-    """
+_PG_UPDATE_TOTALS = """
     UPDATE job_runs SET
-        metrics_collected_at = :now,
+        metrics_collected_at = %(now)s,
         rows_read = COALESCE(t.rows_read, job_runs.rows_read),
         bytes_read = COALESCE(t.bytes_read, job_runs.bytes_read),
         failed_tasks = COALESCE(t.failed_tasks, job_runs.failed_tasks),
         rows_written = COALESCE(t.rows_written, job_runs.rows_written)
-    FROM unnest(CAST(:run_id AS TEXT[]), CAST(:rows_read AS BIGINT[]),
-                CAST(:bytes_read AS BIGINT[]), CAST(:failed_tasks AS BIGINT[]),
-                CAST(:rows_written AS BIGINT[]))
+    FROM unnest(%(run_id)b::text[], %(rows_read)b::bigint[], %(bytes_read)b::bigint[],
+                %(failed_tasks)b::bigint[], %(rows_written)b::bigint[])
          AS t(run_id, rows_read, bytes_read, failed_tasks, rows_written)
     WHERE job_runs.run_id = t.run_id
-    """
-)
+"""
 
 
 def run_totals(session: Session, runs: Sequence[tuple[str, str]]) -> dict[str, dict[str, int]]:
@@ -151,7 +148,8 @@ def store_run_totals(session: Session, runs: Sequence[tuple[str, str]], now: dat
         c: [totals.get(r, {}).get(c) for r in run_ids] for c in TOTAL_COLUMNS
     }
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(_PG_UPDATE_TOTALS, {"now": now, "run_id": run_ids, **columns})
+        params = {"now": now, "run_id": run_ids, **columns}
+        session.connection().exec_driver_sql(_PG_UPDATE_TOTALS, params)
         return
     stmt = (
         update(JobRun)

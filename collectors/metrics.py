@@ -195,6 +195,8 @@ def _read_and_store(
             read.failed_runs |= {
                 q.dimension for q in batch.queries if q.resource_type == "glue_job"
             }
+    oldest = ctx.clock.now() - timedelta(seconds=ctx.settings.metrics_reread_s + 3 * PERIOD_S)
+    _forget_old(ctx.memory.get("written_points", {}), oldest)
     return read
 
 
@@ -235,9 +237,6 @@ def _store(ctx: CollectorContext, series: Iterable[cw.Series]) -> tuple[int, dat
         with ctx.sessions.begin() as session:
             upsert_points(session, columns)
         written.update((k, v) for k, (_, v) in part)
-    _forget_old(
-        written, ctx.clock.now() - timedelta(seconds=ctx.settings.metrics_reread_s + 3 * PERIOD_S)
-    )
     return len(items), newest
 
 
