@@ -13,9 +13,9 @@ FilterLogEvents (5 calls/s per account) is never used.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,10 +67,11 @@ def follow_logs(ctx: CollectorContext) -> CycleResult:
     """Poll the streams of running jobs, and streams someone is watching, every second.
 
     GetLogEvents has an account quota (25 calls/s by default), so a cycle reads at most
-    `log_follow_max_calls_per_s` streams' worth: streams open in someone's live view
-    first, then streams never read, then those with lines in the last minute, then the
-    rest, least recently read first. With a few running jobs every stream is read every
-    cycle; with hundreds, watched streams stay live and the others take turns.
+    `log_follow_max_calls_per_s` streams' worth, in the order of `follow_order`: streams
+    open in someone's live view first, then the others taking turns, busy ones a turn
+    early. With a few running jobs every stream is read every cycle; with N streams past
+    a budget of B, a watched stream is read every cycle and every other within
+    ⌈N/B⌉ + 1 cycles, however many of them are busy.
     """
     now = ctx.clock.now()
     with ctx.sessions() as session:
@@ -111,27 +112,66 @@ def follow_logs(ctx: CollectorContext) -> CycleResult:
         1,
         int(ctx.settings.log_follow_max_calls_per_s * ctx.settings.collect_log_follow_interval_s),
     )
-    if len(targets) > budget:
-        targets = sorted(
-            targets,
-            key=lambda t: follow_priority(
-                known.get((t.group, t.stream)), now, watched=(t.group, t.stream) in watched
-            ),
-        )[:budget]
-    return read_streams(ctx, targets)
+    turns: FollowTurns = ctx.memory.setdefault("log_follow_turns", FollowTurns())
+    chosen = follow_order(targets, turns.last, known, watched, now)[:budget]
+    turns.took(chosen, keep=targets)
+    return read_streams(ctx, chosen)
 
 
-def follow_priority(
-    stream: LogStream | None, now: datetime, *, watched: bool = False
-) -> tuple[int, float]:
-    """Sort key: watched, then never read, then recently active, then least recently read."""
-    last_read = stream.last_read_at.timestamp() if stream and stream.last_read_at else 0.0
-    if watched:
-        return (0, last_read)
-    if stream is None or stream.last_read_at is None:
-        return (1, 0.0)
-    active = stream.last_event_at is not None and now - stream.last_event_at < timedelta(minutes=1)
-    return (2 if active else 3, last_read)
+BUSY_WITHIN = timedelta(minutes=1)  # a stream with a line this recent is likely to have more
+
+
+@dataclass
+class FollowTurns:
+    """The follower's rotation: the cycle each stream was last read in, by this process.
+
+    Cycles, not the `last_read_at` timestamps, order the turns: they never tie when the
+    clock stands still and never reorder when it steps back. A new process starts from
+    the stored `last_read_at` (streams it has not read yet go first, stalest first).
+    """
+
+    cycle: int = 0
+    last: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def took(self, read: Iterable[StreamTarget], *, keep: Iterable[StreamTarget]) -> None:
+        self.cycle += 1
+        for t in read:
+            self.last[(t.group, t.stream)] = self.cycle
+        current = {(t.group, t.stream) for t in keep}
+        for key in [k for k in self.last if k not in current]:
+            del self.last[key]  # the run finished: its stream is no longer followed
+
+
+def follow_order(
+    targets: Sequence[StreamTarget],
+    last_cycle: Mapping[tuple[str, str], int],
+    streams: Mapping[tuple[str, str], LogStream],
+    watched: set[tuple[str, str]],
+    now: datetime,
+) -> list[StreamTarget]:
+    """Streams in the order the follower reads them while its call budget lasts.
+
+    Watched streams first (someone is looking), then every other stream by how many
+    cycles ago it was last read, least recently first; a busy stream (a line in the last
+    minute) counts as read one cycle earlier than it was, so it goes ahead of quiet
+    streams read one cycle before it, and no further: busy streams get more turns, never
+    all of them, and a quiet stream waits at most one cycle longer than a strict rotation.
+    """
+
+    def key(t: StreamTarget) -> tuple[int, int, int, float, str, str]:
+        name = (t.group, t.stream)
+        row = streams.get(name)
+        busy = _busy(row, now)
+        last_read = row.last_read_at.timestamp() if row and row.last_read_at else 0.0
+        turn = last_cycle.get(name, 0) - (1 if busy else 0)
+        return (0 if name in watched else 1, turn, 0 if busy else 1, last_read, t.group, t.stream)
+
+    return sorted(targets, key=key)
+
+
+def _busy(stream: LogStream | None, now: datetime) -> bool:
+    last = stream.last_event_at if stream is not None else None
+    return last is not None and now - last < BUSY_WITHIN
 
 
 def _resource_type(group: str) -> str:

@@ -2,32 +2,35 @@
 
 Every query of a cycle that fits one time window goes into the same
 GetMetricData calls (500 queries each, ids mapped back by index), so N queries
-cost ⌈N/500⌉ calls. The window starts at the last read end minus a re-read
-margin (late datapoints land) and is aligned to the period; upserts make the
-re-read harmless. Runs finished long ago (after a restart) are read in their own
-windows, a batch of runs at a time.
-"""
+cost ⌈N/500⌉ calls, a few in flight at once, each batch stored as it arrives.
+The window starts at the last read end minus a re-read margin (late datapoints
+land) and is aligned to the period; upserts make the re-read harmless. A batch
+that cannot be read or stored is reported and the others land; the window then
+stays where it was, so the next cycle reads that batch's minutes again. Runs
+never read since the window's start (after a restart) are read in their own
+windows, a batch of runs at a time."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 
 from collectors.context import CollectorContext, CycleResult
+from collectors.metric_writes import PointColumns, store_run_totals, upsert_points
 from dashapp.aws import cloudwatch as cw
 from dashapp.aws import glue
-from dashapp.db import upsert
-from dashapp.models import CollectorCursor, JobRun, LambdaFunction, MetricPoint
+from dashapp.models import CollectorCursor, JobRun, LambdaFunction
 
 PERIOD_S = 60
 CLOUDWATCH_MINUTE_RETENTION = timedelta(days=15)  # 1-minute datapoints are kept 15 days
 RUNS_PER_BATCH = 100  # 5 queries a run: one GetMetricData call per batch
 CURSOR = "metrics:window_end"
-WRITE_CHUNK = 5000
+WRITE_CHUNK = 5000  # points a transaction (SQLite: one writer at a time)
+READ_WORKERS = 4  # GetMetricData calls in flight (AWS allows 50 a second)
 
 
 def collect_metrics(ctx: CollectorContext) -> CycleResult:
@@ -51,32 +54,49 @@ def collect_metrics(ctx: CollectorContext) -> CycleResult:
         backfill=timedelta(seconds=s.metrics_backfill_s),
     )
     queries: list[cw.MetricQuery] = [q for f in functions for q in cw.lambda_queries(f, PERIOD_S)]
-    recent = [r for r in runs if r.started_at >= start]
-    older = [r for r in runs if r.started_at < start]
+    recent = [r for r in runs if _read_up_to(r, start)]
+    older = [r for r in runs if not _read_up_to(r, start)]
     queries += [
         q
         for r in recent
         for q in cw.glue_run_queries(r.job_name, r.run_id, s.ingestion_metric_namespace, PERIOD_S)
     ]
     client = ctx.aws.client("cloudwatch")
-    if queries:
-        points = cw.get_metric_data(client, queries, start, end)
-        result.items += _store(ctx, points, recent, now)
-        if points:
-            # How far the newest datapoint's bucket ends behind now.
-            newest = max(p.ts for p in points) + timedelta(seconds=PERIOD_S)
-            result.observe_lag(max(0.0, (now - newest).total_seconds()))
+    read = _read_and_store(ctx, client, queries, start, end)
+    if read.errors and len(read.errors) == read.batches:
+        raise read.errors[0][1]  # nothing was read: the cycle failed, the window stays
+    for what, error in read.errors:
+        result.failed(what, error)
+    result.items += read.items
+    if read.newest is not None:
+        # How far the newest datapoint's bucket ends behind now.
+        newest = read.newest + timedelta(seconds=PERIOD_S)
+        result.observe_lag(max(0.0, (now - newest).total_seconds()))
+    read_runs = [r for r in recent if r.run_id not in read.failed_runs]
     with ctx.sessions.begin() as session:
-        row = session.get(CollectorCursor, CURSOR) or CollectorCursor(name=CURSOR)
-        row.value = {"end": end.isoformat()}
-        row.updated_at = now
-        session.add(row)
+        store_run_totals(session, [(r.job_name, r.run_id) for r in read_runs], now)
+    if not read.errors:
+        # A failed batch leaves the window where it was: the next cycle reads it again.
+        with ctx.sessions.begin() as session:
+            row = session.get(CollectorCursor, CURSOR) or CollectorCursor(name=CURSOR)
+            row.value = {"end": end.isoformat()}
+            row.updated_at = now
+            session.add(row)
     for batch in _batches_by_time(older, RUNS_PER_BATCH):
         try:
             result.items += fetch_run_metrics(ctx, batch, now)
         except Exception as e:  # noqa: BLE001 - a failed backfill batch is retried next cycle
             result.failed(f"metrics of {len(batch)} finished runs", e)
     return result
+
+
+def _read_up_to(run: JobRun, start: datetime) -> bool:
+    """Whether the window from `start` holds every point of `run` not stored yet: it started
+    in the window, or a read since `start` stored all it had until then (a long-running
+    job is then read a window at a time, not from its start every cycle)."""
+    return run.started_at >= start or (
+        run.metrics_collected_at is not None and run.metrics_collected_at >= start
+    )
 
 
 def runs_needing_metrics(
@@ -127,103 +147,105 @@ def fetch_run_metrics(ctx: CollectorContext, runs: Sequence[JobRun], now: dateti
         for r in runs
         for q in cw.glue_run_queries(r.job_name, r.run_id, s.ingestion_metric_namespace, PERIOD_S)
     ]
-    points = cw.get_metric_data(ctx.aws.client("cloudwatch"), queries, start, end)
-    return _store(ctx, points, runs, now)
+    read = _read_and_store(ctx, ctx.aws.client("cloudwatch"), queries, start, end, workers=1)
+    if read.errors:
+        raise read.errors[0][1]
+    with ctx.sessions.begin() as session:
+        store_run_totals(session, [(r.job_name, r.run_id) for r in runs], now)
+    return read.items
 
 
-def _store(
-    ctx: CollectorContext, points: Iterable[cw.Datapoint], runs: Sequence[JobRun], now: datetime
-) -> int:
-    rows = [
-        {
-            "resource_type": p.query.resource_type,
-            "resource_name": p.query.resource_name,
-            "dimension": p.query.dimension,
-            "metric": p.query.metric,
-            "stat": p.query.stat,
-            "ts": p.ts,
-            "period_s": p.query.period_s,
-            "value": p.value,
-        }
-        for p in points
-    ]
+@dataclass
+class _Read:
+    """What reading and storing a cycle's queries did."""
+
+    batches: int = 0
+    items: int = 0
+    newest: datetime | None = None
+    errors: list[tuple[str, BaseException]] = field(default_factory=list)
+    failed_runs: set[str] = field(default_factory=set)
+
+
+def _read_and_store(
+    ctx: CollectorContext,
+    client: Any,
+    queries: Sequence[cw.MetricQuery],
+    start: datetime,
+    end: datetime,
+    *,
+    workers: int = READ_WORKERS,
+) -> _Read:
+    """Read the queries' datapoints and store each batch as it arrives; a batch that cannot
+    be read or stored is reported with the runs it held, and the other batches still land."""
+    read = _Read()
+    for batch in cw.read_batches(client, queries, start, end, workers=workers):
+        read.batches += 1
+        error = batch.error
+        if error is None:
+            try:
+                n, newest = _store(ctx, batch.series)
+            except Exception as e:  # noqa: BLE001 - this batch only; the others are stored
+                error = e
+            else:
+                read.items += n
+                if newest is not None and (read.newest is None or newest > read.newest):
+                    read.newest = newest
+        if error is not None:
+            read.errors.append((f"metrics of {len(batch.queries)} series", error))
+            read.failed_runs |= {
+                q.dimension for q in batch.queries if q.resource_type == "glue_job"
+            }
+    oldest = ctx.clock.now() - timedelta(seconds=ctx.settings.metrics_reread_s + 3 * PERIOD_S)
+    _forget_old(ctx.memory.get("written_points", {}), oldest)
+    return read
+
+
+SeriesKey = tuple[str, str, str, str, str]
+
+
+def _store(ctx: CollectorContext, series: Iterable[cw.Series]) -> tuple[int, datetime | None]:
+    """Store what changed since this process last wrote it; the number of points written and
+    the newest timestamp read."""
     # The re-read window returns mostly what we already stored: write only what changed.
-    written: dict[tuple[Any, ...], float] = ctx.memory.setdefault("written_points", {})
-    changed = [r for r in rows if written.get(_point_key(r)) != r["value"]]
-    run_ids = [r.run_id for r in runs]
-    n = 0
+    written: dict[tuple[SeriesKey, datetime], float] = ctx.memory.setdefault("written_points", {})
+    changed: dict[tuple[SeriesKey, datetime], tuple[int, float]] = {}
+    newest: datetime | None = None
+    for s in series:
+        q = s.query
+        key: SeriesKey = (q.resource_type, q.resource_name, q.dimension, q.metric, q.stat)
+        for ts, value in zip(s.timestamps, s.values, strict=True):
+            if written.get((key, ts)) != value:
+                changed[(key, ts)] = (q.period_s, value)
+        latest = max(s.timestamps)
+        if newest is None or latest > newest:
+            newest = latest
+    items = list(changed.items())
     # Short transactions: a backfill of a million points must not hold SQLite's single write
     # lock for a minute while the event consumer waits to store a state change.
-    for start in range(0, len(changed), WRITE_CHUNK):
-        part = changed[start : start + WRITE_CHUNK]
+    for begin in range(0, len(items), WRITE_CHUNK):
+        part = items[begin : begin + WRITE_CHUNK]
+        columns = PointColumns()
+        for ((rtype, name, dim, metric, stat), ts), (period, value) in part:
+            columns.resource_type.append(rtype)
+            columns.resource_name.append(name)
+            columns.dimension.append(dim)
+            columns.metric.append(metric)
+            columns.stat.append(stat)
+            columns.ts.append(ts)
+            columns.period_s.append(period)
+            columns.value.append(value)
         with ctx.sessions.begin() as session:
-            n += upsert(
-                session,
-                MetricPoint,
-                part,
-                conflict=["resource_type", "resource_name", "dimension", "metric", "stat", "ts"],
-                update=["value", "period_s"],
-            )
-        for r in part:
-            written[_point_key(r)] = r["value"]
-    if run_ids:
-        with ctx.sessions.begin() as session:
-            _update_run_totals(session, run_ids, now)
-    _forget_old(written, now - timedelta(seconds=ctx.settings.metrics_reread_s + 3 * PERIOD_S))
-    return n
+            upsert_points(session, columns)
+        written.update((k, v) for k, (_, v) in part)
+    return len(items), newest
 
 
-def _point_key(row: dict[str, Any]) -> tuple[Any, ...]:
-    return (
-        row["resource_type"],
-        row["resource_name"],
-        row["dimension"],
-        row["metric"],
-        row["stat"],
-        row["ts"],
-    )
-
-
-def _forget_old(written: dict[tuple[Any, ...], float], before: datetime) -> None:
+def _forget_old(written: dict[tuple[SeriesKey, datetime], float], before: datetime) -> None:
     """Keep the cache to the re-read window (older points are never read again)."""
     if len(written) < 50_000:
         return
-    for key in [k for k in written if k[5] < before]:
+    for key in [k for k in written if k[1] < before]:
         del written[key]
-
-
-_TOTALS = {
-    "glue.driver.aggregate.recordsRead": "rows_read",
-    "glue.driver.aggregate.bytesRead": "bytes_read",
-    "glue.driver.aggregate.numFailedTasks": "failed_tasks",
-    cw.ROWS_WRITTEN: "rows_written",
-}
-
-
-def _update_run_totals(session: Any, run_ids: list[str], now: datetime) -> None:
-    """Per-run totals from every stored point (not just this read), so re-reads converge."""
-    totals: dict[str, dict[str, float]] = defaultdict(dict)
-    for start in range(0, len(run_ids), 500):
-        part = run_ids[start : start + 500]
-        for run_id, metric, value in session.execute(
-            select(MetricPoint.dimension, MetricPoint.metric, MetricPoint.value).where(
-                MetricPoint.resource_type == "glue_job",
-                MetricPoint.dimension.in_(part),
-                MetricPoint.metric.in_(list(_TOTALS)),
-                MetricPoint.stat == "Sum",
-            )
-        ):
-            column = _TOTALS[metric]
-            totals[run_id][column] = totals[run_id].get(column, 0.0) + value
-    for run_id in run_ids:
-        values: dict[str, Any] = {"metrics_collected_at": now}
-        values.update({k: round(v) for k, v in totals.get(run_id, {}).items()})
-        session.execute(
-            update(JobRun)
-            .where(JobRun.run_id == run_id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
 
 
 def _batches_by_time(runs: Sequence[JobRun], size: int) -> Iterable[list[JobRun]]:

@@ -7,7 +7,9 @@ them in: ids are `q<index>` and map back to the query list of that call.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -53,6 +55,25 @@ class Datapoint:
     value: float
 
 
+@dataclass(frozen=True, slots=True)
+class Series:
+    """What one query returned on one page, as columns: a cycle reads hundreds of thousands
+    of datapoints, and one object per point costs more than the call that brought them."""
+
+    query: MetricQuery
+    timestamps: list[datetime]
+    values: list[float]
+
+
+@dataclass
+class BatchRead:
+    """One batch of queries read in full (every page), or the error that stopped it."""
+
+    queries: Sequence[MetricQuery]
+    series: list[Series]
+    error: BaseException | None = None
+
+
 def batched(items: Sequence[Any], size: int = MAX_QUERIES) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -68,43 +89,120 @@ def request_queries(queries: Sequence[MetricQuery]) -> list[dict[str, Any]]:
     return [q.to_request(f"q{i}") for i, q in enumerate(queries)]
 
 
-def parse_results(
-    queries: Sequence[MetricQuery], results: Iterable[dict[str, Any]]
-) -> list[Datapoint]:
-    """Datapoints of one call's MetricDataResults, mapped to their query by the id's index."""
-    out: list[Datapoint] = []
+def _utc(ts: datetime) -> datetime:
+    return ts if ts.tzinfo is UTC else as_utc(ts)
+
+
+def parse_series(queries: Sequence[MetricQuery], results: Iterable[dict[str, Any]]) -> list[Series]:
+    """One call's MetricDataResults, each mapped to its query by the id's index."""
+    out: list[Series] = []
     for result in results:
         qid = result["Id"]
         if not qid.startswith("q") or not qid[1:].isdigit() or int(qid[1:]) >= len(queries):
             raise ValueError(f"GetMetricData returned an id we did not send: {qid!r}")
-        query = queries[int(qid[1:])]
-        for ts, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=True):
-            out.append(Datapoint(query, as_utc(ts), float(value)))
+        timestamps = result.get("Timestamps") or []
+        values = result.get("Values") or []
+        if len(timestamps) != len(values):
+            raise ValueError(
+                f"GetMetricData result {qid}: {len(timestamps)} timestamps, {len(values)} values"
+            )
+        if timestamps:
+            query = queries[int(qid[1:])]
+            out.append(Series(query, [_utc(t) for t in timestamps], list(map(float, values))))
     return out
+
+
+def parse_results(
+    queries: Sequence[MetricQuery], results: Iterable[dict[str, Any]]
+) -> list[Datapoint]:
+    """Datapoints of one call's MetricDataResults, mapped to their query by the id's index."""
+    return [
+        Datapoint(s.query, ts, value)
+        for s in parse_series(queries, results)
+        for ts, value in zip(s.timestamps, s.values, strict=True)
+    ]
+
+
+def _read_batch(
+    client: Any, queries: Sequence[MetricQuery], start: datetime, end: datetime
+) -> BatchRead:
+    request = request_queries(queries)
+    series: list[Series] = []
+    token: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {
+            "MetricDataQueries": request,
+            "StartTime": start,
+            "EndTime": end,
+            "ScanBy": "TimestampAscending",
+        }
+        if token:
+            kwargs["NextToken"] = token
+        resp = client.get_metric_data(**kwargs)
+        series.extend(parse_series(queries, resp.get("MetricDataResults", [])))
+        token = resp.get("NextToken")
+        if not token:
+            return BatchRead(queries, series)
+
+
+def read_batches(
+    client: Any,
+    queries: Sequence[MetricQuery],
+    start: datetime,
+    end: datetime,
+    *,
+    workers: int = 1,
+) -> Iterator[BatchRead]:
+    """Every batch of 500 queries in [start, end), as each completes: ⌈N/500⌉ calls, plus
+    pages past 100,800 points.
+
+    Up to `workers` calls are in flight at once (GetMetricData allows 50 a second), so a
+    cycle waits for about ⌈N/500⌉/workers round trips instead of ⌈N/500⌉, and the caller
+    stores one batch while the next ones are read. At most `workers` read batches wait in
+    memory. A batch that fails is yielded with its error; the others are still read.
+    """
+    batches = iter(list(batched(list(queries))))
+
+    def read(chunk: Sequence[MetricQuery]) -> BatchRead:
+        try:
+            return _read_batch(client, chunk, start, end)
+        except Exception as e:  # noqa: BLE001 - handed to the caller with its batch
+            return BatchRead(chunk, [], e)
+
+    if workers <= 1:
+        for chunk in batches:
+            yield read(chunk)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cloudwatch") as pool:
+        pending: set[Future[BatchRead]] = set()
+        for chunk in itertools.islice(batches, workers):
+            pending.add(pool.submit(read, chunk))
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    chunk = next(batches, None)
+                    if chunk is not None:
+                        pending.add(pool.submit(read, chunk))
+                    yield future.result()
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def get_metric_data(
     client: Any, queries: Sequence[MetricQuery], start: datetime, end: datetime
 ) -> list[Datapoint]:
-    """Datapoints of `queries` in [start, end): ⌈N/500⌉ calls, plus pages past 100,800 points."""
+    """Datapoints of `queries` in [start, end), one call at a time; raises the first error."""
     points: list[Datapoint] = []
-    for chunk in batched(list(queries)):
-        request = request_queries(chunk)
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {
-                "MetricDataQueries": request,
-                "StartTime": start,
-                "EndTime": end,
-                "ScanBy": "TimestampAscending",
-            }
-            if token:
-                kwargs["NextToken"] = token
-            resp = client.get_metric_data(**kwargs)
-            points.extend(parse_results(chunk, resp.get("MetricDataResults", [])))
-            token = resp.get("NextToken")
-            if not token:
-                break
+    for batch in read_batches(client, queries, start, end):
+        if batch.error is not None:
+            raise batch.error
+        for s in batch.series:
+            points.extend(
+                Datapoint(s.query, ts, value)
+                for ts, value in zip(s.timestamps, s.values, strict=True)
+            )
     return points
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -211,3 +212,68 @@ def test_without_reread_the_last_partial_bucket_is_still_read_again() -> None:
 def test_window_never_inverts_when_the_clock_steps_back() -> None:
     start, end = _window(datetime(2026, 11, 25, 18, 40, tzinfo=UTC), reread_s=0)
     assert start < end
+
+
+class _ConcurrentStub:
+    """Answers each query with one point whose value is its function's number; fails the
+    batch holding `fail_for`. With `meet`, the first two calls wait for each other (a
+    barrier): they pass only if both are in flight at once."""
+
+    def __init__(self, fail_for: str | None = None, *, meet: bool = True) -> None:
+        self.fail_for = fail_for
+        self.meet = meet
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.calls = 0
+        self.barrier = threading.Barrier(2, timeout=10)
+
+    def get_metric_data(self, **kwargs: Any) -> dict[str, Any]:
+        with self.lock:
+            self.calls += 1
+            first_two = self.meet and self.calls <= 2
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if first_two:
+                self.barrier.wait()
+            names = [
+                q["MetricStat"]["Metric"]["Dimensions"][0]["Value"]
+                for q in kwargs["MetricDataQueries"]
+            ]
+            if self.fail_for in names:
+                raise RuntimeError(f"injected failure of the batch holding {self.fail_for}")
+            return {
+                "MetricDataResults": [
+                    {"Id": q["Id"], "Timestamps": [T], "Values": [float(name.split("-")[1])]}
+                    for q, name in zip(kwargs["MetricDataQueries"], names, strict=True)
+                ]
+            }
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+
+def test_batches_are_read_concurrently_within_the_bound_and_map_back_exactly() -> None:
+    queries = [q for i in range(700) for q in cw.lambda_queries(f"fn-{i}")]  # 12 batches
+    stub = _ConcurrentStub()
+    batches = list(cw.read_batches(stub, queries, T, T + timedelta(minutes=5), workers=3))
+    assert stub.calls == 12 and 2 <= stub.most_in_flight <= 3
+    assert [b.error for b in batches] == [None] * 12
+    got = {(s.query, s.values[0]) for b in batches for s in b.series}
+    assert got == {(q, float(q.resource_name.split("-")[1])) for q in queries}
+
+
+def test_a_failed_batch_is_handed_back_and_the_others_are_still_read() -> None:
+    queries = [q for i in range(200) for q in cw.lambda_queries(f"fn-{i}")]  # 4 batches
+    stub = _ConcurrentStub(fail_for="fn-70")  # queries 560-567: the second batch
+    batches = list(cw.read_batches(stub, queries, T, T + timedelta(minutes=5), workers=2))
+    failed = [b for b in batches if b.error is not None]
+    assert len(batches) == 4 and len(failed) == 1
+    assert "fn-70" in str(failed[0].error)
+    assert list(failed[0].queries) == queries[500:1000]
+    read = {s.query for b in batches for s in b.series}
+    assert read == set(queries) - set(queries[500:1000])
+    sequential = _ConcurrentStub(fail_for="fn-70", meet=False)
+    with pytest.raises(RuntimeError, match="fn-70"):
+        cw.get_metric_data(sequential, queries, T, T + timedelta(minutes=5))

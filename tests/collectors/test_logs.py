@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime, timedelta
+import math
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from collectors.context import CollectorContext
-from collectors.logs import collect_logs, follow_logs
+from collectors.logs import (
+    FollowTurns,
+    StreamTarget,
+    collect_logs,
+    follow_logs,
+    follow_order,
+)
 from collectors.runs import store_runs
 from dashapp.db import upsert
 from dashapp.models import JobRun, LambdaFunction, LogEvent, LogStream, LogWatch, MetricPoint
 from tests.collectors.conftest import MakeCtx, client, watch_calls
+from tests.reliability.figure_report import report
 
 OUT, ERR = "/aws-glue/jobs/output", "/aws-glue/jobs/error"
 RUN = "jr_7f3a9c2e5b1d4f6a8c0e2b4d6f8a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a"
@@ -304,39 +313,48 @@ def _lambda_events(ctx: CollectorContext) -> list[tuple[str, str, str]]:
         return [(e.log_group, e.level, e.message) for e in s.scalars(q)]
 
 
-def test_the_follower_spends_at_most_its_call_budget_busy_streams_first(make_ctx: MakeCtx) -> None:
-    """Hundreds of running jobs must not blow the GetLogEvents quota: a cycle reads at most
-    its budget, streams with fresh lines stay live, quiet ones wait their turn."""
-    ctx = make_ctx(log_follow_max_calls_per_s=3, collect_log_follow_interval_s=1.0)
+def _running_jobs(ctx: CollectorContext, n: int) -> list[str]:
+    """`n` runs running for five minutes, each with a line in its output and error streams."""
     t = ctx.clock.now() - timedelta(minutes=5)
-    runs = [f"jr_{i:064x}" for i in range(1, 5)]
+    runs = [f"jr_{i:064x}" for i in range(1, n + 1)]
     with ctx.sessions.begin() as s:
         store_runs(s, [_run_row(r, t) for r in runs])
     for r in runs:
         _put(OUT, r, [(t, f"start {r[-4:]}")])
         _put(ERR, r, [(t, "log4j init")])
+    return runs
+
+
+def test_the_follower_spends_at_most_its_call_budget_busy_streams_first(make_ctx: MakeCtx) -> None:
+    """Hundreds of running jobs must not blow the GetLogEvents quota: a cycle reads at most
+    its budget, a stream with fresh lines gets more turns than quiet ones, and the quiet
+    ones still take theirs."""
+    ctx = make_ctx(log_follow_max_calls_per_s=3, collect_log_follow_interval_s=1.0)
+    runs = _running_jobs(ctx, 4)
     reads = watch_calls(ctx.aws.client("logs"), "GetLogEvents")
     # Every stream gets read once, at most three per cycle.
     for _ in range(3):
         follow_logs(ctx)
     assert len(reads) == 8 + 1  # 3 + 3 + 3 calls; the ninth re-reads the stalest stream
     assert len({(c["logGroupName"], c["logStreamName"]) for c in reads}) == 8
-    # A busy stream (new lines) is read every cycle while quiet ones wait.
+    # A busy stream (a new line every cycle) is read more often; every quiet one still gets
+    # its turn within ceil(8/3) + 1 cycles.
     reads.clear()
-    now = ctx.clock.now()
-    _put(OUT, runs[0], [(now, "busy 1")])
-    with ctx.sessions.begin() as s:
-        busy = s.scalar(
-            select(LogStream).where(LogStream.log_stream == runs[0], LogStream.log_group == OUT)
-        )
-        busy.last_event_at = now
-    for _ in range(4):
+    for i in range(8):
+        _put(OUT, runs[0], [(ctx.clock.now(), f"busy {i}")])
         follow_logs(ctx)
-    busy_reads = [c for c in reads if c["logStreamName"] == runs[0] and c["logGroupName"] == OUT]
-    assert len(reads) == 12
-    assert len(busy_reads) == 4
+    per_stream: dict[tuple[str, str], int] = {}
+    for c in reads:
+        per_stream[(c["logGroupName"], c["logStreamName"])] = (
+            per_stream.get((c["logGroupName"], c["logStreamName"]), 0) + 1
+        )
+    busy_reads = per_stream.pop((OUT, runs[0]))
+    assert len(reads) == 8 * 3
+    assert len(per_stream) == 7 and busy_reads > max(per_stream.values())
+    first_four = {(c["logGroupName"], c["logStreamName"]) for c in reads[: 4 * 3]}
+    assert len(first_four) == 8
     with ctx.sessions() as s:
-        assert s.scalar(select(func.count()).where(LogEvent.message == "busy 1")) == 1
+        assert s.scalar(select(func.count()).where(LogEvent.message.like("busy %"))) == 8
 
 
 def test_a_watched_stream_is_read_every_cycle_ahead_of_the_budget(make_ctx: MakeCtx) -> None:
@@ -372,3 +390,93 @@ def test_a_watched_stream_is_read_every_cycle_ahead_of_the_budget(make_ctx: Make
     ctx.clock.advance(60)  # the viewer left; the heartbeat stopped
     follow_logs(ctx)
     assert [c for c in reads if c["logGroupName"] == group] == []
+
+
+def test_with_more_busy_streams_than_the_budget_every_stream_still_gets_its_turn(
+    make_ctx: MakeCtx, request: pytest.FixtureRequest
+) -> None:
+    """40 streams of running jobs, 15 GetLogEvents a second: 20 output streams write all the
+    time, 20 error streams are quiet. A line written to each must be stored within
+    ceil(40/15) + 1 cycles: busy streams may go first, never for ever."""
+    budget, interval = 15, 1.0
+    ctx = make_ctx(log_follow_max_calls_per_s=budget, collect_log_follow_interval_s=interval)
+    runs = _running_jobs(ctx, 20)
+    streams = [(g, r) for r in runs for g in (OUT, ERR)]
+    reads = watch_calls(ctx.aws.client("logs"), "GetLogEvents")
+
+    def cycle(n: int) -> None:
+        """One follower cycle a second, the output streams writing a line before each."""
+        ctx.clock.advance(interval)
+        for r in runs:
+            _put(OUT, r, [(ctx.clock.now(), f"progress {n} {r[-4:]}")])
+        follow_logs(ctx)
+
+    for n in range(6):  # every stream read once; the output streams are now known to be busy
+        cycle(n)
+    assert {(c["logGroupName"], c["logStreamName"]) for c in reads} == set(streams)
+    reads.clear()
+    for g, r in streams:
+        _put(g, r, [(ctx.clock.now(), f"marker {g} {r}")])
+    bound = math.ceil(len(streams) / budget) + 1
+    arrived_at: dict[str, int] = {}
+    for n in range(1, 3 * bound + 1):
+        cycle(100 + n)
+        with ctx.sessions() as s:
+            for message in s.scalars(
+                select(LogEvent.message).where(LogEvent.message.like("marker %"))
+            ):
+                arrived_at.setdefault(message, n)
+        if len(arrived_at) == len(streams):
+            break
+    report(
+        request,
+        "log_follow",
+        [
+            f"{len(streams)} streams ({len(runs)} busy), budget {budget} calls/s: "
+            f"{len(arrived_at)} of {len(streams)} lines stored, every one within "
+            f"{max(arrived_at.values(), default=0)} cycles (bound {bound})"
+        ],
+    )
+    assert len(reads) <= budget * n, "never more calls than the budget"
+    missing = sorted({f"marker {g} {r}" for g, r in streams} - set(arrived_at))
+    assert missing == [], f"{len(missing)} streams never read in {n} cycles"
+    assert max(arrived_at.values()) <= bound
+
+
+@pytest.mark.parametrize(("n_streams", "n_busy"), [(40, 20), (400, 100), (400, 399), (100, 0)])
+def test_follow_order_reads_every_stream_within_a_rotation_and_one_cycle(
+    n_streams: int, n_busy: int
+) -> None:
+    """The follower's order over 200 cycles of 15 calls: each stream waits at most
+    ceil(N/15) + 1 cycles between reads, and busy streams are read at least as often."""
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    targets = [StreamTarget(OUT, f"jr_{i:04d}", "glue_job", "ingest") for i in range(n_streams)]
+    rows = {
+        (t.group, t.stream): LogStream(
+            log_group=t.group,
+            log_stream=t.stream,
+            last_event_at=now - timedelta(seconds=5 if i < n_busy else 600),
+        )
+        for i, t in enumerate(targets)
+    }
+    turns = FollowTurns()
+    last_read: dict[str, int] = {}
+    longest_wait: dict[str, int] = {}
+    reads: dict[str, int] = {}
+    for cycle in range(200):
+        chosen = follow_order(targets, turns.last, rows, set(), now)[:15]
+        turns.took(chosen, keep=targets)
+        for t in chosen:
+            if t.stream in last_read:
+                wait = cycle - last_read[t.stream]
+                longest_wait[t.stream] = max(longest_wait.get(t.stream, 0), wait)
+            last_read[t.stream] = cycle
+            reads[t.stream] = reads.get(t.stream, 0) + 1
+    assert len(reads) == n_streams
+    assert max(longest_wait.values()) <= math.ceil(n_streams / 15) + 1
+    busy, quiet = (
+        [reads[t.stream] for t in targets[:n_busy]],
+        [reads[t.stream] for t in targets[n_busy:]],
+    )
+    if busy and quiet:
+        assert min(busy) >= max(quiet)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -15,7 +15,13 @@ from collectors.runs import store_runs
 from dashapp.aws.cloudwatch import align_down
 from dashapp.db import upsert
 from dashapp.models import JobRun, LambdaFunction, MetricPoint
-from tests.collectors.conftest import MakeCtx, put_metric, put_run_metrics
+from tests.collectors.conftest import (
+    MakeCtx,
+    fail_calls,
+    put_metric,
+    put_run_metrics,
+    watch_calls,
+)
 
 REREAD = timedelta(seconds=600)
 
@@ -270,3 +276,60 @@ def test_old_finished_runs_are_read_100_a_call(make_ctx: MakeCtx, t0: datetime) 
 def _all_runs(ctx: CollectorContext) -> list[JobRun]:
     with ctx.sessions() as s:
         return list(s.scalars(select(JobRun)))
+
+
+def test_a_long_running_run_is_read_a_window_at_a_time_not_from_its_start(
+    make_ctx: MakeCtx, t0: datetime
+) -> None:
+    """A job running for hours: once its metrics were read, each cycle reads only the
+    recent window, in the same calls as the Lambda functions, and its totals still grow."""
+    ctx = make_ctx("metrics")
+    _functions(ctx, ["f"])
+    start = align_down(t0, 60) - timedelta(hours=2)
+    _store_runs(ctx, [_run("jr_long", start, "RUNNING")])
+    put_run_metrics(
+        "ingest", "jr_long", start + timedelta(minutes=1), rows_read=100, rows_written=90
+    )
+    collect_metrics(ctx)
+    assert _get(ctx, "jr_long").rows_read == 100
+
+    calls = watch_calls(ctx.aws.client("cloudwatch"), "GetMetricData")
+    ctx.clock.advance(60)
+    put_run_metrics(
+        "ingest", "jr_long", ctx.clock.now() - timedelta(minutes=1), rows_read=7, rows_written=5
+    )
+    collect_metrics(ctx)
+
+    assert len(calls) == 1, "the run's queries share the Lambda functions' call"
+    assert len(calls[0]["MetricDataQueries"]) == 8 + 5
+    read_from = datetime.fromtimestamp(calls[0]["StartTime"], UTC)
+    assert read_from >= ctx.clock.now() - REREAD - timedelta(minutes=2)
+    run = _get(ctx, "jr_long")
+    assert (run.rows_read, run.rows_written) == (107, 95)
+
+
+def test_a_batch_cloudwatch_refuses_is_reported_the_others_stored_and_it_is_read_later(
+    make_ctx: MakeCtx, t0: datetime
+) -> None:
+    ctx = make_ctx("metrics")
+    _functions(ctx, [f"fn-{i:03d}" for i in range(130)])  # 1,040 queries: 3 calls
+    minute = align_down(t0, 60) - timedelta(minutes=3)
+    for name in ("fn-000", "fn-129"):  # fn-129 is in the third batch
+        put_metric("AWS/Lambda", "Invocations", {"FunctionName": name}, minute, 2)
+
+    def holds_fn_129(args: dict[str, Any]) -> bool:
+        dims = [q["MetricStat"]["Metric"]["Dimensions"] for q in args["MetricDataQueries"]]
+        return {"Name": "FunctionName", "Value": "fn-129"} in [d[0] for d in dims]
+
+    fault = fail_calls(ctx.aws.client("cloudwatch"), "GetMetricData", when=holds_fn_129)
+    result = collect_metrics(ctx)
+    fault.remove()
+
+    assert len(fault) == 1 and len(result.failures) == 1
+    assert "metrics of 40 series: AccessDeniedException" in result.failures[0]
+    assert _points(ctx, resource_name="fn-000") == {("Invocations", "Sum", minute): 2.0}
+    assert _points(ctx, resource_name="fn-129") == {}
+    # Much later than the re-read margin, the failed batch's window is still read.
+    ctx.clock.advance(timedelta(minutes=30))
+    assert collect_metrics(ctx).failures == []
+    assert _points(ctx, resource_name="fn-129") == {("Invocations", "Sum", minute): 2.0}
