@@ -31,6 +31,14 @@ def storable_text(value: str) -> str:
     return _UNSTORABLE.sub("\ufffd", value)
 
 
+def db_error_line(err: BaseException) -> str:
+    """The driver's own first line, without SQLAlchemy's wrapper and background link: what
+    a status line, a log line or a page says when the database refused or went away."""
+    orig = getattr(err, "orig", None)
+    message = str(orig if orig is not None else err).strip()
+    return message.splitlines()[0] if message else type(err).__name__
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine tuned per dialect: WAL + busy timeout on SQLite, pre-ping pools on PostgreSQL."""
     u = make_url(url)

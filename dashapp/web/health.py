@@ -20,18 +20,11 @@ from sqlalchemy.orm import Session
 
 from dashapp.clock import iso_z
 from dashapp.config import Settings
-from dashapp.db import current_revision, head_revision
+from dashapp.db import current_revision, db_error_line, head_revision
 from dashapp.queries import system as queries
 from dashapp.services import services
 
 UPGRADE_HINT = "run `python -m dashapp db upgrade`"
-
-
-def db_error_line(err: SQLAlchemyError) -> str:
-    """The driver's own first line, without SQLAlchemy's wrapper and background link."""
-    orig = getattr(err, "orig", None)
-    message = str(orig if orig is not None else err).strip()
-    return message.splitlines()[0] if message else type(err).__name__
 
 
 def readiness(

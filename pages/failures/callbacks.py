@@ -19,11 +19,11 @@ from callbacks.timerange import register_time_range
 from callbacks.url_state import register_url_state
 from dashapp.actions import jobcontrol
 from dashapp.actions.auth import current_identity, require
+from dashapp.db import db_error_line
 from dashapp.identity import Forbidden, Role
 from dashapp.queries import retries
 from dashapp.services import Services, services
 from dashapp.timerange import resolve_range
-from dashapp.web.health import db_error_line
 from layouts.components import database_unreachable, icon, notice
 from layouts.job_actions import NEEDS_OPERATOR
 from layouts.timerange import range_ids
