@@ -57,9 +57,11 @@ class CollectorRunner:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.jobs = list(jobs)
-        self.engine = make_engine(settings.database_url)
-        self.sessions = sessions or make_session_factory(self.engine)
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
+        self.engine = make_engine(
+            settings.database_url, application_name=f"smd-collectors {self.identity}"
+        )
+        self.sessions = sessions or make_session_factory(self.engine)
         self.stop = threading.Event()
         self._stop_requested_at: float | None = None
         # Each job has its own clients, so its API-call counts are its own.

@@ -39,8 +39,11 @@ def db_error_line(err: BaseException) -> str:
     return message.splitlines()[0] if message else type(err).__name__
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine tuned per dialect: WAL + busy timeout on SQLite, pre-ping pools on PostgreSQL."""
+def make_engine(url: str, *, application_name: str | None = None, **kwargs: Any) -> Engine:
+    """An engine tuned per dialect: WAL + busy timeout on SQLite, pre-ping pools on PostgreSQL.
+
+    `application_name` labels the PostgreSQL sessions (`pg_stat_activity`), so an operator
+    sees which process and which collector holds a connection or a lock."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
@@ -63,6 +66,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         u = u.set(drivername="postgresql+psycopg")
     # A database host that drops packets must fail /readyz fast, not hang it.
     kwargs.setdefault("connect_args", {"connect_timeout": 5})
+    if application_name:
+        kwargs["connect_args"] = {**kwargs["connect_args"], "application_name": application_name}
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 5)
     kwargs.setdefault("max_overflow", 10)
