@@ -23,7 +23,8 @@ LOCK_NAME = "smd-collectors"
 
 class LeaderLock(Protocol):
     def try_acquire(self) -> bool:
-        """Take the lock if it is free; True when this process holds it."""
+        """Take the lock if it is free; True when this process holds it. Raises
+        SQLAlchemyError when the database cannot be asked (the caller waits and retries)."""
         ...
 
     def still_held(self) -> bool:
@@ -55,8 +56,9 @@ class PostgresAdvisoryLock:
             )
             conn.commit()
         except SQLAlchemyError:
+            conn.invalidate()
             conn.close()
-            return False
+            raise
         if not got:
             conn.close()
             return False

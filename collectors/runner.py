@@ -27,6 +27,7 @@ from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from collectors import status
@@ -36,7 +37,13 @@ from collectors.registry import JOBS, CollectorJob
 from dashapp.aws.clients import AwsClients
 from dashapp.clock import Clock, SystemClock
 from dashapp.config import Settings
-from dashapp.db import current_revision, head_revision, make_engine, make_session_factory
+from dashapp.db import (
+    current_revision,
+    db_error_line,
+    head_revision,
+    make_engine,
+    make_session_factory,
+)
 
 log = logging.getLogger("collectors")
 LOCK_CHECK_S = 2.0
@@ -145,20 +152,33 @@ class CollectorRunner:
     def run_forever(self, lock: LeaderLock | None = None) -> int:
         self._check_schema()
         lock = lock or lock_for(self.engine)
-        announced_standby = False
+        announced = ""  # what the log last said about waiting: each state is told once
         while not self.stop.is_set():
-            if lock.try_acquire():
+            try:
+                acquired = lock.try_acquire()
+            except SQLAlchemyError as e:
+                # Down, restarting or failing over: nobody can lead now. Wait, never exit.
+                acquired = False
+                if announced != "unreachable":
+                    log.warning(
+                        "database unreachable (%s); %s tries again every %.0f s",
+                        db_error_line(e),
+                        self.identity,
+                        STANDBY_POLL_S,
+                    )
+                    announced = "unreachable"
+            if acquired:
                 log.info("%s is the active collector", self.identity)
-                announced_standby = False
+                announced = ""
                 for ctx in self.contexts.values():
                     ctx.stop.clear()
                 self._lead(lock)
                 if not self.stop.is_set():
                     log.warning("lost the leader lock; back to standby")
             else:
-                if not announced_standby:
+                if not announced:
                     log.info("another collector is active; %s waits as hot standby", self.identity)
-                    announced_standby = True
+                    announced = "standby"
                 self.stop.wait(STANDBY_POLL_S)
         lock.release()
         return 0

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dashapp.actions.uploads.sniff import SAMPLE_BYTES
 from dashapp.models import Upload
 from tests.reliability.figure_report import report
-from tests.sandbox_process import ROOT, client, free_port, sandbox_process
+from tests.sandbox_process import ROOT, client, free_port, sandbox_process, terminate
 
 HEADERS = {"X-SMD-Upload": "1"}
 ROW = b"100000,c-000042,1234.50,EUR,2026-11-25T10:00:00Z\n"
@@ -125,12 +125,7 @@ def web(sandbox: str, db_url: str, tmp_path: Path) -> Iterator[tuple[str, subpro
         _wait(lambda: proc.poll() is None and _healthy(url), 60, "the web app answers")
         yield url, proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        if not terminate(proc):
             pytest.fail(f"gunicorn did not stop on SIGTERM:\n{log.read_text()[-2000:]}")
 
 
