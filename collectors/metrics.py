@@ -5,7 +5,8 @@ GetMetricData calls (500 queries each, ids mapped back by index), so N queries
 cost ⌈N/500⌉ calls. The window starts at the last read end minus a re-read
 margin (late datapoints land) and is aligned to the period; upserts make the
 re-read harmless. Runs finished long ago (after a restart) are read in their own
-windows, a batch of runs at a time.
+windows, a batch of runs at a time; a Lambda function found since the last cycle has
+its history before the window read once (the cursor lists the functions it covered).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def collect_metrics(ctx: CollectorContext) -> CycleResult:
         )
         cursor = session.get(CollectorCursor, CURSOR)
         since = datetime.fromisoformat(cursor.value["end"]) if cursor else None
+        # Functions the windows so far covered (a cursor from before this list: all of them).
+        covered = set(cursor.value.get("functions", functions)) if cursor else set(functions)
         runs = runs_needing_metrics(
             session, now, timedelta(seconds=s.metrics_reread_s), since=since
         )
@@ -59,6 +62,14 @@ def collect_metrics(ctx: CollectorContext) -> CycleResult:
         for q in cw.glue_run_queries(r.job_name, r.run_id, s.ingestion_metric_namespace, PERIOD_S)
     ]
     client = ctx.aws.client("cloudwatch")
+    # Found since the last window (the first cycle can run before the inventory's): their
+    # history before this window is read once, as far back as a first start reads.
+    newcomers = [q for f in functions if f not in covered for q in cw.lambda_queries(f, PERIOD_S)]
+    history_start = cw.align_down(end - timedelta(seconds=s.metrics_backfill_s), PERIOD_S)
+    if newcomers and history_start < start:
+        result.items += _store(
+            ctx, cw.get_metric_data(client, newcomers, history_start, start), [], now
+        )
     if queries:
         points = cw.get_metric_data(client, queries, start, end)
         result.items += _store(ctx, points, recent, now)
@@ -68,7 +79,7 @@ def collect_metrics(ctx: CollectorContext) -> CycleResult:
             result.observe_lag(max(0.0, (now - newest).total_seconds()))
     with ctx.sessions.begin() as session:
         row = session.get(CollectorCursor, CURSOR) or CollectorCursor(name=CURSOR)
-        row.value = {"end": end.isoformat()}
+        row.value = {"end": end.isoformat(), "functions": sorted(functions)}
         row.updated_at = now
         session.add(row)
     for batch in _batches_by_time(older, RUNS_PER_BATCH):
