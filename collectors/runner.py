@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from collectors import status
 from collectors.context import CollectorContext, CycleResult, describe
+from collectors.failure_log import FailureLog
 from collectors.leader import LeaderLock, lock_for
 from collectors.registry import JOBS, CollectorJob
 from dashapp.aws.clients import AwsClients
@@ -84,6 +85,7 @@ class CollectorRunner:
         }
         self._running: set[str] = set()
         self._running_lock = threading.Lock()
+        self.failures = FailureLog(log)
 
     # --- one cycle ------------------------------------------------------------------------------
     def run_job(self, job: CollectorJob) -> str:
@@ -101,6 +103,7 @@ class CollectorRunner:
         started = self.clock.now()
         ctx.aws.counter.reset()
         outcome, error, result = "ok", None, CycleResult()
+        outcome_logged, failure = False, None
         try:
             status.record_start(
                 self.sessions,
@@ -113,12 +116,14 @@ class CollectorRunner:
             if result.failures:
                 outcome = "partial"
                 error = f"{len(result.failures)} failed: " + "; ".join(result.failures[:20])
-        except Exception as e:  # one collector failing never stops the others
+        except Exception as e:  # noqa: BLE001 - one collector failing never stops the others
             outcome, error = "failed", describe(e)
             if ctx.stop.is_set():
                 log.info("collector %s interrupted while stopping: %s", job.name, error)
-            else:
-                log.exception("collector %s failed", job.name)
+                outcome_logged = True
+            # The database's own answer says it all; anything else may be a bug: its traceback.
+            failure = None if isinstance(e, SQLAlchemyError) else e
+        status_error = None
         try:
             status.record_end(
                 self.sessions,
@@ -131,10 +136,16 @@ class CollectorRunner:
                 items=result.items,
                 lag_s=result.lag_s,
             )
-        except Exception:
+        except SQLAlchemyError as e:
+            status_error = describe(e)
+        except Exception as e:
             log.exception("could not record the status of %s", job.name)
-        if outcome != "ok":
-            log.warning("%s: %s", job.name, error)
+            status_error = describe(e)
+        if outcome == "ok" and status_error is None:
+            self.failures.succeeded(job.name)
+        elif not outcome_logged:
+            line = failure_line(error, status_error)
+            self.failures.failed(job.name, line, exc_info=failure)
         return outcome
 
     def run_once(self) -> int:
@@ -249,6 +260,15 @@ class CollectorRunner:
                 f"database at revision {rev or 'nothing'}, code expects {head}: "
                 "run `python -m dashapp db upgrade`"
             )
+
+
+def failure_line(error: str | None, status_error: str | None) -> str:
+    """One line: why the cycle failed, and whether its status could be kept."""
+    if status_error is None:
+        return error or ""
+    if status_error == error:
+        return f"{error}; nor could its status be recorded"
+    return f"{error or 'the cycle succeeded'}; its status could not be recorded: {status_error}"
 
 
 def install_signal_handlers(runner: CollectorRunner) -> None:
