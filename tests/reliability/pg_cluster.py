@@ -103,10 +103,12 @@ class PgCluster:
         """`fast`: sessions are ended and told why; `immediate`: the server dies (a crash)."""
         self._run("pg_ctl", "-D", self.data, "-m", mode, "-w", "-t", "60", "stop")
 
-    def restart(self, mode: str = "fast") -> float:
-        """Stop in `mode`, start again; returns the seconds the server was down."""
+    def restart(self, mode: str = "fast", *, down_s: float = 0.0) -> float:
+        """Stop in `mode`, stay down `down_s` (a failover takes a while), start again;
+        returns the seconds the server was down."""
         began = time.monotonic()
         self.stop(mode)
+        time.sleep(down_s)
         self.start()
         return time.monotonic() - began
 
