@@ -27,13 +27,14 @@ from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from collectors import status
 from collectors.context import CollectorContext, CycleResult, describe
 from collectors.failure_log import FailureLog
-from collectors.leader import LeaderLock, lock_for
+from collectors.leader import LeaderLock, LostLeadership, lock_for
 from collectors.registry import JOBS, CollectorJob
 from dashapp.aws.clients import AwsClients
 from dashapp.clock import Clock, SystemClock
@@ -86,6 +87,8 @@ class CollectorRunner:
         self._running: set[str] = set()
         self._running_lock = threading.Lock()
         self.failures = FailureLog(log)
+        self._fence: LeaderLock | None = None  # set while running under a leader lock
+        event.listen(self.sessions, "before_commit", self._check_fence)
 
     # --- one cycle ------------------------------------------------------------------------------
     def run_job(self, job: CollectorJob) -> str:
@@ -122,7 +125,7 @@ class CollectorRunner:
                 log.info("collector %s interrupted while stopping: %s", job.name, error)
                 outcome_logged = True
             # The database's own answer says it all; anything else may be a bug: its traceback.
-            failure = None if isinstance(e, SQLAlchemyError) else e
+            failure = None if isinstance(e, SQLAlchemyError | LostLeadership) else e
         status_error = None
         try:
             status.record_end(
@@ -136,7 +139,7 @@ class CollectorRunner:
                 items=result.items,
                 lag_s=result.lag_s,
             )
-        except SQLAlchemyError as e:
+        except (SQLAlchemyError, LostLeadership) as e:
             status_error = describe(e)
         except Exception as e:
             log.exception("could not record the status of %s", job.name)
@@ -163,6 +166,7 @@ class CollectorRunner:
     def run_forever(self, lock: LeaderLock | None = None) -> int:
         self._check_schema()
         lock = lock or lock_for(self.engine)
+        self._fence = lock
         announced = ""  # what the log last said about waiting: each state is told once
         while not self.stop.is_set():
             try:
@@ -192,7 +196,20 @@ class CollectorRunner:
                     announced = "standby"
                 self.stop.wait(STANDBY_POLL_S)
         lock.release()
+        # The process exits now; what a cycle abandoned at the stop still writes is only
+        # its status, as when run_forever ran in a thread of its own.
+        self._fence = None
         return 0
+
+    def _check_fence(self, session: Session) -> None:
+        """Every commit of a cycle first checks the lock is still ours: after a server
+        restart the old leader's writers must not go on beside the new leader."""
+        lock = self._fence
+        if lock is not None and not lock.held_as_seen_by(session.connection()):
+            raise LostLeadership(
+                f"{self.identity} no longer holds the leader lock (its database session "
+                "ended); it writes nothing until it leads again"
+            )
 
     def _lead(self, lock: LeaderLock) -> None:
         scheduler = BlockingScheduler(

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import Engine
 
 from collectors.context import CollectorContext, CycleResult
+from collectors.leader import lock_for
 from collectors.registry import CollectorJob
 from collectors.runner import LOCK_CHECK_S, CollectorRunner
 from dashapp.config import Settings
@@ -86,3 +87,24 @@ def test_the_leader_waits_out_an_outage_and_leads_again(
         "db-faults",
         [f"server down {OUTAGE_S:.1f} s: leading again, a cycle done {recovered_s:.1f} s after"],
     )
+
+
+def test_after_a_restart_the_old_holder_is_told_it_no_longer_holds_the_lock(
+    pg_cluster: PgCluster, database: tuple[str, Engine]
+) -> None:
+    """What fences the old leader's writers between a restart and its next lock check: the
+    server's answer, not the leader's belief (`still_held` would only say so later)."""
+    _, engine = database
+    old, new = lock_for(engine), lock_for(engine)
+    assert old.try_acquire()
+    with engine.connect() as conn:
+        assert old.held_as_seen_by(conn)
+    pg_cluster.restart("fast")
+    assert new.try_acquire()  # a standby took it at once
+    try:
+        with engine.connect() as conn:  # a writer of the old leader, reconnected
+            assert not old.held_as_seen_by(conn)
+            assert new.held_as_seen_by(conn)
+    finally:
+        new.release()
+        old.release()
