@@ -14,7 +14,7 @@ from collectors.logs import collect_logs, follow_logs
 from collectors.runs import store_runs
 from dashapp.db import upsert
 from dashapp.models import JobRun, LambdaFunction, LogEvent, LogStream, LogWatch, MetricPoint
-from tests.collectors.conftest import MakeCtx, client, watch_calls
+from tests.collectors.conftest import MakeCtx, client, fail_calls, watch_calls
 
 OUT, ERR = "/aws-glue/jobs/output", "/aws-glue/jobs/error"
 RUN = "jr_7f3a9c2e5b1d4f6a8c0e2b4d6f8a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a"
@@ -372,3 +372,21 @@ def test_a_watched_stream_is_read_every_cycle_ahead_of_the_budget(make_ctx: Make
     ctx.clock.advance(60)  # the viewer left; the heartbeat stopped
     follow_logs(ctx)
     assert [c for c in reads if c["logGroupName"] == group] == []
+
+
+def test_a_lambda_stream_that_failed_is_read_again_though_nothing_new_arrived(
+    make_ctx: MakeCtx, t0: datetime
+) -> None:
+    """The function's "looked up to" mark moves only with its lines: a stream whose read
+    failed is read next cycle even when the function logged nothing since."""
+    ctx = make_ctx("logs")
+    _lambda(ctx, "busy", invocations=3)
+    t = t0 - timedelta(minutes=2)
+    stream = "2026/11/25/[$LATEST]0b9e4c1d7a2f4e8c9d3a5b6f1e2c7d8a"
+    _put("/aws/lambda/busy", stream, [(t, "START RequestId: 1c2d"), (t, "END RequestId: 1c2d")])
+    fault = fail_calls(ctx.aws.client("logs"), "GetLogEvents", code="ThrottlingException")
+    assert len(collect_logs(ctx).failures) == 1
+    fault.remove()
+    ctx.clock.advance(30)
+    assert collect_logs(ctx).failures == []
+    assert [m for *_, m in _lambda_events(ctx)] == ["START RequestId: 1c2d", "END RequestId: 1c2d"]

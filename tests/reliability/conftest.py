@@ -9,16 +9,19 @@ under two minutes on two cores.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import dash
 import pytest
 from hypothesis import HealthCheck, settings
+from sqlalchemy import Engine
 
 from dashapp.app import create_app
 from dashapp.clock import FixedClock
 from dashapp.config import Settings
+from dashapp.db import make_engine, upgrade
 from dashapp.services import Services
 from tests.conftest import IN_CI, missing
 from tests.reliability.pg_cluster import PgCluster
@@ -88,6 +91,16 @@ def pg_cluster() -> Iterator[PgCluster]:
         yield cluster
     finally:
         cluster.destroy()
+
+
+@pytest.fixture
+def cluster_db(pg_cluster: PgCluster, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A fresh, migrated database on the private cluster, named after the test."""
+    name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[-55:]
+    engine = make_engine(pg_cluster.create_database(name))
+    upgrade(engine.url.render_as_string(hide_password=False))
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -23,7 +22,6 @@ from collectors.leader import lock_for
 from collectors.registry import CollectorJob
 from collectors.runner import LOCK_CHECK_S, CollectorRunner
 from dashapp.config import Settings
-from dashapp.db import make_engine, upgrade
 from tests.reliability.collector_processes import leaders, successes_since, wait_for
 from tests.reliability.figure_report import report
 from tests.reliability.pg_cluster import PgCluster
@@ -38,19 +36,11 @@ def _probe(ctx: CollectorContext) -> CycleResult:
 PROBE = CollectorJob("probe", _probe, lambda s: 1.0, "does nothing, every second")
 
 
-@pytest.fixture
-def database(pg_cluster: PgCluster) -> Iterator[tuple[str, Engine]]:
-    url = pg_cluster.create_database("outage_leader")
-    upgrade(url)
-    engine = make_engine(url)
-    yield url, engine
-    engine.dispose()
-
-
 def test_the_leader_waits_out_an_outage_and_leads_again(
-    pg_cluster: PgCluster, database: tuple[str, Engine], request: pytest.FixtureRequest
+    pg_cluster: PgCluster, cluster_db: Engine, request: pytest.FixtureRequest
 ) -> None:
-    url, engine = database
+    engine = cluster_db
+    url = engine.url.render_as_string(hide_password=False)
     runner = CollectorRunner(Settings(database_url=url, _env_file=None), jobs=[PROBE])
     outcome: dict[str, object] = {}
 
@@ -90,11 +80,11 @@ def test_the_leader_waits_out_an_outage_and_leads_again(
 
 
 def test_after_a_restart_the_old_holder_is_told_it_no_longer_holds_the_lock(
-    pg_cluster: PgCluster, database: tuple[str, Engine]
+    pg_cluster: PgCluster, cluster_db: Engine
 ) -> None:
     """What fences the old leader's writers between a restart and its next lock check: the
     server's answer, not the leader's belief (`still_held` would only say so later)."""
-    _, engine = database
+    engine = cluster_db
     old, new = lock_for(engine), lock_for(engine)
     assert old.try_acquire()
     with engine.connect() as conn:

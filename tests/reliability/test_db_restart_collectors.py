@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,7 +32,6 @@ from sqlalchemy import Engine, text
 
 from collectors.registry import JOBS
 from collectors.runner import LOCK_CHECK_S
-from dashapp.db import make_engine, upgrade
 from tests.reliability import ground_truth as gt
 from tests.reliability.collector_processes import (
     audit_writes,
@@ -56,14 +54,9 @@ RECOVERY_BOUND_S = 60.0  # generous: two shared cores; recovery takes seconds
 
 
 @pytest.fixture
-def database(pg_cluster: PgCluster, request: pytest.FixtureRequest) -> Iterator[Engine]:
-    name = f"restart_{request.node.callspec.id.replace('-', '_')}"
-    url = pg_cluster.create_database(name)
-    upgrade(url)
-    engine = make_engine(url)
-    audit_writes(engine)
-    yield engine
-    engine.dispose()
+def database(cluster_db: Engine) -> Engine:
+    audit_writes(cluster_db)
+    return cluster_db
 
 
 def _name(pid: int) -> str:
