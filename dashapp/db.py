@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InternalError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -37,6 +38,12 @@ def db_error_line(err: BaseException) -> str:
     orig = getattr(err, "orig", None)
     message = str(orig if orig is not None else err).strip()
     return message.splitlines()[0] if message else type(err).__name__
+
+
+def database_unavailable(err: BaseException) -> bool:
+    """The database could not serve the request (down, restarting, read-only, full) rather
+    than our SQL being wrong: what a page, a route and a collector report and retry."""
+    return isinstance(err, OperationalError | InternalError)
 
 
 def make_engine(url: str, *, application_name: str | None = None, **kwargs: Any) -> Engine:
