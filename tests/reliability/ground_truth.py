@@ -15,11 +15,13 @@ those against raw GetMetricData answers.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -159,3 +161,16 @@ def differences(truth: Holdings, held: Holdings) -> list[str]:
             f"{len(wrong)} differ (e.g. {sorted(lost_points | extra_points)[:2] or wrong[:2]})"
         )
     return found
+
+
+def wait_until_held(truth: Holdings, engine: Engine, timeout_s: float) -> float:
+    """Poll (each second) until the database holds exactly `truth`; the seconds it took.
+    Fails the test with the differences left when it does not within `timeout_s`."""
+    began = time.monotonic()
+    while diffs := differences(truth, in_database(engine)):
+        if time.monotonic() - began > timeout_s:
+            pytest.fail(
+                f"the database differs from AWS after {timeout_s} s: " + "; ".join(diffs[:5])
+            )
+        time.sleep(1)
+    return time.monotonic() - began

@@ -133,6 +133,14 @@ class PgCluster:
             connect_args={"connect_timeout": 5},
         )
 
+    def drop_database(self, name: str) -> None:
+        engine = self.admin()
+        try:
+            with engine.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        finally:
+            engine.dispose()
+
     def create_database(self, name: str, *, tablespace: str | None = None) -> str:
         """A new, empty database (dropped first if it exists); returns its URL."""
         where = f' TABLESPACE "{tablespace}"' if tablespace else ""
@@ -175,6 +183,8 @@ class PgCluster:
                 conn.execute(text(f"CREATE TABLESPACE \"{name}\" LOCATION '{mount_point}'"))
             yield mount_point
         finally:
+            with contextlib.suppress(Exception), engine.connect() as conn:
+                conn.execute(text(f'DROP TABLESPACE IF EXISTS "{name}"'))
             engine.dispose()
             subprocess.run(["umount", "-l", str(mount_point)], check=False, capture_output=True)
 

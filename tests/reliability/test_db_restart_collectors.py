@@ -118,16 +118,7 @@ def test_a_restart_mid_cycle_loses_nothing_and_one_collector_leads_again(
             "every collector completes a cycle after the restart",
         )
         all_s = time.monotonic() - back
-        diffs: list[str] = []
-
-        def exact() -> bool:
-            diffs[:] = gt.differences(truth, gt.in_database(database))
-            return not diffs
-
-        try:
-            wait_for(exact, RECOVERY_BOUND_S, "the database holds what AWS holds", every_s=1)
-        except AssertionError:
-            pytest.fail("after the restart: " + "; ".join(diffs[:5]))
+        gt.wait_until_held(truth, database, RECOVERY_BOUND_S)
         exact_s = time.monotonic() - back
 
         lead = leaders(database)
