@@ -86,6 +86,7 @@ class CollectorRunner:
         }
         self._running: set[str] = set()
         self._running_lock = threading.Lock()
+        self._scheduler: BlockingScheduler | None = None
         self.failures = FailureLog(log)
         self._fence: LeaderLock | None = None  # set while running under a leader lock
         event.listen(self.sessions, "before_commit", self._check_fence)
@@ -167,6 +168,17 @@ class CollectorRunner:
         self._check_schema()
         lock = lock or lock_for(self.engine)
         self._fence = lock
+        finished = threading.Event()
+        stopper = threading.Thread(
+            target=self._stop_when_asked, args=(finished,), name="collectors-stop", daemon=True
+        )
+        stopper.start()
+        try:
+            return self._lead_or_wait(lock)
+        finally:
+            finished.set()
+
+    def _lead_or_wait(self, lock: LeaderLock) -> int:
         announced = ""  # what the log last said about waiting: each state is told once
         while not self.stop.is_set():
             try:
@@ -237,18 +249,29 @@ class CollectorRunner:
 
         scheduler.add_job(check, "interval", seconds=LOCK_CHECK_S, id="leader-check")
         self._scheduler = scheduler
-        scheduler.start()
+        if not self.stop.is_set():
+            scheduler.start()
         self._wait_for_running()
 
     def request_stop(self) -> None:
+        """Safe in a signal handler: it only sets events. The handler interrupts the main
+        thread anywhere, even inside the scheduler's thread pool holding its non-reentrant
+        lock; shutting the scheduler down there would wait on that lock forever. The
+        stopper thread (`_stop_when_asked`) does it."""
         if self._stop_requested_at is None:
             self._stop_requested_at = time.monotonic()
         self.stop.set()
         for ctx in self.contexts.values():
             ctx.stop.set()
-        scheduler = getattr(self, "_scheduler", None)
-        if scheduler is not None and scheduler.running:
-            scheduler.shutdown(wait=False)
+
+    def _stop_when_asked(self, finished: threading.Event) -> None:
+        """Shut the leading scheduler down once a stop is asked, until run_forever ends (a
+        scheduler still starting is caught on the next look)."""
+        self.stop.wait()
+        while not finished.wait(0.02):
+            scheduler = self._scheduler
+            if scheduler is not None and scheduler.running:
+                scheduler.shutdown(wait=False)
 
     def _wait_for_running(self) -> list[str]:
         """Wait for the cycles in flight: while standing down after losing the lock, up to
