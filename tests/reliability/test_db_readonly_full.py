@@ -53,7 +53,7 @@ from tests.reliability.figure_report import report
 from tests.reliability.pg_cluster import PgCluster, can_mount, fill
 from tests.web.tree import text as text_of
 
-WINDOW_S = 6.0  # how long the database stays read-only / full
+WINDOW_S = 4.0  # how long the database stays read-only / full: two glue_runs intervals
 BOUND_S = 60.0
 NAMES = {j.name for j in JOBS}
 GLUE_RUNS_INTERVAL_S = 2.0  # collector_processes.INTERVALS
