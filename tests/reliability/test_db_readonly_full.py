@@ -39,7 +39,7 @@ from dashapp.db import make_engine, upgrade
 from dashapp.services import Services
 from tests.conftest import missing
 from tests.reliability import ground_truth as gt
-from tests.reliability.callback_sweep import update_body
+from tests.reliability.callback_sweep import callbacks_that_fail, update_body
 from tests.reliability.collector_processes import (
     blocked_writers,
     log_lines,
@@ -57,6 +57,7 @@ WINDOW_S = 4.0  # how long the database stays read-only / full: two glue_runs in
 BOUND_S = 60.0
 NAMES = {j.name for j in JOBS}
 GLUE_RUNS_INTERVAL_S = 2.0  # collector_processes.INTERVALS
+EXAMPLES_PER_CALLBACK = 2
 RECOVERED = re.compile(r" (\w+): succeeded again after (\d+) failed cycles")
 FAILED = re.compile(r" WARNING (\w+): database: ")
 
@@ -137,7 +138,9 @@ def test_a_read_only_database_is_named_and_the_collectors_wait_it_out(
         lines_before, _ = _calm(log, proc.pid, proc)
         pg_cluster.read_only(True)
         try:
-            time.sleep(WINDOW_S)
+            began_ro = time.monotonic()
+            refused = callbacks_that_fail(client, callback_map, EXAMPLES_PER_CALLBACK)
+            time.sleep(max(0.0, WINDOW_S - (time.monotonic() - began_ro)))
             ready = client.get("/readyz").get_json()
             overview = client.post(
                 "/_dash-update-component",
@@ -150,6 +153,7 @@ def test_a_read_only_database_is_named_and_the_collectors_wait_it_out(
         finally:
             pg_cluster.read_only(False)
         recovered_s, lines_after, tracebacks = _catch_up(cluster_db, truth, log, proc)
+    assert not refused, f"callbacks failing on a read-only database: {refused}"
     assert ready["reasons"][0].startswith("database is read-only"), ready
     assert "sales-orders-ingest" in overview, "reads are served as before"
     said_text = text_of(said)
@@ -165,7 +169,7 @@ def test_a_read_only_database_is_named_and_the_collectors_wait_it_out(
         "db-faults",
         [
             f"read-only {WINDOW_S:.0f} s: /readyz {ready['reasons'][0][:60]}…; Overview served; "
-            f"start refused: {said_text[:90]}",
+            f"every callback x {EXAMPLES_PER_CALLBACK} answered; start refused: {said_text[:90]}",
             f"collector: 0 restarts, {sum(failed.values())} failed cycles "
             f"({', '.join(f'{k} {v}' for k, v in sorted(failed.items()))}), "
             f"{lines_during - lines_before} log lines while read-only, "
