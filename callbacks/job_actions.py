@@ -13,10 +13,12 @@ from typing import Any
 
 from dash import MATCH, Dash, Input, Output, State, ctx, html, no_update
 from flask import has_request_context, request
+from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks import payload
 from dashapp.actions import jobcontrol, run_arguments
 from dashapp.actions.auth import require
+from dashapp.db import database_unavailable, db_error_line
 from dashapp.identity import Forbidden, Role
 from dashapp.services import Services, services
 from layouts import job_actions as ja
@@ -34,6 +36,18 @@ def result_notice(result: jobcontrol.ActionResult) -> html.Div:
     return notice(result.message, "danger", "x-octagon-fill")
 
 
+def database_refused(err: SQLAlchemyError, nothing_was: str) -> html.Div:
+    """An action the database refused before AWS was asked (down, read-only, full): why, and
+    that nothing happened. After AWS acted, the action itself says so (`unrecorded`)."""
+    if not database_unavailable(err):
+        raise err
+    return notice(
+        f"The database is unavailable ({db_error_line(err)}): nothing was {nothing_was}.",
+        "danger",
+        "x-octagon-fill",
+    )
+
+
 def start_action(svc: Services, job_name: str, args_text: str | None, token: str | None) -> Any:
     """Validate, check the role, start the run. Returns (feedback, result, keep modal open)."""
     try:
@@ -49,16 +63,19 @@ def start_action(svc: Services, job_name: str, args_text: str | None, token: str
         identity = require(Role.operator, "start_job_run", target=job_name)
     except Forbidden as e:
         return notice(str(e), "danger", "lock"), None, True
-    result = jobcontrol.start_job(
-        svc.sessions,
-        svc.aws.client("glue"),
-        identity,
-        job_name,
-        args_text,
-        token=token or uuid.uuid4().hex,
-        now=svc.clock.now(),
-        remote_addr=remote_addr(),
-    )
+    try:
+        result = jobcontrol.start_job(
+            svc.sessions,
+            svc.aws.client("glue"),
+            identity,
+            job_name,
+            args_text,
+            token=token or uuid.uuid4().hex,
+            now=svc.clock.now(),
+            remote_addr=remote_addr(),
+        )
+    except SQLAlchemyError as e:
+        return database_refused(e, "started"), None, True
     if not result.ok and not result.duplicate:
         return result_notice(result), None, True
     return None, result_notice(result), False
@@ -88,20 +105,23 @@ def run_action(svc: Services, action: str, run_id: str, token: str | None) -> ht
         return notice(str(e), "danger", "lock")
     glue = svc.aws.client("glue")
     now = svc.clock.now()
-    if action == "stop":
-        result = jobcontrol.stop_run(
-            svc.sessions, glue, identity, run_id, now=now, remote_addr=remote_addr()
-        )
-    else:
-        result = jobcontrol.rerun(
-            svc.sessions,
-            glue,
-            identity,
-            run_id,
-            token=token or uuid.uuid4().hex,
-            now=now,
-            remote_addr=remote_addr(),
-        )
+    try:
+        if action == "stop":
+            result = jobcontrol.stop_run(
+                svc.sessions, glue, identity, run_id, now=now, remote_addr=remote_addr()
+            )
+        else:
+            result = jobcontrol.rerun(
+                svc.sessions,
+                glue,
+                identity,
+                run_id,
+                token=token or uuid.uuid4().hex,
+                now=now,
+                remote_addr=remote_addr(),
+            )
+    except SQLAlchemyError as e:
+        return database_refused(e, "stopped" if action == "stop" else "started")
     return result_notice(result)
 
 

@@ -18,10 +18,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from callbacks import payload
 from dashapp.actions.auth import current_identity
 from dashapp.clock import iso_z
+from dashapp.db import db_error_line
 from dashapp.queries import system as queries
 from dashapp.queries.system import Freshness
 from dashapp.services import Services, services
-from dashapp.web.health import db_error_line
 from dashapp.web.humanize import ago, clock_utc, span
 from layouts import shell
 from layouts.shell import FreshnessView

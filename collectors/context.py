@@ -7,11 +7,13 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashapp.aws.clients import AwsClients
 from dashapp.clock import Clock
 from dashapp.config import Settings
+from dashapp.db import db_error_line
 
 log = logging.getLogger("collectors")
 
@@ -50,7 +52,10 @@ class CycleResult:
 
 
 def describe(error: BaseException) -> str:
-    """`ThrottlingException: Rate exceeded` for AWS errors, `Type: message` otherwise."""
+    """`ThrottlingException: Rate exceeded` for AWS errors, `database: <the server's words>`
+    for database errors (read-only, disk full, gone), `Type: message` otherwise."""
+    if isinstance(error, SQLAlchemyError):
+        return f"database: {db_error_line(error)}"
     response = getattr(error, "response", None)
     if isinstance(response, dict) and "Error" in response:
         err = response["Error"]

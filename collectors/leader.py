@@ -3,7 +3,10 @@
 The lock lives as long as the connection (or file descriptor) that took it, so a
 collector that dies — however it dies — releases it, and a standby polling for it
 takes over. The leader checks it still holds the lock every few seconds; if its
-database connection is gone, so is the lock, and it stops collecting at once.
+database connection is gone, so is the lock, and it stops collecting at once. Between
+two checks a server restart can end the lock's session while the leader's writers
+reconnect on their own: each commit therefore first asks the server whether the
+session that took the lock still holds it (`held_as_seen_by`).
 """
 
 from __future__ import annotations
@@ -21,13 +24,32 @@ from sqlalchemy.exc import SQLAlchemyError
 LOCK_NAME = "smd-collectors"
 
 
+class LostLeadership(RuntimeError):
+    """The leader lock this process took is gone: a write now could race the next leader."""
+
+
+# Is the advisory lock with key :k held by the session {pid}? (bigint keys: high half in
+# classid, low half in objid, objsubid 1).
+_HELD_BY = (
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+    "AND pid = {pid} AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = :k"
+)
+
+
 class LeaderLock(Protocol):
     def try_acquire(self) -> bool:
-        """Take the lock if it is free; True when this process holds it."""
+        """Take the lock if it is free; True when this process holds it. Raises
+        SQLAlchemyError when the database cannot be asked (the caller waits and retries)."""
         ...
 
     def still_held(self) -> bool:
         """False when the lock was lost (e.g. the database connection dropped)."""
+        ...
+
+    def held_as_seen_by(self, conn: Connection) -> bool:
+        """Whether the lock is still held, asked on `conn`, a connection a writer is about to
+        use: a server restart ends the lock's session at once, but the leader only notices
+        at its next check, while its writers reconnect on their own."""
         ...
 
     def release(self) -> None: ...
@@ -44,23 +66,25 @@ class PostgresAdvisoryLock:
         self.engine = engine
         self.key = _advisory_key(name)
         self._conn: Connection | None = None
+        self._holder_pid: int | None = None  # the server process of the session holding it
 
     def try_acquire(self) -> bool:
         if self._conn is not None:
             return self.still_held()
         conn = self.engine.connect()
         try:
-            got = bool(
-                conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
-            )
+            got, pid = conn.execute(
+                text("SELECT pg_try_advisory_lock(:k), pg_backend_pid()"), {"k": self.key}
+            ).one()
             conn.commit()
         except SQLAlchemyError:
+            conn.invalidate()
             conn.close()
-            return False
+            raise
         if not got:
             conn.close()
             return False
-        self._conn = conn
+        self._conn, self._holder_pid = conn, int(pid)
         return True
 
     def still_held(self) -> bool:
@@ -68,12 +92,7 @@ class PostgresAdvisoryLock:
             return False
         try:
             held = self._conn.execute(
-                text(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                    "AND pid = pg_backend_pid() AND objsubid = 1 "
-                    "AND ((classid::bigint << 32) | objid::bigint) = :k"
-                ),
-                {"k": self.key},
+                text(_HELD_BY.format(pid="pg_backend_pid()")), {"k": self.key}
             ).scalar()
             self._conn.commit()
         except SQLAlchemyError:
@@ -82,6 +101,13 @@ class PostgresAdvisoryLock:
         if not held:
             self._drop()
         return bool(held)
+
+    def held_as_seen_by(self, conn: Connection) -> bool:
+        pid = self._holder_pid
+        if pid is None:
+            return False
+        sql = text(_HELD_BY.format(pid=":pid"))
+        return bool(conn.execute(sql, {"k": self.key, "pid": pid}).scalar())
 
     def release(self) -> None:
         if self._conn is None:
@@ -100,7 +126,7 @@ class PostgresAdvisoryLock:
                 self._conn.close()
             except SQLAlchemyError:
                 pass
-        self._conn = None
+        self._conn, self._holder_pid = None, None
 
 
 class FileLock:
@@ -127,6 +153,9 @@ class FileLock:
 
     def still_held(self) -> bool:
         return self._fd is not None
+
+    def held_as_seen_by(self, conn: Connection) -> bool:
+        return self._fd is not None  # only this process's death releases it
 
     def release(self) -> None:
         if self._fd is not None:

@@ -13,13 +13,14 @@ FilterLogEvents (5 calls/s per account) is never used.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from collectors.context import CollectorContext, CycleResult
 from dashapp.aws import glue
@@ -222,18 +223,8 @@ def collect_logs(ctx: CollectorContext) -> CycleResult:
         targets += _run_targets(ctx, backlog, following=False)
     result = read_streams(ctx, targets)
     try:
-        lambda_targets, before, cursor = _lambda_targets(ctx, now, budget - len(targets), result)
-        lambda_result = read_streams(ctx, lambda_targets)
-        # A function with a stream that could not be read keeps its old cursor: the stream is
-        # listed and read again next cycle instead of falling behind the cursor for good.
-        for t in lambda_targets:
-            if any(
-                f.startswith(f"log stream {t.group}/{t.stream}:") for f in lambda_result.failures
-            ):
-                cursor.pop(t.resource_name, None)
-                if t.resource_name in before:
-                    cursor[t.resource_name] = before[t.resource_name]
-        _save_lambda_cursor(ctx, cursor, now)
+        lambda_targets, scanned = _lambda_targets(ctx, now, budget - len(targets), result)
+        lambda_result = read_streams(ctx, lambda_targets, cursor=_lambda_cursor(scanned, now))
         result.items += lambda_result.items
         result.failures += lambda_result.failures
         if lambda_result.lag_s is not None:
@@ -243,18 +234,18 @@ def collect_logs(ctx: CollectorContext) -> CycleResult:
     return result
 
 
-_LAMBDA_CURSOR = "logs:lambda"
+LAMBDA_CURSOR = "logs:lambda"
 
 
 def _lambda_targets(
     ctx: CollectorContext, now: datetime, budget: int, result: CycleResult
-) -> tuple[list[StreamTarget], dict[str, str], dict[str, str]]:
-    """Streams with new events of functions invoked since we last looked, and the scan cursor
-    before and after this look (saved once the streams were read)."""
+) -> tuple[list[StreamTarget], dict[str, str]]:
+    """Streams with new events of functions invoked since we last looked, and per function
+    the newest event time seen (stored with the lines, not before: `_lambda_cursor`)."""
     with ctx.sessions() as session:
-        cursor = session.get(CollectorCursor, _LAMBDA_CURSOR)
+        cursor = session.get(CollectorCursor, LAMBDA_CURSOR)
         before: dict[str, str] = dict(cursor.value) if cursor else {}
-        scanned = dict(before)
+        scanned: dict[str, str] = {}
         default_since = now - timedelta(seconds=ctx.settings.logs_backfill_s)
         invoked: dict[str, datetime] = dict(
             session.execute(
@@ -277,7 +268,7 @@ def _lambda_targets(
     for name, last_invoked in sorted(invoked.items(), key=lambda kv: kv[1], reverse=True):
         if name not in live or budget <= 0:
             continue
-        since = datetime.fromisoformat(scanned[name]) if name in scanned else default_since
+        since = datetime.fromisoformat(before[name]) if name in before else default_since
         if last_invoked + timedelta(minutes=1) < since:
             continue  # nothing ran since our last look
         group = f"/aws/lambda/{name}"
@@ -294,21 +285,41 @@ def _lambda_targets(
         if streams:
             newest = max(s.last_event_at for s in streams if s.last_event_at)
             scanned[name] = newest.isoformat()
-    return targets, before, scanned
+    return targets, scanned
 
 
-def _save_lambda_cursor(ctx: CollectorContext, scanned: dict[str, str], now: datetime) -> None:
-    with ctx.sessions.begin() as session:
-        row = session.get(CollectorCursor, _LAMBDA_CURSOR) or CollectorCursor(name=_LAMBDA_CURSOR)
-        row.value = scanned
+def _lambda_cursor(
+    scanned: dict[str, str], now: datetime
+) -> Callable[[Session, set[StreamTarget]], None]:
+    """Moves the Lambda cursor in the transaction that stores the lines, and for a function
+    only when every one of its streams was read: a cursor ahead of stored lines loses them
+    (the next look starts after them)."""
+
+    def write(session: Session, failed: set[StreamTarget]) -> None:
+        behind = {t.resource_name for t in failed}
+        row = session.get(CollectorCursor, LAMBDA_CURSOR) or CollectorCursor(name=LAMBDA_CURSOR)
+        value = dict(row.value or {})
+        value.update({name: at for name, at in scanned.items() if name not in behind})
+        row.value = value
         row.updated_at = now
         session.add(row)
 
+    return write
 
-def read_streams(ctx: CollectorContext, targets: list[StreamTarget]) -> CycleResult:
-    """Read each stream forward from its cursor (in parallel) and store new lines once."""
+
+def read_streams(
+    ctx: CollectorContext,
+    targets: list[StreamTarget],
+    *,
+    cursor: Callable[[Session, set[StreamTarget]], None] | None = None,
+) -> CycleResult:
+    """Read each stream forward from its cursor (in parallel) and store new lines once;
+    `cursor(session, failed targets)` runs in the transaction that stores them."""
     result = CycleResult()
     if not targets:
+        if cursor is not None:
+            with ctx.sessions.begin() as session:
+                cursor(session, set())
         return result
     with ctx.sessions() as session:
         cursors = {
@@ -335,10 +346,12 @@ def read_streams(ctx: CollectorContext, targets: list[StreamTarget]) -> CycleRes
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="logs") as pool:
         outcomes = list(pool.map(read, targets))
     now = ctx.clock.now()
+    failed: set[StreamTarget] = set()
     with ctx.sessions.begin() as session:
         for target, outcome in outcomes:
             if isinstance(outcome, BaseException):
                 result.failed(f"log stream {target.group}/{target.stream}", outcome)
+                failed.add(target)
                 continue
             if outcome is None:
                 # No such stream (yet): remember we looked, so it waits its turn in the
@@ -349,6 +362,8 @@ def read_streams(ctx: CollectorContext, targets: list[StreamTarget]) -> CycleRes
             for line in lines:
                 if line.ingested_at is not None:
                     result.observe_lag((now - line.ingested_at).total_seconds())
+        if cursor is not None:
+            cursor(session, failed)
     return result
 
 

@@ -8,7 +8,9 @@ land) and is aligned to the period; upserts make the re-read harmless. A batch
 that cannot be read or stored is reported and the others land; the window then
 stays where it was, so the next cycle reads that batch's minutes again. Runs
 never read since the window's start (after a restart) are read in their own
-windows, a batch of runs at a time."""
+windows, a batch of runs at a time; a Lambda function found since the last cycle has
+its history before the window read once (the cursor lists the functions it covered).
+"""
 
 from __future__ import annotations
 
@@ -43,6 +45,8 @@ def collect_metrics(ctx: CollectorContext) -> CycleResult:
         )
         cursor = session.get(CollectorCursor, CURSOR)
         since = datetime.fromisoformat(cursor.value["end"]) if cursor else None
+        # Functions the windows so far covered (a cursor from before this list: all of them).
+        covered = set(cursor.value.get("functions", functions)) if cursor else set(functions)
         runs = runs_needing_metrics(
             session, now, timedelta(seconds=s.metrics_reread_s), since=since
         )
@@ -62,6 +66,18 @@ def collect_metrics(ctx: CollectorContext) -> CycleResult:
         for q in cw.glue_run_queries(r.job_name, r.run_id, s.ingestion_metric_namespace, PERIOD_S)
     ]
     client = ctx.aws.client("cloudwatch")
+    # Found since the last window (the first cycle can run before the inventory's): their
+    # history before this window is read once, as far back as a first start reads.
+    newcomers = [q for f in functions if f not in covered for q in cw.lambda_queries(f, PERIOD_S)]
+    history_start = cw.align_down(end - timedelta(seconds=s.metrics_backfill_s), PERIOD_S)
+    covered_now = functions
+    if newcomers and history_start < start:
+        history = _read_and_store(ctx, client, newcomers, history_start, start)
+        for what, error in history.errors:
+            result.failed(f"history of new functions, {what}", error)
+        result.items += history.items
+        if history.errors:
+            covered_now = [f for f in functions if f in covered]  # read again next cycle
     read = _read_and_store(ctx, client, queries, start, end)
     if read.errors and len(read.errors) == read.batches:
         raise read.errors[0][1]  # nothing was read: the cycle failed, the window stays
@@ -79,7 +95,7 @@ def collect_metrics(ctx: CollectorContext) -> CycleResult:
         # A failed batch leaves the window where it was: the next cycle reads it again.
         with ctx.sessions.begin() as session:
             row = session.get(CollectorCursor, CURSOR) or CollectorCursor(name=CURSOR)
-            row.value = {"end": end.isoformat()}
+            row.value = {"end": end.isoformat(), "functions": sorted(covered_now)}
             row.updated_at = now
             session.add(row)
     for batch in _batches_by_time(older, RUNS_PER_BATCH):

@@ -27,16 +27,25 @@ from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy import event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from collectors import status
 from collectors.context import CollectorContext, CycleResult, describe
-from collectors.leader import LeaderLock, lock_for
+from collectors.failure_log import FailureLog
+from collectors.leader import LeaderLock, LostLeadership, lock_for
 from collectors.registry import JOBS, CollectorJob
 from dashapp.aws.clients import AwsClients
 from dashapp.clock import Clock, SystemClock
 from dashapp.config import Settings
-from dashapp.db import current_revision, head_revision, make_engine, make_session_factory
+from dashapp.db import (
+    current_revision,
+    db_error_line,
+    head_revision,
+    make_engine,
+    make_session_factory,
+)
 
 log = logging.getLogger("collectors")
 LOCK_CHECK_S = 2.0
@@ -57,9 +66,11 @@ class CollectorRunner:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.jobs = list(jobs)
-        self.engine = make_engine(settings.database_url)
-        self.sessions = sessions or make_session_factory(self.engine)
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
+        self.engine = make_engine(
+            settings.database_url, application_name=f"smd-collectors {self.identity}"
+        )
+        self.sessions = sessions or make_session_factory(self.engine)
         self.stop = threading.Event()
         self._stop_requested_at: float | None = None
         # Each job has its own clients, so its API-call counts are its own.
@@ -75,6 +86,10 @@ class CollectorRunner:
         }
         self._running: set[str] = set()
         self._running_lock = threading.Lock()
+        self._scheduler: BlockingScheduler | None = None
+        self.failures = FailureLog(log)
+        self._fence: LeaderLock | None = None  # set while running under a leader lock
+        event.listen(self.sessions, "before_commit", self._check_fence)
 
     # --- one cycle ------------------------------------------------------------------------------
     def run_job(self, job: CollectorJob) -> str:
@@ -92,6 +107,7 @@ class CollectorRunner:
         started = self.clock.now()
         ctx.aws.counter.reset()
         outcome, error, result = "ok", None, CycleResult()
+        outcome_logged, failure = False, None
         try:
             status.record_start(
                 self.sessions,
@@ -104,12 +120,14 @@ class CollectorRunner:
             if result.failures:
                 outcome = "partial"
                 error = f"{len(result.failures)} failed: " + "; ".join(result.failures[:20])
-        except Exception as e:  # one collector failing never stops the others
+        except Exception as e:  # noqa: BLE001 - one collector failing never stops the others
             outcome, error = "failed", describe(e)
             if ctx.stop.is_set():
                 log.info("collector %s interrupted while stopping: %s", job.name, error)
-            else:
-                log.exception("collector %s failed", job.name)
+                outcome_logged = True
+            # The database's own answer says it all; anything else may be a bug: its traceback.
+            failure = None if isinstance(e, SQLAlchemyError | LostLeadership) else e
+        status_error = None
         try:
             status.record_end(
                 self.sessions,
@@ -122,10 +140,16 @@ class CollectorRunner:
                 items=result.items,
                 lag_s=result.lag_s,
             )
-        except Exception:
+        except (SQLAlchemyError, LostLeadership) as e:
+            status_error = describe(e)
+        except Exception as e:
             log.exception("could not record the status of %s", job.name)
-        if outcome != "ok":
-            log.warning("%s: %s", job.name, error)
+            status_error = describe(e)
+        if outcome == "ok" and status_error is None:
+            self.failures.succeeded(job.name)
+        elif not outcome_logged:
+            line = failure_line(error, status_error)
+            self.failures.failed(job.name, line, exc_info=failure)
         return outcome
 
     def run_once(self) -> int:
@@ -143,23 +167,61 @@ class CollectorRunner:
     def run_forever(self, lock: LeaderLock | None = None) -> int:
         self._check_schema()
         lock = lock or lock_for(self.engine)
-        announced_standby = False
+        self._fence = lock
+        finished = threading.Event()
+        stopper = threading.Thread(
+            target=self._stop_when_asked, args=(finished,), name="collectors-stop", daemon=True
+        )
+        stopper.start()
+        try:
+            return self._lead_or_wait(lock)
+        finally:
+            finished.set()
+
+    def _lead_or_wait(self, lock: LeaderLock) -> int:
+        announced = ""  # what the log last said about waiting: each state is told once
         while not self.stop.is_set():
-            if lock.try_acquire():
+            try:
+                acquired = lock.try_acquire()
+            except SQLAlchemyError as e:
+                # Down, restarting or failing over: nobody can lead now. Wait, never exit.
+                acquired = False
+                if announced != "unreachable":
+                    log.warning(
+                        "database unreachable (%s); %s tries again every %.0f s",
+                        db_error_line(e),
+                        self.identity,
+                        STANDBY_POLL_S,
+                    )
+                    announced = "unreachable"
+            if acquired:
                 log.info("%s is the active collector", self.identity)
-                announced_standby = False
+                announced = ""
                 for ctx in self.contexts.values():
                     ctx.stop.clear()
                 self._lead(lock)
                 if not self.stop.is_set():
                     log.warning("lost the leader lock; back to standby")
             else:
-                if not announced_standby:
+                if not announced:
                     log.info("another collector is active; %s waits as hot standby", self.identity)
-                    announced_standby = True
+                    announced = "standby"
                 self.stop.wait(STANDBY_POLL_S)
         lock.release()
+        # The process exits now; what a cycle abandoned at the stop still writes is only
+        # its status, as when run_forever ran in a thread of its own.
+        self._fence = None
         return 0
+
+    def _check_fence(self, session: Session) -> None:
+        """Every commit of a cycle first checks the lock is still ours: after a server
+        restart the old leader's writers must not go on beside the new leader."""
+        lock = self._fence
+        if lock is not None and not lock.held_as_seen_by(session.connection()):
+            raise LostLeadership(
+                f"{self.identity} no longer holds the leader lock (its database session "
+                "ended); it writes nothing until it leads again"
+            )
 
     def _lead(self, lock: LeaderLock) -> None:
         scheduler = BlockingScheduler(
@@ -187,18 +249,29 @@ class CollectorRunner:
 
         scheduler.add_job(check, "interval", seconds=LOCK_CHECK_S, id="leader-check")
         self._scheduler = scheduler
-        scheduler.start()
+        if not self.stop.is_set():
+            scheduler.start()
         self._wait_for_running()
 
     def request_stop(self) -> None:
+        """Safe in a signal handler: it only sets events. The handler interrupts the main
+        thread anywhere, even inside the scheduler's thread pool holding its non-reentrant
+        lock; shutting the scheduler down there would wait on that lock forever. The
+        stopper thread (`_stop_when_asked`) does it."""
         if self._stop_requested_at is None:
             self._stop_requested_at = time.monotonic()
         self.stop.set()
         for ctx in self.contexts.values():
             ctx.stop.set()
-        scheduler = getattr(self, "_scheduler", None)
-        if scheduler is not None and scheduler.running:
-            scheduler.shutdown(wait=False)
+
+    def _stop_when_asked(self, finished: threading.Event) -> None:
+        """Shut the leading scheduler down once a stop is asked, until run_forever ends (a
+        scheduler still starting is caught on the next look)."""
+        self.stop.wait()
+        while not finished.wait(0.02):
+            scheduler = self._scheduler
+            if scheduler is not None and scheduler.running:
+                scheduler.shutdown(wait=False)
 
     def _wait_for_running(self) -> list[str]:
         """Wait for the cycles in flight: while standing down after losing the lock, up to
@@ -227,6 +300,15 @@ class CollectorRunner:
                 f"database at revision {rev or 'nothing'}, code expects {head}: "
                 "run `python -m dashapp db upgrade`"
             )
+
+
+def failure_line(error: str | None, status_error: str | None) -> str:
+    """One line: why the cycle failed, and whether its status could be kept."""
+    if status_error is None:
+        return error or ""
+    if status_error == error:
+        return f"{error}; nor could its status be recorded"
+    return f"{error or 'the cycle succeeded'}; its status could not be recorded: {status_error}"
 
 
 def install_signal_handlers(runner: CollectorRunner) -> None:

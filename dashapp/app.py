@@ -16,12 +16,13 @@ from typing import Any
 from dash import Dash
 from flask import Flask, request
 
+from callbacks.database_errors import on_callback_error
 from dashapp.clock import Clock
 from dashapp.config import Settings
 from dashapp.services import Services
 from dashapp.signin import gate, routes
 from dashapp.signin.device_scope import component_ids
-from dashapp.web import security_headers
+from dashapp.web import database_errors, security_headers
 from dashapp.web.export import export_blueprint
 from dashapp.web.health import health_blueprint
 from dashapp.web.index_page import META_TAGS, head_script, index_string
@@ -102,6 +103,7 @@ def create_app(
         suppress_callback_exceptions=True,
         index_string=index_string(theme_store=THEME_STORE, kiosk_paths=kiosk_paths(PAGES)),
         meta_tags=META_TAGS,
+        on_error=on_callback_error,
     )
     app.config.external_stylesheets = [app.get_asset_url(p) for p in VENDOR_STYLESHEETS]
     app.config.external_scripts = [app.get_asset_url(p) for p in VENDOR_SCRIPTS]
@@ -110,6 +112,7 @@ def create_app(
     register_callbacks(app, PAGES)
     server.extensions[gate.PAGE_IDS_KEY] = screen_page_ids(app.layout)
     head = head_script(theme_store=THEME_STORE, kiosk_paths=kiosk_paths(PAGES))
+    database_errors.install(server)
     security_headers.install(
         server,
         settings,

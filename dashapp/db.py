@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InternalError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -31,8 +32,25 @@ def storable_text(value: str) -> str:
     return _UNSTORABLE.sub("\ufffd", value)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine tuned per dialect: WAL + busy timeout on SQLite, pre-ping pools on PostgreSQL."""
+def db_error_line(err: BaseException) -> str:
+    """The driver's own first line, without SQLAlchemy's wrapper and background link: what
+    a status line, a log line or a page says when the database refused or went away."""
+    orig = getattr(err, "orig", None)
+    message = str(orig if orig is not None else err).strip()
+    return message.splitlines()[0] if message else type(err).__name__
+
+
+def database_unavailable(err: BaseException) -> bool:
+    """The database could not serve the request (down, restarting, read-only, full) rather
+    than our SQL being wrong: what a page, a route and a collector report and retry."""
+    return isinstance(err, OperationalError | InternalError)
+
+
+def make_engine(url: str, *, application_name: str | None = None, **kwargs: Any) -> Engine:
+    """An engine tuned per dialect: WAL + busy timeout on SQLite, pre-ping pools on PostgreSQL.
+
+    `application_name` labels the PostgreSQL sessions (`pg_stat_activity`), so an operator
+    sees which process and which collector holds a connection or a lock."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
@@ -55,6 +73,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         u = u.set(drivername="postgresql+psycopg")
     # A database host that drops packets must fail /readyz fast, not hang it.
     kwargs.setdefault("connect_args", {"connect_timeout": 5})
+    if application_name:
+        kwargs["connect_args"] = {**kwargs["connect_args"], "application_name": application_name}
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 5)
     kwargs.setdefault("max_overflow", 10)

@@ -28,7 +28,7 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None) -> Services:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, application_name="smd-web")
         return cls(
             settings=settings,
             engine=engine,

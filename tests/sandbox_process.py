@@ -69,6 +69,20 @@ def sandbox_process(
     assert proc.returncode == 0, log.read_text()[-3000:]
 
 
+def terminate(proc: subprocess.Popen[bytes], timeout_s: float = 30) -> bool:
+    """SIGTERM, then SIGKILL after `timeout_s`; True when SIGTERM alone stopped it."""
+    if proc.poll() is not None:
+        return True
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+        return True
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return False
+
+
 def client(url: str, service: str):
     return boto3.client(
         service,

@@ -9,7 +9,9 @@ STARTING, so pages show it before the collector sees it) and the audit entry are
 written in one transaction. A double click or a retried request carries the same
 token and finds the claim: it never starts a second run. A process dying between
 the claim and Glue leaves the claim "claimed": nothing is started twice, at worst
-once too few (the user sees it and starts it again with a new token).
+once too few (the user sees it and starts it again with a new token). A database that
+refuses the last transaction (gone, read-only, full) leaves none of it written, and the
+user reads that Glue started the run all the same (`dashapp.actions.unrecorded`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dashapp.actions import audit
 from dashapp.actions.run_arguments import ArgumentError, parse_arguments
+from dashapp.actions.unrecorded import record_or_report
 from dashapp.aws import glue_actions
 from dashapp.identity import Identity
 from dashapp.models import GlueJob, JobAction, JobRun
@@ -192,7 +195,8 @@ def launch(
         return ActionResult(
             False, f"Glue did not start {job_name}: {e}", job_name, None, source_run_id
         )
-    with sessions.begin() as session:
+
+    def record(session: Session) -> None:
         claim = session.get(JobAction, token[:128])
         assert claim is not None
         claim.status, claim.new_run_id, claim.updated_at = "started", run_id, now
@@ -215,7 +219,12 @@ def launch(
             detail={**detail, "run_id": run_id},
             remote_addr=remote_addr,
         )
-    return ActionResult(True, f"Started {job_name} run {run_id}.", job_name, run_id, source_run_id)
+
+    done = f"Started {job_name} run {run_id}"
+    unrecorded = record_or_report(sessions, record, done=done, actor=identity.user)
+    if unrecorded is not None:
+        return ActionResult(True, unrecorded, job_name, run_id, source_run_id)
+    return ActionResult(True, f"{done}.", job_name, run_id, source_run_id)
 
 
 def _reject(
@@ -433,7 +442,8 @@ def stop_run(
         error = result.errors.get(run_id)
     except glue_actions.GlueActionError as e:
         error = str(e)
-    with sessions.begin() as session:
+
+    def record(session: Session) -> None:
         if error is None:
             session.execute(
                 JobRun.__table__.update()
@@ -450,6 +460,11 @@ def stop_run(
             detail=detail if error is None else {**detail, "error": error},
             remote_addr=remote_addr,
         )
+
+    done = f"Glue did not stop run {run_id}: {error}" if error else f"Stopping run {run_id}"
+    unrecorded = record_or_report(sessions, record, done=done, actor=identity.user)
+    if unrecorded is not None:
+        return ActionResult(error is None, unrecorded, job_name, run_id)
     if error is not None:
         return ActionResult(False, f"Glue did not stop run {run_id}: {error}", job_name, run_id)
     return ActionResult(True, f"Stopping run {run_id} of {job_name}.", job_name, run_id)

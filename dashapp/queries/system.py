@@ -23,6 +23,24 @@ FreshnessState = Literal["empty", "fresh", "stale"]
 # --- collectors ---------------------------------------------------------------
 
 
+def database_read_only(session: Session) -> bool:
+    """Whether the database accepts no writes: a standby, or transactions read-only by
+    default (`default_transaction_read_only`). SQLite has no such mode."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    sql = "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'"
+    return bool(session.execute(text(sql)).scalar())
+
+
+def error_since_success(status: CollectorStatus) -> str | None:
+    """The first line of the collector's last error when it came after its last success."""
+    if not status.last_error or status.last_error_at is None:
+        return None
+    if status.last_success_at is not None and status.last_error_at <= status.last_success_at:
+        return None
+    return status.last_error.splitlines()[0]
+
+
 def collector_statuses(session: Session) -> list[CollectorStatus]:
     """Every collector's last reported status, by name."""
     return list(session.scalars(select(CollectorStatus).order_by(CollectorStatus.name)))

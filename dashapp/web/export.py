@@ -14,6 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import Blueprint, Response, request, stream_with_context
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from dashapp.actions.auth import role_required
@@ -67,9 +68,14 @@ def _db_rows(
             yield to_cells(row)
 
 
-def _check(svc: Services, check: Callable[[Session], None]) -> None:
+def _check(svc: Services, check: Callable[[Session], None] | None = None) -> None:
+    """Before the response starts: the names a query mentions exist, and the database
+    answers at all, so an outage is a 503 (`dashapp.web.database_errors`), not a download
+    cut after its header line."""
     with svc.sessions() as session:
-        check(session)
+        session.execute(text("SELECT 1"))
+        if check is not None:
+            check(session)
 
 
 def export_blueprint() -> Blueprint:
@@ -127,6 +133,7 @@ def export_blueprint() -> Blueprint:
     def lambda_summary() -> Response:
         svc = services()
         window = params.parse_lambda_summary_args(request.args, svc.clock.now())
+        _check(svc)
 
         def rows() -> Iterator[Sequence[str]]:
             with svc.sessions() as session:
@@ -164,6 +171,7 @@ def export_blueprint() -> Blueprint:
         svc = services()
         names = tuple(d.name for d in svc.settings.datasets)
         query = upload_export.parse_uploads_args(request.args, svc.clock.now(), names)
+        _check(svc)
         rows = _db_rows(
             svc, lambda s: upload_queries.iter_uploads(s, query), upload_export.upload_cells
         )
@@ -177,6 +185,7 @@ def export_blueprint() -> Blueprint:
         svc = services()
         now = svc.clock.now()
         query = monitoring_export.parse_job_summary_args(request.args, now, svc.settings.datasets)
+        _check(svc)
 
         def rows() -> Iterator[Sequence[str]]:
             with svc.sessions() as session:

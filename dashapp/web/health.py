@@ -20,18 +20,11 @@ from sqlalchemy.orm import Session
 
 from dashapp.clock import iso_z
 from dashapp.config import Settings
-from dashapp.db import current_revision, head_revision
+from dashapp.db import current_revision, db_error_line, head_revision
 from dashapp.queries import system as queries
 from dashapp.services import services
 
 UPGRADE_HINT = "run `python -m dashapp db upgrade`"
-
-
-def db_error_line(err: SQLAlchemyError) -> str:
-    """The driver's own first line, without SQLAlchemy's wrapper and background link."""
-    orig = getattr(err, "orig", None)
-    message = str(orig if orig is not None else err).strip()
-    return message.splitlines()[0] if message else type(err).__name__
 
 
 def readiness(
@@ -61,6 +54,8 @@ def readiness(
         if revision != head:
             reasons.append(f"database at revision {revision}, code expects {head}: {UPGRADE_HINT}")
             return False, reasons, details
+        read_only = queries.database_read_only(session)
+        details["database"]["read_only"] = read_only
         statuses = queries.collector_statuses(session)
     except SQLAlchemyError as e:
         reasons.append(f"database unreachable: {db_error_line(e)}")
@@ -78,6 +73,11 @@ def readiness(
         }
         for s in statuses
     ]
+    if read_only:
+        reasons.append(
+            "database is read-only (a standby, or default_transaction_read_only is on): "
+            "collectors cannot store anything and actions are refused"
+        )
     if not statuses:
         reasons.append("no collector has reported yet: start one with `python -m collectors`")
     for s in statuses:
@@ -86,8 +86,10 @@ def readiness(
             last_error = f" (last error: {s.last_error.splitlines()[0]})" if s.last_error else ""
             reasons.append(f"collector {s.name} has not succeeded yet{last_error}")
         elif age > (limit := queries.staleness_limit_s(s, settings.stale_after_s)):
+            error = queries.error_since_success(s)
             reasons.append(
                 f"collector {s.name} last succeeded {age:.0f} s ago (limit {limit:.0f} s)"
+                + (f"; last error: {error}" if error else "")
             )
     return not reasons, reasons, details
 

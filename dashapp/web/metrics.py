@@ -31,11 +31,11 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashapp.actions.auth import role_required
+from dashapp.db import db_error_line
 from dashapp.identity import Role
 from dashapp.models import CollectorStatus
 from dashapp.queries import system as queries
 from dashapp.services import services
-from dashapp.web.health import db_error_line
 
 REGISTRY_KEY = "smd_prometheus"
 UNATTRIBUTED = "other"

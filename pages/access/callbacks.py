@@ -14,11 +14,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashapp.actions import audit
 from dashapp.actions.auth import current_identity, require
+from dashapp.db import db_error_line
 from dashapp.identity import Forbidden, Role
 from dashapp.services import Services, services
 from dashapp.signin import sessions
 from dashapp.signin.gate import REQUEST_RESOLVED
-from dashapp.web.health import db_error_line
 from layouts import shell
 from layouts.components import database_unreachable
 from pages.access import layout as al

@@ -22,11 +22,11 @@ from dashapp.actions import athena_results
 from dashapp.actions.auth import current_identity, require
 from dashapp.athena_sql import unfiltered_partitions
 from dashapp.aws.athena import ACTIVE_STATES
+from dashapp.db import db_error_line
 from dashapp.identity import Forbidden, Role
 from dashapp.queries import athena as reads
 from dashapp.services import Services, services
 from dashapp.timerange import resolve_range
-from dashapp.web.health import db_error_line
 from layouts.components import database_unreachable, notice
 from layouts.job_actions import NEEDS_OPERATOR
 from layouts.timerange import range_ids

@@ -11,11 +11,11 @@ from callbacks import payload
 from callbacks.timerange import register_time_range
 from callbacks.url_state import register_url_state
 from dashapp.actions.auth import current_identity, require
+from dashapp.db import db_error_line
 from dashapp.identity import Forbidden, Role
 from dashapp.queries import audit as audit_queries
 from dashapp.services import Services, services
 from dashapp.timerange import resolve_range
-from dashapp.web.health import db_error_line
 from layouts import shell
 from layouts.components import database_unreachable
 from layouts.timerange import range_ids

@@ -14,16 +14,16 @@ from dash import Dash, Input, Output, State, ctx, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks import payload
-from callbacks.job_actions import remote_addr
+from callbacks.job_actions import database_refused, remote_addr
 from callbacks.timerange import register_time_range
 from callbacks.url_state import register_url_state
 from dashapp.actions import jobcontrol
 from dashapp.actions.auth import current_identity, require
+from dashapp.db import db_error_line
 from dashapp.identity import Forbidden, Role
 from dashapp.queries import retries
 from dashapp.services import Services, services
 from dashapp.timerange import resolve_range
-from dashapp.web.health import db_error_line
 from layouts.components import database_unreachable, icon, notice
 from layouts.job_actions import NEEDS_OPERATOR
 from layouts.timerange import range_ids
@@ -86,15 +86,18 @@ def bulk_action(svc: Services, selected: list[dict[str, Any]] | None, token: str
         identity = require(Role.operator, "bulk_rerun", target=",".join(run_ids)[:1024])
     except Forbidden as e:
         return notice(str(e), "danger", "lock")
-    outcomes = jobcontrol.bulk_rerun(
-        svc.sessions,
-        svc.aws.client("glue"),
-        identity,
-        run_ids,
-        token=token or uuid.uuid4().hex,
-        now=svc.clock.now(),
-        remote_addr=remote_addr(),
-    )
+    try:
+        outcomes = jobcontrol.bulk_rerun(
+            svc.sessions,
+            svc.aws.client("glue"),
+            identity,
+            run_ids,
+            token=token or uuid.uuid4().hex,
+            now=svc.clock.now(),
+            remote_addr=remote_addr(),
+        )
+    except SQLAlchemyError as e:
+        return database_refused(e, "started")
     return fl.results(outcomes)
 
 

@@ -21,11 +21,11 @@ from callbacks import payload
 from callbacks.timerange import register_time_range
 from callbacks.url_state import register_url_state
 from dashapp.clock import iso_z
+from dashapp.db import db_error_line
 from dashapp.queries import job_detail as job_detail_reads
 from dashapp.queries import run_grid, runs, sla
 from dashapp.services import Services, services
 from dashapp.timerange import resolve_range
-from dashapp.web.health import db_error_line
 from dashapp.web.humanize import duration, money
 from layouts import shell
 from layouts.components import (

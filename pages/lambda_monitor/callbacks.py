@@ -19,11 +19,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from callbacks import payload
 from callbacks.timerange import register_time_range
 from callbacks.url_state import register_url_state
+from dashapp.db import db_error_line
 from dashapp.queries import lambda_ as lq
 from dashapp.queries.filters import Window
 from dashapp.services import Services, services
 from dashapp.timerange import TimeRange, TimeRangeError, parse_range
-from dashapp.web.health import db_error_line
 from layouts import shell
 from layouts.components import database_unreachable, empty_state, notice
 from layouts.timerange import range_ids

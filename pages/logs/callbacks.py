@@ -28,10 +28,10 @@ from callbacks import payload
 from callbacks.timerange import register_time_range
 from callbacks.url_state import register_url_state
 from dashapp.clock import as_utc, iso_z
+from dashapp.db import db_error_line
 from dashapp.queries import logs as lq
 from dashapp.services import Services, services
 from dashapp.timerange import TimeRangeError, parse_range, query_end
-from dashapp.web.health import db_error_line
 from layouts import shell
 from layouts.components import database_unreachable, notice
 from layouts.timerange import range_ids

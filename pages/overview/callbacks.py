@@ -20,11 +20,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from callbacks import payload
 from callbacks.timerange import register_time_range
 from callbacks.url_state import register_url_state
+from dashapp.db import db_error_line
 from dashapp.queries import cards as job_cards
 from dashapp.queries import overview as overview_reads
 from dashapp.services import Services, services
 from dashapp.timerange import resolve_range
-from dashapp.web.health import db_error_line
 from layouts import shell
 from layouts.timerange import range_ids
 from pages import links

@@ -11,9 +11,9 @@ from typing import Any
 from dash import Dash, Input, Output
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashapp.db import db_error_line
 from dashapp.queries import job_summaries
 from dashapp.services import Services, services
-from dashapp.web.health import db_error_line
 from layouts import shell
 from layouts.components import database_unreachable
 from pages.pipelines import layout as pipelines

@@ -13,10 +13,10 @@ from dash import Dash, Input, Output
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashapp.actions.auth import require
+from dashapp.db import db_error_line
 from dashapp.identity import Forbidden, Role
 from dashapp.queries import system as queries
 from dashapp.services import Services, services
-from dashapp.web.health import db_error_line
 from layouts import shell
 from layouts.components import database_unreachable
 from pages.system import layout as system

@@ -15,10 +15,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks import payload
 from dashapp.actions.auth import current_identity
+from dashapp.db import db_error_line
 from dashapp.identity import Role
 from dashapp.queries import uploads as upload_queries
 from dashapp.services import Services, services
-from dashapp.web.health import db_error_line
 from layouts import shell
 from layouts.components import database_unreachable
 from pages.upload import layout as upload

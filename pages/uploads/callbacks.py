@@ -11,11 +11,11 @@ from callbacks import payload
 from callbacks.timerange import register_time_range
 from callbacks.url_state import register_url_state
 from dashapp.clock import iso_z
+from dashapp.db import db_error_line
 from dashapp.queries import uploads as upload_queries
 from dashapp.queries.uploads import UploadFilter
 from dashapp.services import Services, services
 from dashapp.timerange import resolve_range
-from dashapp.web.health import db_error_line
 from layouts import shell
 from layouts.timerange import range_ids
 from pages import links

@@ -13,13 +13,13 @@ from typing import Any
 from dash import Dash, Input, Output, State
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashapp.db import db_error_line
 from dashapp.queries import cards as job_cards
 from dashapp.queries import overview as overview_reads
 from dashapp.queries import system as queries
 from dashapp.queries.system import Freshness
 from dashapp.services import Services, services
 from dashapp.timerange import resolve_range
-from dashapp.web.health import db_error_line
 from dashapp.web.humanize import ago, clock_utc, span
 from layouts import shell
 from pages.wall import layout as wall

@@ -22,7 +22,7 @@ from collectors.logs import (
 from collectors.runs import store_runs
 from dashapp.db import upsert
 from dashapp.models import JobRun, LambdaFunction, LogEvent, LogStream, LogWatch, MetricPoint
-from tests.collectors.conftest import MakeCtx, client, watch_calls
+from tests.collectors.conftest import MakeCtx, client, fail_calls, watch_calls
 from tests.reliability.figure_report import report
 
 OUT, ERR = "/aws-glue/jobs/output", "/aws-glue/jobs/error"
@@ -480,3 +480,21 @@ def test_follow_order_reads_every_stream_within_a_rotation_and_one_cycle(
     )
     if busy and quiet:
         assert min(busy) >= max(quiet)
+
+
+def test_a_lambda_stream_that_failed_is_read_again_though_nothing_new_arrived(
+    make_ctx: MakeCtx, t0: datetime
+) -> None:
+    """The function's "looked up to" mark moves only with its lines: a stream whose read
+    failed is read next cycle even when the function logged nothing since."""
+    ctx = make_ctx("logs")
+    _lambda(ctx, "busy", invocations=3)
+    t = t0 - timedelta(minutes=2)
+    stream = "2026/11/25/[$LATEST]0b9e4c1d7a2f4e8c9d3a5b6f1e2c7d8a"
+    _put("/aws/lambda/busy", stream, [(t, "START RequestId: 1c2d"), (t, "END RequestId: 1c2d")])
+    fault = fail_calls(ctx.aws.client("logs"), "GetLogEvents", code="ThrottlingException")
+    assert len(collect_logs(ctx).failures) == 1
+    fault.remove()
+    ctx.clock.advance(30)
+    assert collect_logs(ctx).failures == []
+    assert [m for *_, m in _lambda_events(ctx)] == ["START RequestId: 1c2d", "END RequestId: 1c2d"]

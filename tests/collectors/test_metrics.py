@@ -333,3 +333,24 @@ def test_a_batch_cloudwatch_refuses_is_reported_the_others_stored_and_it_is_read
     ctx.clock.advance(timedelta(minutes=30))
     assert collect_metrics(ctx).failures == []
     assert _points(ctx, resource_name="fn-129") == {("Invocations", "Sum", minute): 2.0}
+
+
+def test_a_function_found_after_the_first_cycle_still_gets_its_backfill(
+    make_ctx: MakeCtx, t0: datetime
+) -> None:
+    """On a first start the scheduler runs this collector beside the inventory: its first
+    cycle may know no function yet and still move the window on. A function known only
+    from the next cycle must be read back `metrics_backfill_s`, not only the re-read
+    margin (the ground-truth comparison of test_db_restart_collectors found it lost)."""
+    ctx = make_ctx("metrics")
+    an_hour_ago = align_down(t0, 60) - timedelta(hours=1)
+    put_metric("AWS/Lambda", "Invocations", {"FunctionName": "late"}, an_hour_ago, 3)
+    collect_metrics(ctx)  # the inventory has not stored any function yet
+    _functions(ctx, ["late"])
+    ctx.clock.advance(30)
+    collect_metrics(ctx)
+    ctx.clock.advance(60)
+    collect_metrics(ctx)  # known by now: not read back again
+    assert _points(ctx, metric="Invocations") == {("Invocations", "Sum", an_hour_ago): 3.0}
+    # The two windows, plus one call for the newcomer's history.
+    assert ctx.aws.counter.snapshot() == {"cloudwatch:GetMetricData": 2 + 1}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -99,3 +100,28 @@ def test_a_busy_cycle_gets_the_grace_and_a_stuck_one_is_abandoned(
     assert status["stuck"].last_outcome is None  # abandoned: the next start does its work
     release.set()
     _wait_for(lambda: _status(sessions)["stuck"].last_outcome is not None, 10, "stuck ends")
+
+
+def test_a_stop_request_waits_on_no_lock_the_interrupted_thread_may_hold(
+    make_runner: Callable[..., CollectorRunner], sessions: sessionmaker[Session]
+) -> None:
+    """SIGTERM's handler runs on the main thread, between two of its bytecodes: there, the
+    scheduler may be inside its thread pool's submit, holding the pool's non-reentrant lock
+    while a worker thread starts. A handler that shut the scheduler down waited on that
+    lock forever (a collector SIGTERMed just as it took the lead never exited). Here the
+    stop is requested by the thread holding that lock, as the handler would be."""
+    runner = make_runner([_job("finishing", _finishing)])
+    thread = _lead(runner)
+    _wait_for(lambda: "finishing" in _status(sessions), 30, "the cycle starts")
+    pool = runner._scheduler._executors["default"]._pool  # the lock the main thread held
+    asked = threading.Thread(target=lambda: _with(pool._shutdown_lock, runner.request_stop))
+    asked.start()
+    asked.join(timeout=5)
+    assert not asked.is_alive(), "request_stop waited on a lock its own thread held"
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "run_forever ended once the lock was free"
+
+
+def _with(lock: Any, call: Callable[[], None]) -> None:
+    with lock:
+        call()

@@ -9,18 +9,24 @@ under two minutes on two cores.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import dash
 import pytest
 from hypothesis import HealthCheck, settings
+from sqlalchemy import Engine
 
 from dashapp.app import create_app
 from dashapp.clock import FixedClock
 from dashapp.config import Settings
+from dashapp.db import make_engine, upgrade
 from dashapp.services import Services
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, missing
+from tests.reliability.pg_cluster import PgCluster
+from tests.reliability.pg_cluster import unusable_reason as pg_cluster_unusable
+from tests.sandbox_process import sandbox_process
 
 NOW = datetime(2026, 11, 25, 18, 32, 17, tzinfo=UTC)
 # Nothing listens here: an action that reaches AWS fails at once, as with a network outage.
@@ -71,3 +77,37 @@ def fuzz_app(fuzz_settings: Settings, fuzz_svc: Services) -> dash.Dash:
 
 # The upload API's app and moto account, as the upload tests build them.
 from tests.uploads.conftest import aws, make_api, small_parts  # noqa: E402, F401
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """The private PostgreSQL the database-fault tests restart, make read-only and fill."""
+    reason = pg_cluster_unusable()
+    if reason:
+        missing(reason)
+    cluster = PgCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture
+def cluster_db(pg_cluster: PgCluster, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A fresh, migrated database on the private cluster, named after the test."""
+    name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[-55:]
+    engine = make_engine(pg_cluster.create_database(name))
+    upgrade(engine.url.render_as_string(hide_password=False))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def still_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A sandbox without its simulator: the account holds still, so it is the ground truth
+    (an hour of history, inside every collector's backfill window)."""
+    with sandbox_process(
+        tmp_path_factory.mktemp("still-sbx"), history_days=0.05, simulate=False
+    ) as url:
+        yield url

@@ -21,7 +21,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,8 +34,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from dashapp.actions.uploads.sniff import SAMPLE_BYTES
 from dashapp.models import Upload
 from tests.reliability.figure_report import report
-from tests.sandbox_process import ROOT, client, free_port, sandbox_process
+from tests.sandbox_process import client, sandbox_process
 from tests.uploads.parts_protocol import part_of, put_part
+from tests.web_process import healthy, web_process
 
 HEADERS = {"X-SMD-Upload": "1"}
 ROW = b"100000,c-000042,1234.50,EUR,2026-11-25T10:00:00Z\n"
@@ -94,45 +94,11 @@ def _wait(predicate: Any, timeout_s: float, what: str, every_s: float = 0.1) -> 
     return time.monotonic() - start
 
 
-def _healthy(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/healthz", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
-
-
 @pytest.fixture
 def web(sandbox: str, db_url: str, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """The dashboard under gunicorn with one worker, so the worker to kill is known."""
-    port = free_port()
-    log = tmp_path / "web.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "AWS_ENDPOINT_URL": sandbox,
-        "SMD_PORT": str(port),
-        "PYTHONUNBUFFERED": "1",
-    }
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "dashapp", "web", "--workers", "1", "--threads", "4"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait(lambda: proc.poll() is None and _healthy(url), 60, "the web app answers")
-        yield url, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            pytest.fail(f"gunicorn did not stop on SIGTERM:\n{log.read_text()[-2000:]}")
+    with web_process(db_url, sandbox, tmp_path / "web.log") as running:
+        yield running
 
 
 def _csv() -> bytes:
@@ -219,7 +185,7 @@ def test_a_worker_killed_while_completing_an_upload_leaves_it_retryable(
     finally:
         conn.close()
     respawn_s = _wait(
-        lambda: any(p != worker for p in _children(master.pid)) and _healthy(url),
+        lambda: any(p != worker for p in _children(master.pid)) and healthy(url),
         RESPAWN_BOUND_S,
         "gunicorn replaces the killed worker",
     )

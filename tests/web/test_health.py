@@ -43,6 +43,7 @@ def test_ready_when_migrated_and_every_collector_is_fresh(
         "backend": engine.dialect.name,
         "revision": head_revision(),
         "head": head_revision(),
+        "read_only": False,
     }
     assert details["checked_at"] == "2026-11-25T18:32:17Z"
     assert [c["name"] for c in details["collectors"]] == ["glue_runs", "metrics"]
@@ -133,6 +134,63 @@ def test_unready_when_the_database_is_unreachable(
     assert reasons[0].startswith("database unreachable: ")
     assert "\n" not in reasons[0]
     assert len(reasons[0]) > len("database unreachable: ") + 5  # says why
+
+
+def test_unready_when_the_database_accepts_no_writes(
+    db_url: str, sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    """A standby, or default_transaction_read_only on: reads work, so nothing else would
+    say why the collectors stop (they cannot even record their own status). SQLite has
+    no such server mode: it is never reported read-only."""
+    _add(sessions, collector("glue_runs", NOW, ok_ago_s=5))
+    engine = make_engine(db_url)
+    try:
+        with Session(engine) as session:
+            if engine.dialect.name == "postgresql":
+                session.execute(text("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"))
+                session.commit()
+            ok, reasons, details = readiness(session, NOW, settings)
+    finally:
+        engine.dispose()  # the session's connection stays read-only: never back to a pool
+    if engine.dialect.name != "postgresql":
+        assert (ok, details["database"]["read_only"]) == (True, False), reasons
+        return
+    assert not ok
+    assert reasons == [
+        "database is read-only (a standby, or default_transaction_read_only is on): "
+        "collectors cannot store anything and actions are refused"
+    ]
+    assert details["database"]["read_only"] is True
+
+
+def test_a_stale_collector_says_what_failed_since_its_last_success(
+    engine: Engine, sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    full = 'database: could not extend file "base/16384/16421": No space left on device'
+    _add(
+        sessions,
+        collector(
+            "metrics",
+            NOW,
+            ok_ago_s=412,
+            last_error_at=NOW - timedelta(seconds=20),
+            last_error=full + "\nHINT:  Check free disk space.",
+        ),
+        # An error older than the last success is over: not repeated.
+        collector(
+            "glue_runs",
+            NOW,
+            ok_ago_s=400,
+            last_error_at=NOW - timedelta(seconds=500),
+            last_error="ThrottlingException: Rate exceeded",
+        ),
+    )
+    ok, reasons, _ = readiness(engine, NOW, settings)
+    assert not ok
+    assert reasons == [
+        "collector glue_runs last succeeded 400 s ago (limit 180 s)",
+        f"collector metrics last succeeded 412 s ago (limit 180 s); last error: {full}",
+    ]
 
 
 # --- the HTTP routes ----------------------------------------------------------------
