@@ -26,6 +26,7 @@ from dashapp.actions.run_arguments import (
     validate_arguments,
 )
 from pages.athena.callbacks import parse_parameters
+from tests.reliability.conftest import examples
 from tests.reliability.outcomes import attempt
 from tests.reliability.strategies import edge_ints, edge_text, json_scalars
 
@@ -43,7 +44,7 @@ def argument_lines() -> st.SearchStrategy[str]:
     return st.lists(line, max_size=8).map("\n".join)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(text=st.one_of(st.none(), argument_lines()))
 @example(text="--a=1\r--a=2")
 @example(text="--path=\ud800")
@@ -60,7 +61,7 @@ def test_run_arguments_are_what_glue_accepts_or_every_problem(text: str | None) 
     assert parse_arguments(format_arguments(arguments)) == arguments
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(
     arguments=st.dictionaries(
         st.one_of(edge_text(), st.from_regex(r"--[a-z]{1,8}", fullmatch=True), edge_ints()),
@@ -106,7 +107,7 @@ def parameters_text() -> st.SearchStrategy[str]:
     )
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(
     sql=st.one_of(st.none(), sql_text()),
     params=st.one_of(st.none(), parameters_text()),
@@ -126,7 +127,7 @@ def test_a_query_is_what_athena_takes_or_a_sentence(
     assert len(text.encode()) <= MAX_SQL_BYTES
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(kind=st.sampled_from([*PARAMETER_TYPES, "float", ""]), value=edge_text())
 def test_a_parameter_is_a_literal_or_a_sentence(kind: str, value: str) -> None:
     literal, refused = attempt(lambda: parameter_literal(kind, value), QueryError)

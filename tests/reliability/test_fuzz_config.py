@@ -15,6 +15,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dashapp.config import ConfigError, Settings, env_name, load_settings
+from tests.reliability.conftest import examples
 from tests.reliability.strategies import edge_ints, edge_text, json_values
 
 FIELDS = sorted(Settings.model_fields)
@@ -67,7 +68,7 @@ def _printable_env(value: str) -> bool:
     return "\x00" not in value and not any(0xD800 <= ord(c) <= 0xDFFF for c in value)
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(field=st.sampled_from(FIELDS), value=env_values().filter(_printable_env))
 @example(field="datasets", value="@/nonexistent/datasets.json")
 @example(field="datasets", value="@/")

@@ -19,7 +19,7 @@ from dashapp.export import params
 from dashapp.export.job_summary import JOB_SUMMARY_PARAMS
 from dashapp.export.uploads import UPLOADS_PARAMS
 from dashapp.services import Services
-from tests.reliability.conftest import NOW
+from tests.reliability.conftest import NOW, examples
 from tests.reliability.outcomes import attempt
 from tests.reliability.strategies import edge_text, iso_text
 from tests.web.seed import (
@@ -106,7 +106,7 @@ def test_an_export_answers_its_csv_or_one_line_naming_the_parameter(
     client = fuzz_app.server.test_client()
     header_start = HEADER_STARTS[path]
 
-    @settings(max_examples=60)
+    @settings(max_examples=examples(60))
     @given(query=query_strings(EXPORTS[path]))
     @example(query="since=0001-01-01T00:00:00%2B01:00")
     @example(query="until=0001-01-01T00:00:00Z")
@@ -132,7 +132,7 @@ def test_an_export_answers_its_csv_or_one_line_naming_the_parameter(
     check()
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(
     values=st.dictionaries(
         st.sampled_from(params.WINDOW_PARAMS), st.one_of(iso_text(), edge_text()), max_size=2

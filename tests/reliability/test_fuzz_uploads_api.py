@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from dashapp.models import Upload
+from tests.reliability.conftest import examples
 from tests.reliability.strategies import EDGE_INTS, edge_text, json_values
 from tests.reliability.test_fuzz_fileformats import documents
 from tests.uploads.api_helpers import ORDERS
@@ -67,7 +68,7 @@ def test_a_refused_upload_leaves_nothing_and_an_accepted_one_one_row(
 ) -> None:
     api = make_api()
 
-    @settings(max_examples=120)
+    @settings(max_examples=examples(120))
     @given(form=forms().filter(_surrogate_free))
     @example(
         form={
@@ -110,7 +111,7 @@ def test_complete_and_abort_answer_any_id_and_body_without_a_500(
     assert created.status_code == 201
     real_id = created.json["upload_id"]
 
-    @settings(max_examples=80)
+    @settings(max_examples=examples(80))
     @given(
         upload_id=st.one_of(
             st.just(real_id),
