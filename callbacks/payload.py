@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from dashapp.db import storable_text
+from dashapp.storable import storable_text
 
 ROW_ID_MAX = 2**63 - 1  # the largest id a BIGINT key holds
 
