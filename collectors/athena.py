@@ -10,11 +10,13 @@ schema browser never waits on GetTables.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select, update
 
 from collectors.context import CollectorContext, CycleResult
 from dashapp.aws import athena, glue_catalog
+from dashapp.aws.shape import MalformedResponse
 from dashapp.db import upsert
 from dashapp.models import AthenaQuery, CatalogTable
 
@@ -76,22 +78,30 @@ def collect_catalog(ctx: CollectorContext) -> CycleResult:
     now = ctx.clock.now()
     databases = list(glue_catalog.iter_databases(client))
     for database in databases:
+        # kept: tables listed in a shape we cannot read, left as cached
+        rows: list[dict[str, Any]] = []
+        kept: list[str | None] = []
         try:
-            rows = [
-                glue_catalog.parse_table(database, t, now)
-                for t in glue_catalog.iter_tables(client, database)
-            ]
+            for t in glue_catalog.iter_tables(client, database):
+                try:
+                    rows.append(glue_catalog.parse_table(database, t, now))
+                except MalformedResponse as e:
+                    name = t.get("Name") if isinstance(t, dict) else None
+                    result.failed(f"catalog table {database}.{name or '(unnamed)'}", e)
+                    kept.append(name if isinstance(name, str) else None)
         except Exception as e:  # noqa: BLE001 - one database failing must not stop the others
             result.failed(f"catalog database {database}", e)
             continue
         with ctx.sessions.begin() as session:
             result.items += upsert(session, CatalogTable, rows, conflict=("database", "name"))
-            session.execute(
-                delete(CatalogTable).where(
-                    CatalogTable.database == database,
-                    CatalogTable.name.not_in([r["name"] for r in rows] or [""]),
+            if None not in kept:  # an unnamed table could be any cached one: then drop none
+                listed = [r["name"] for r in rows] + [k for k in kept if k]
+                session.execute(
+                    delete(CatalogTable).where(
+                        CatalogTable.database == database,
+                        CatalogTable.name.not_in(listed or [""]),
+                    )
                 )
-            )
     with ctx.sessions.begin() as session:
         session.execute(delete(CatalogTable).where(CatalogTable.database.not_in(databases or [""])))
     return result

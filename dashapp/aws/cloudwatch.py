@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dashapp.clock import as_utc
+from dashapp.aws import shape
 
 MAX_QUERIES = 500  # per GetMetricData call (AWS limit)
 
@@ -68,18 +68,24 @@ def request_queries(queries: Sequence[MetricQuery]) -> list[dict[str, Any]]:
     return [q.to_request(f"q{i}") for i, q in enumerate(queries)]
 
 
+@shape.parser("GetMetricData answer")
 def parse_results(
     queries: Sequence[MetricQuery], results: Iterable[dict[str, Any]]
 ) -> list[Datapoint]:
     """Datapoints of one call's MetricDataResults, mapped to their query by the id's index."""
     out: list[Datapoint] = []
     for result in results:
-        qid = result["Id"]
+        qid = shape.text(result, "Id")
         if not qid.startswith("q") or not qid[1:].isdigit() or int(qid[1:]) >= len(queries):
-            raise ValueError(f"GetMetricData returned an id we did not send: {qid!r}")
+            raise shape.MalformedResponse(f"GetMetricData returned an id we did not send: {qid!r}")
         query = queries[int(qid[1:])]
-        for ts, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=True):
-            out.append(Datapoint(query, as_utc(ts), float(value)))
+        times, values = shape.items(result, "Timestamps"), shape.items(result, "Values")
+        for ts, value in zip(times, values, strict=True):
+            when = shape.optional_time({"Timestamp": ts}, "Timestamp")
+            number = shape.optional_number({"Value": value}, "Value")
+            if when is None or number is None:
+                raise shape.MalformedResponse("a datapoint lacks its timestamp or value")
+            out.append(Datapoint(query, when, float(number)))
     return out
 
 
