@@ -27,7 +27,7 @@ from dashapp.app import create_app
 from dashapp.clock import FixedClock
 from dashapp.models import AccessToken, AuditEntry, AuthSession, SigninAttempt
 from dashapp.services import Services, services
-from dashapp.signin import cookies
+from dashapp.signin import cookies, device_scope
 from dashapp.signin.gate import PROXY_KEY
 from dashapp.signin.proxy import ProxyIdentity
 from dashapp.signin.routes import safe_next
@@ -282,3 +282,42 @@ def test_a_sign_in_link_sends_the_browser_only_to_this_site(fuzz_app: dash.Dash)
         _assert_stays_here(response)
 
     check()
+
+
+@settings(max_examples=examples(300))
+@given(
+    path=st.one_of(
+        st.sampled_from(["/_dash-update-component", "/wall", "/logs", "/export/x"]), edge_text()
+    ),
+    method=st.sampled_from(["GET", "POST", "HEAD"]),
+    body=st.one_of(
+        json_values(3),
+        st.fixed_dictionaries(
+            {
+                "output": st.one_of(
+                    edge_text(),
+                    json_values(1),
+                    st.sampled_from(
+                        [
+                            "..wall-clock.children...x.y..",
+                            '..{"type":"a"}.b...{bad.c..',
+                            "{}.x",
+                            "...",
+                        ]
+                    ),
+                )
+            }
+        ),
+    ),
+)
+def test_a_wall_screen_request_is_allowed_or_not_never_an_error(
+    path: str, method: str, body: Any
+) -> None:
+    """A device held to /wall may send any body to the callback route: which outputs it
+    names decides, and a body that names none of the wall's is refused."""
+    page_ids = {"/wall": {"wall-clock", "smd-refresh", "a"}}
+    allowed = device_scope.allowed(path, method, "/wall", page_ids, body)
+    assert isinstance(allowed, bool)
+    if allowed and path == device_scope.UPDATE:
+        ids = device_scope.output_ids(str(body.get("output", "")))
+        assert ids and set(ids) <= page_ids["/wall"]
