@@ -83,7 +83,7 @@ def stored_view(value: object) -> dict[str, Any] | None:
         return None
     # Text goes back into SQL and the watch rows: narrowed like any input (NUL, surrogates).
     view = {**found, **{k: payload.text(found.get(k)) for k in ("source", "q", "level")}}
-    if lq.source_from_value(view["source"]) is None:
+    if lq.source_from_value(view["source"]) is None or view["level"] not in (None, *lq.LEVELS):
         return None
     try:
         for key in ("since", "until", "watch_renew_at"):

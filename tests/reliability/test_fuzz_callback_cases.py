@@ -267,3 +267,18 @@ def test_a_log_view_store_naming_an_unencodable_source_keeps_tailing(
     assert shown["logs-view"]["data"]["source"] == source.replace("\ud800", "\ufffd").replace(
         "\x00", "\ufffd"
     )
+
+
+@pytest.mark.parametrize("level", ["24h", "warning", ""])
+def test_a_log_view_store_with_a_level_no_line_has_stops_the_tail(
+    fuzz_app: dash.Dash, level: str
+) -> None:
+    """The store's level went straight to `LEVELS.index`: '24h' raised ValueError on every
+    tail tick (500s). A view the page never wrote stops the tail; the next filter change
+    writes a good one."""
+    key = _key(fuzz_app, "logs-lines.children@", "logs-view.data@")
+    view = {"source": "run:jr_crm_2", "q": None, "level": level, "since": "2026-11-24T18:00:00Z",
+            "until": None, "cursor": 0, "count": 0, "trimmed": False, "live": False,
+            "watch_renew_at": None, "run_state": None}  # fmt: skip
+    payload = body(fuzz_app, key, {"logs-tail.n_intervals": 1, "logs-view.data": view})
+    assert _post(fuzz_app, payload) == {}  # nothing on the page changes
