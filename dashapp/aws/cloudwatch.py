@@ -81,8 +81,7 @@ def parse_results(
         query = queries[int(qid[1:])]
         times, values = shape.items(result, "Timestamps"), shape.items(result, "Values")
         for ts, value in zip(times, values, strict=True):
-            when = shape.optional_time({"Timestamp": ts}, "Timestamp")
-            number = shape.optional_number({"Value": value}, "Value")
+            when, number = shape.as_time(ts, "Timestamps"), shape.as_number(value, "Values")
             if when is None or number is None:
                 raise shape.MalformedResponse("a datapoint lacks its timestamp or value")
             out.append(Datapoint(query, when, float(number)))

@@ -24,7 +24,7 @@ def parse_last_modified(value: object) -> datetime | None:
     if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
         text = text[:-2] + ":" + text[-2:]
     try:
-        return shape.optional_time({"LastModified": datetime.fromisoformat(text)}, "LastModified")
+        return shape.as_time(datetime.fromisoformat(text), "LastModified")
     except ValueError:
         raise shape.MalformedResponse(f"LastModified {value[:40]!r} is not a timestamp") from None
 
@@ -36,9 +36,7 @@ def parse_function(
     """A `lambda_functions` row from a ListFunctions entry."""
     text, whole = shape.optional_text, shape.optional_int
     architectures = shape.items(raw, "Architectures")
-    architecture = architectures[0] if architectures else None
-    if architecture is not None and not (isinstance(architecture, str) and len(architecture) <= 16):
-        raise shape.MalformedResponse("Architectures holds no architecture name")
+    architecture = shape.as_text(architectures[0], "Architectures", 16) if architectures else None
     return {
         "name": shape.text(raw, "FunctionName", 170),
         "arn": shape.text(raw, "FunctionArn", 2048),

@@ -79,15 +79,7 @@ def text(raw: Any, key: str, limit: int | None = None) -> str:
 
 
 def optional_text(raw: Any, key: str, limit: int | None = None) -> str | None:
-    """A text field as the databases can store it (`storable_text`)."""
-    value = _object(raw).get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise MalformedResponse(f"{key} is not text")
-    if limit is not None and len(value) > limit:
-        raise MalformedResponse(f"{key} is longer than {limit} characters")
-    return storable_text(value)
+    return as_text(_object(raw).get(key), key, limit)
 
 
 def optional_int(raw: Any, key: str) -> int | None:
@@ -101,28 +93,48 @@ def optional_int(raw: Any, key: str) -> int | None:
 
 
 def optional_number(raw: Any, key: str) -> float | int | None:
-    value = _object(raw).get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise MalformedResponse(f"{key} is not a number")
-    if isinstance(value, int) and abs(value) > INT_MAX:
-        raise MalformedResponse(f"{key} is out of range")
-    return value
+    return as_number(_object(raw).get(key), key)
 
 
 def optional_time(raw: Any, key: str) -> datetime | None:
+    return as_time(_object(raw).get(key), key)
+
+
+# The same checks for a value that is not a field (a list's item): `what` names it.
+
+
+def as_text(value: Any, what: str, limit: int | None = None) -> str | None:
+    """Text as the databases can store it (`storable_text`), at most `limit` characters."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MalformedResponse(f"{what} is not text")
+    if limit is not None and len(value) > limit:
+        raise MalformedResponse(f"{what} is longer than {limit} characters")
+    return storable_text(value)
+
+
+def as_number(value: Any, what: str) -> float | int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise MalformedResponse(f"{what} is not a number")
+    if isinstance(value, int) and abs(value) > INT_MAX:
+        raise MalformedResponse(f"{what} is out of range")
+    return value
+
+
+def as_time(value: Any, what: str) -> datetime | None:
     """A timestamp botocore parsed, in UTC (naive is UTC, as boto3 and SQLite hand it back);
     one whose offset moves it past year 1 or 9999 is refused."""
-    value = _object(raw).get(key)
     if value is None:
         return None
     if not isinstance(value, datetime):
-        raise MalformedResponse(f"{key} is not a timestamp")
+        raise MalformedResponse(f"{what} is not a timestamp")
     try:
         return as_utc(value)
     except OverflowError:
-        raise MalformedResponse(f"{key} is out of range") from None
+        raise MalformedResponse(f"{what} is out of range") from None
 
 
 def text_map(raw: Any, key: str) -> dict[str, str]:
