@@ -3,9 +3,9 @@
 Two profiles: `ci` (picked when CI=true) is derandomized and keeps no example
 database, so a CI run is the same run every time and a red build reproduces;
 `dev` draws new examples each run and remembers failures in `.hypothesis/`.
-Each test sets its own `max_examples` through `examples(n)`, sized so the whole
-folder stays well under two minutes on two cores; `SMD_FUZZ_SCALE=20` multiplies
-every count for a long local hunt (CI never sets it).
+Each test sets its own `max_examples` through `examples(n)`, sized so the fuzz files
+(test_fuzz_*) stay around two and a half minutes on two quiet cores;
+`SMD_FUZZ_SCALE=20` multiplies every count for a long local hunt (CI never sets it).
 """
 
 from __future__ import annotations

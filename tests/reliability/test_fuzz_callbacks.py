@@ -33,7 +33,7 @@ from tests.web.seed import (
     seed_demo,
 )
 
-EXAMPLES_PER_CALLBACK = 8
+EXAMPLES_PER_CALLBACK = 16
 
 
 def _callback_keys() -> list[str]:
