@@ -28,22 +28,12 @@ from dashapp.actions.run_arguments import (
 )
 from dashapp.athena_sql import unfiltered_partitions
 from pages.athena.callbacks import parse_parameters
+from tests.reliability.action_inputs import argument_lines, parameters_text, sql_text
 from tests.reliability.conftest import examples
 from tests.reliability.outcomes import attempt
 from tests.reliability.strategies import edge_ints, edge_text, json_scalars
 
 # --- Glue run arguments ---------------------------------------------------------------
-
-
-def argument_lines() -> st.SearchStrategy[str]:
-    key = st.one_of(
-        st.from_regex(r"--[A-Za-z0-9][A-Za-z0-9_.-]{0,140}", fullmatch=True),
-        st.sampled_from(sorted(RESERVED_KEYS)),
-        edge_text(),
-    )
-    value = st.one_of(edge_text(), st.just("x" * (MAX_VALUE_LENGTH + 1)))
-    line = st.one_of(st.builds(lambda k, v: f"{k}={v}", key, value), edge_text())
-    return st.lists(line, max_size=8).map("\n".join)
 
 
 @settings(max_examples=examples(300))
@@ -80,33 +70,6 @@ def test_arguments_from_a_stored_run_are_checked_the_same_way(arguments: dict) -
 
 
 # --- Athena --------------------------------------------------------------------------
-
-
-def sql_text() -> st.SearchStrategy[str]:
-    pieces = st.sampled_from(
-        [
-            "SELECT ",
-            "?",
-            "'?'",
-            "'it''s'",
-            '"?"',
-            "-- ?\n",
-            "/* ? */",
-            "/*",
-            "'",
-            ";",
-            " FROM t",
-            "\n",
-        ]
-    )
-    return st.one_of(st.lists(st.one_of(pieces, edge_text()), max_size=8).map("".join), edge_text())
-
-
-def parameters_text() -> st.SearchStrategy[str]:
-    kind = st.sampled_from([*PARAMETER_TYPES, "STRING", "Date", "float", ""])
-    return st.lists(st.builds(lambda k, v: f"{k} {v}", kind, edge_text()), max_size=4).map(
-        "\n".join
-    )
 
 
 @settings(max_examples=examples(300))

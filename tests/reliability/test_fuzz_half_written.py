@@ -25,10 +25,10 @@ from dashapp.services import Services
 from layouts import job_actions as ja
 from pages.access import tokens_layout as tl
 from pages.athena import layout as al
+from tests.reliability.action_inputs import argument_lines, parameters_text, sql_text
 from tests.reliability.conftest import examples
 from tests.reliability.outcomes import row_counts
 from tests.reliability.strategies import edge_ints, edge_text, hostile_text, json_values
-from tests.reliability.test_fuzz_actions import argument_lines, parameters_text, sql_text
 from tests.signin.dash_calls import body
 from tests.web.seed import seed_demo
 
