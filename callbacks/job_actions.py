@@ -137,7 +137,7 @@ def register(app: Dash) -> None:
         prevent_initial_call=True,
     )
     def _open_start(_open: int | None, _cancel: int | None) -> Any:
-        trigger = ctx.triggered_id or {}
+        trigger = payload.mapping(ctx.triggered_id) or {}
         if trigger.get("type") == ja.START_OPEN:
             return True, uuid.uuid4().hex, None
         return False, None, None
@@ -154,7 +154,7 @@ def register(app: Dash) -> None:
     def _confirm_start(n: int | None, args_text: str | None, token: str | None) -> Any:
         if not n:
             return no_update, no_update, no_update
-        job_name = str((ctx.triggered_id or {}).get("job", ""))
+        job_name = payload.text((payload.mapping(ctx.triggered_id) or {}).get("job")) or ""
         feedback, result, keep_open = start_action(
             services(), job_name, payload.text(args_text), payload.text(token)
         )
@@ -171,13 +171,14 @@ def register(app: Dash) -> None:
         prevent_initial_call=True,
     )
     def _open_run(_s: Any, _r: Any, _c: Any, pending: dict[str, Any] | None) -> Any:
-        trigger = ctx.triggered_id or {}
+        trigger = payload.mapping(ctx.triggered_id) or {}
         pending = dict(payload.mapping(pending) or {})
         kind = trigger.get("type")
         if kind not in (ja.RUN_STOP, ja.RUN_RERUN) or not ctx.triggered[0].get("value"):
             return False, no_update, {**pending, "action": None}
         action = "stop" if kind == ja.RUN_STOP else "rerun"
-        body = confirm_text(action, str(trigger.get("run")), str(pending.get("job", "")))
+        run_id, job = payload.text(trigger.get("run")) or "", payload.text(pending.get("job")) or ""
+        body = confirm_text(action, run_id, job)
         return True, body, {**pending, "action": action, "token": uuid.uuid4().hex}
 
     @app.callback(
@@ -191,6 +192,6 @@ def register(app: Dash) -> None:
         pending = payload.mapping(pending) or {}
         if not n or pending.get("action") not in ("stop", "rerun"):
             return no_update, False
-        run_id = str((ctx.triggered_id or {}).get("run", ""))
+        run_id = payload.text((payload.mapping(ctx.triggered_id) or {}).get("run")) or ""
         token = payload.text(pending.get("token"))
         return run_action(services(), pending["action"], run_id, token), False

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from dash import ALL, ClientsideFunction, Dash, Input, Output, State
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks import payload
@@ -133,7 +133,11 @@ def register(app: Dash) -> None:
     )
     def _nav(pathname: str | None, hrefs: list[str]) -> tuple[list[str | None], list[str]]:
         # One state per link, in order: each output needs its own (a non-text href is no link).
-        return nav_states(payload.text(pathname), [payload.text(h) or "" for h in hrefs])
+        current, classes = nav_states(
+            payload.text(pathname), [payload.text(h) or "" for h in hrefs]
+        )
+        sizes = [payload.listed(o) for o in ctx.outputs_list]
+        return payload.fit(current, sizes[0], None), payload.fit(classes, sizes[1], "nav-link")
 
     @app.callback(Output(shell.IDENTITY, "children"), Input(shell.URL, "pathname"))
     def _identity(_pathname: str | None) -> list[Any]:

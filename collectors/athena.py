@@ -18,11 +18,13 @@ no query is shown running forever, and none is given up while it may still be re
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select, update
 
 from collectors.context import CollectorContext, CycleResult, log
 from dashapp.aws import athena, glue_catalog
+from dashapp.aws.shape import MalformedResponse
 from dashapp.db import upsert
 from dashapp.models import AthenaQuery, CatalogTable
 
@@ -63,6 +65,7 @@ def follow_queries(ctx: CollectorContext) -> CycleResult:
             continue
         found += answer.found
         unread += answer.unread
+        result.failures += [f"batch {number}: {m}" for m in answer.malformed]
     if len(result.failures) == len(batches):
         raise RuntimeError(f"every batch failed; first: {result.failures[0]}")
     ended = _ended_unreadable(ctx, result, active, found, unread, now)
@@ -164,22 +167,30 @@ def collect_catalog(ctx: CollectorContext) -> CycleResult:
     now = ctx.clock.now()
     databases = list(glue_catalog.iter_databases(client))
     for database in databases:
+        # kept: tables listed in a shape we cannot read, left as cached
+        rows: list[dict[str, Any]] = []
+        kept: list[str | None] = []
         try:
-            rows = [
-                glue_catalog.parse_table(database, t, now)
-                for t in glue_catalog.iter_tables(client, database)
-            ]
+            for t in glue_catalog.iter_tables(client, database):
+                try:
+                    rows.append(glue_catalog.parse_table(database, t, now))
+                except MalformedResponse as e:
+                    name = t.get("Name") if isinstance(t, dict) else None
+                    result.failed(f"catalog table {database}.{name or '(unnamed)'}", e)
+                    kept.append(name if isinstance(name, str) else None)
         except Exception as e:  # noqa: BLE001 - one database failing must not stop the others
             result.failed(f"catalog database {database}", e)
             continue
         with ctx.sessions.begin() as session:
             result.items += upsert(session, CatalogTable, rows, conflict=("database", "name"))
-            session.execute(
-                delete(CatalogTable).where(
-                    CatalogTable.database == database,
-                    CatalogTable.name.not_in([r["name"] for r in rows] or [""]),
+            if None not in kept:  # an unnamed table could be any cached one: then drop none
+                listed = [r["name"] for r in rows] + [k for k in kept if k]
+                session.execute(
+                    delete(CatalogTable).where(
+                        CatalogTable.database == database,
+                        CatalogTable.name.not_in(listed or [""]),
+                    )
                 )
-            )
     with ctx.sessions.begin() as session:
         session.execute(delete(CatalogTable).where(CatalogTable.database.not_in(databases or [""])))
     return result

@@ -20,6 +20,7 @@ does not hold the mark back (it is reported like any other failure); every job f
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +29,7 @@ from sqlalchemy import select
 from collectors.context import CollectorContext, CycleResult
 from collectors.runs import store_runs
 from dashapp.aws import glue
+from dashapp.aws.shape import MalformedResponse
 from dashapp.models import (
     FIRST_FULL_SYNC_KEY,
     GLUE_RUNS_HISTORY_CURSOR,
@@ -58,7 +60,7 @@ def collect_glue_runs(ctx: CollectorContext) -> CycleResult:
     selected = jobs if full else [j for j in jobs if j in active]
     client = ctx.aws.client("glue")
 
-    def read(job: str) -> tuple[str, list[dict[str, Any]] | BaseException]:
+    def read(job: str) -> tuple[str, RunsRead | BaseException]:
         try:
             whole = job not in history_read
             return job, read_new_runs(ctx, client, job, active.get(job, set()), now, whole=whole)
@@ -69,14 +71,18 @@ def collect_glue_runs(ctx: CollectorContext) -> CycleResult:
         outcomes = list(pool.map(read, selected))
     rows: list[dict[str, Any]] = []
     read_whole: set[str] = set()
+    failed_jobs = 0  # an odd run is a failure too, but its job was read
     for job, outcome in outcomes:
         if isinstance(outcome, BaseException):
             result.failed(f"job {job}", outcome)
+            failed_jobs += 1
         else:
-            rows.extend(outcome)
+            rows.extend(outcome.rows)
+            for run_id, problem in outcome.malformed:
+                result.failed(f"run {run_id} of job {job}", problem)
             if job not in history_read:
                 read_whole.add(job)
-    synced_now = full and bool(selected) and len(result.failures) < len(selected)
+    synced_now = full and bool(selected) and failed_jobs < len(selected)
     with ctx.sessions.begin() as session:
         result.items += store_runs(session, rows)
         row = session.get(CollectorCursor, HISTORY_CURSOR)
@@ -90,9 +96,18 @@ def collect_glue_runs(ctx: CollectorContext) -> CycleResult:
             row.value = value
             row.updated_at = now
             session.add(row)
-    if selected and len(result.failures) == len(selected):
+    if selected and failed_jobs == len(selected):
         raise RuntimeError(f"every job failed; first: {result.failures[0]}")
     return result
+
+
+@dataclass
+class RunsRead:
+    """A job's new or changed runs, and those Glue described in a shape we cannot read
+    (reported one by one; the job's other runs are stored)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    malformed: list[tuple[str, MalformedResponse]] = field(default_factory=list)
 
 
 def read_new_runs(
@@ -103,27 +118,36 @@ def read_new_runs(
     now: datetime,
     *,
     whole: bool = False,
-) -> list[dict[str, Any]]:
+) -> RunsRead:
     """Runs of `job` that are new or changed since we last stored them (`whole`: every page
     of its history, still skipping runs stored as finished)."""
     unseen_active = set(active)
-    rows: list[dict[str, Any]] = []
+    read = RunsRead()
     token: str | None = None
     # A job whose history was never read is read whole (up to Glue's 90 days), 200 a page.
     size = 200 if whole else glue.RUNS_PAGE
     while True:
         page, token = glue.job_runs_page(client, job, token, max_results=size)
-        stored_terminal = _stored_terminal(ctx, [r["Id"] for r in page])
+        ids = [_run_id(raw) for raw in page]
+        stored_terminal = _stored_terminal(ctx, [i for i in ids if i])
         reached_known = False
-        for raw in page:
-            if raw["Id"] in stored_terminal:
+        for run_id, raw in zip(ids, page, strict=True):
+            if run_id in stored_terminal:
                 reached_known = True
                 continue
-            unseen_active.discard(raw["Id"])
-            rows.append(glue.parse_run(raw, now))
+            unseen_active.discard(run_id)
+            try:
+                read.rows.append(glue.parse_run(raw, now))
+            except MalformedResponse as e:
+                read.malformed.append((run_id or "(without an id)", e))
         if not token or (not whole and reached_known and not unseen_active):
             break
-    return rows
+    return read
+
+
+def _run_id(raw: Any) -> str | None:
+    value = raw.get("Id") if isinstance(raw, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _stored_terminal(ctx: CollectorContext, run_ids: list[str]) -> set[str]:

@@ -22,7 +22,7 @@ from dashapp.config import Settings
 from dashapp.services import Services
 from dashapp.signin import gate, routes
 from dashapp.signin.device_scope import component_ids
-from dashapp.web import database_errors, security_headers
+from dashapp.web import callback_requests, database_errors, security_headers
 from dashapp.web.export import export_blueprint
 from dashapp.web.health import health_blueprint
 from dashapp.web.index_page import META_TAGS, head_script, index_string
@@ -110,6 +110,7 @@ def create_app(
     register_pages(PAGES)
     app.layout = shell_layout(PAGES, settings.refresh_interval_s)
     register_callbacks(app, PAGES)
+    callback_requests.install(server, app.callback_map)
     server.extensions[gate.PAGE_IDS_KEY] = screen_page_ids(app.layout)
     head = head_script(theme_store=THEME_STORE, kiosk_paths=kiosk_paths(PAGES))
     database_errors.install(server)

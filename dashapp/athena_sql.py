@@ -14,6 +14,10 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+# Athena takes 262,144 bytes; each character is at least one. The warning runs on every
+# keystroke, so text past that is not parsed at all.
+MAX_SQL_CHARS = 262_144
+
 
 def _table_key(table: exp.Table) -> list[str]:
     name = table.name.lower()
@@ -23,9 +27,11 @@ def _table_key(table: exp.Table) -> list[str]:
 def unfiltered_partitions(sql: str, partitioned: Mapping[str, Sequence[str]]) -> list[str]:
     """The partitioned tables the query reads without a condition on any partition key, as
     'table (partitioned by k1, k2)' texts; [] when every one is filtered or none is read."""
+    if len(sql) > MAX_SQL_CHARS:
+        return []  # longer than Athena takes: Run says so; the warning is not worth the parse
     try:
         statements = sqlglot.parse(sql, read="trino")
-    except SqlglotError:
+    except (SqlglotError, RecursionError):  # parentheses nested thousands deep
         return []
     warnings: list[str] = []
     for statement in statements:

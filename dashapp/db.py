@@ -7,7 +7,6 @@ construct, both kept here.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,16 +19,6 @@ from sqlalchemy.exc import InternalError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
-
-
-_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
-
-
-def storable_text(value: str) -> str:
-    """`value` as both databases can store and compare it: a NUL (PostgreSQL text refuses it)
-    or a lone UTF-16 surrogate (UTF-8, so SQLite's driver, cannot carry it) becomes U+FFFD.
-    Neither comes from a keyboard; both come from crafted requests and broken files."""
-    return _UNSTORABLE.sub("\ufffd", value)
 
 
 def db_error_line(err: BaseException) -> str:

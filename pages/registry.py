@@ -13,6 +13,7 @@ from dash import Dash
 
 import callbacks.job_actions
 import callbacks.shell
+from callbacks import payload
 from pages import (
     access,
     athena,
@@ -67,7 +68,7 @@ def register_pages(pages: tuple[PageSpec, ...] = PAGES) -> None:
             title=page.title,
             description=page.description,
             order=order,
-            layout=page.layout,
+            layout=payload.narrowed_layout(page.layout),
             **({"path_template": page.path_template} if page.path_template else {}),
         )
 

@@ -228,6 +228,8 @@ def save_query(
         return RunResult(False, "Not saved: the name is longer than 255 characters.")
     if not text:
         return RunResult(False, "Not saved: the query is empty.")
+    if database is not None and len(database) > 255:  # no catalog database is named longer
+        return RunResult(False, "Not saved: the database name is longer than 255 characters.")
     with sessions.begin() as session:
         found = session.scalar(
             select(SavedQuery).where(SavedQuery.owner == identity.user, SavedQuery.name == title)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -67,17 +68,21 @@ def read_block(
     if block_no - start > MAX_WALK:
         return Block([], None, [], "That far into the result, download it instead (the whole CSV).")
     learned: dict[int, str] = {}
-    page = _page(client, execution_id, start, tokens.get(start), learned)
-    current = start
-    while current < block_no and page.next_token:
-        current += 1
-        page = _page(client, execution_id, current, page.next_token, learned)
+    try:
+        page = _page(client, execution_id, start, tokens.get(start), learned)
+        current = start
+        while current < block_no and page.next_token:
+            current += 1
+            page = _page(client, execution_id, current, page.next_token, learned)
+        values = page.rows if current == 0 else page.rows[1:]
+        following = None
+        if current == block_no and page.next_token:
+            following = _page(client, execution_id, current + 1, page.next_token, learned)
+            values = values + following.rows[:1]
+    except (ClientError, BotoCoreError) as e:
+        # The grid asks again when scrolled; the tokens read before the failure stay unsaved.
+        return Block([], None, [], f"Athena could not be read just now ({e}); scroll to retry.")
     columns = [{"name": c.name, "type": c.type} for c in page.columns]
-    values = page.rows if current == 0 else page.rows[1:]
-    following = None
-    if current == block_no and page.next_token:
-        following = _page(client, execution_id, current + 1, page.next_token, learned)
-        values = values + following.rows[:1]
     with sessions.begin() as session:
         upsert(
             session,

@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from dashapp.db import storable_text
 from dashapp.identity import Identity
 from dashapp.models import AuditEntry
+from dashapp.storable import storable_text
 
 OUTCOMES = ("ok", "denied", "error", "rejected")
 

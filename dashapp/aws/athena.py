@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from dashapp.aws import shape
 
 TERMINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
 ACTIVE_STATES = frozenset({"QUEUED", "RUNNING"})
@@ -72,42 +74,52 @@ def cost(scanned: int | None, tb_price: float) -> float:
 
 
 def _error_text(status: Mapping[str, Any]) -> str | None:
-    error = status.get("AthenaError") or {}
-    message = error.get("ErrorMessage") or status.get("StateChangeReason")
-    return str(message) if message else None
+    error = shape.mapping(status, "AthenaError")
+    message = shape.optional_text(error, "ErrorMessage") or shape.optional_text(
+        status, "StateChangeReason"
+    )
+    return message or None
 
 
+@shape.parser("Athena query execution")
 def parse_execution(raw: Mapping[str, Any]) -> Execution:
     """An `Execution` from GetQueryExecution's (or BatchGet's) QueryExecution."""
-    status = raw.get("Status") or {}
-    stats = raw.get("Statistics") or {}
-    reuse = stats.get("ResultReuseInformation") or {}
+    status = shape.mapping(raw, "Status")
+    stats = shape.mapping(raw, "Statistics")
+    reuse = shape.mapping(stats, "ResultReuseInformation")
     return Execution(
-        execution_id=raw["QueryExecutionId"],
-        state=status.get("State", "QUEUED"),
+        execution_id=shape.text(raw, "QueryExecutionId", 64),
+        state=shape.optional_text(status, "State", 16) or "QUEUED",
         state_reason=_error_text(status),
-        data_scanned_bytes=stats.get("DataScannedInBytes"),
-        engine_ms=stats.get("EngineExecutionTimeInMillis"),
-        output_location=(raw.get("ResultConfiguration") or {}).get("OutputLocation"),
-        submitted_at=status.get("SubmissionDateTime"),
-        completed_at=status.get("CompletionDateTime"),
-        workgroup=raw.get("WorkGroup"),
-        reused_result=bool(reuse.get("ReusedPreviousResult")),
+        data_scanned_bytes=shape.optional_int(stats, "DataScannedInBytes"),
+        engine_ms=shape.optional_int(stats, "EngineExecutionTimeInMillis"),
+        output_location=shape.optional_text(
+            shape.mapping(raw, "ResultConfiguration"), "OutputLocation", 2048
+        ),
+        submitted_at=shape.optional_time(status, "SubmissionDateTime"),
+        completed_at=shape.optional_time(status, "CompletionDateTime"),
+        workgroup=shape.optional_text(raw, "WorkGroup", 128),
+        reused_result=reuse.get("ReusedPreviousResult") is True,
     )
 
 
+@shape.parser("Athena result page")
 def parse_result_page(raw: Mapping[str, Any], *, first: bool) -> ResultPage:
     """A `ResultPage` from GetQueryResults. Athena repeats the column names as the first row
     of the first page of a SELECT; that row is dropped, so every page holds data only."""
-    meta = (raw.get("ResultSet") or {}).get("ResultSetMetadata") or {}
-    columns = tuple(Column(c["Name"], c.get("Type", "varchar")) for c in meta.get("ColumnInfo", []))
+    result_set = shape.mapping(raw, "ResultSet")
+    meta = shape.mapping(result_set, "ResultSetMetadata")
+    columns = tuple(
+        Column(shape.text(c, "Name"), shape.optional_text(c, "Type") or "varchar")
+        for c in shape.items(meta, "ColumnInfo")
+    )
     rows = [
-        [cell.get("VarCharValue") for cell in row.get("Data", [])]
-        for row in (raw.get("ResultSet") or {}).get("Rows", [])
+        [shape.optional_text(cell, "VarCharValue") for cell in shape.items(row, "Data")]
+        for row in shape.items(result_set, "Rows")
     ]
     if first and rows and [c.name for c in columns] == rows[0]:
         rows = rows[1:]
-    return ResultPage(columns, rows, raw.get("NextToken"))
+    return ResultPage(columns, rows, shape.optional_text(raw, "NextToken"))
 
 
 def start_query(
@@ -178,6 +190,7 @@ class ExecutionBatch:
 
     found: list[Execution]
     unread: list[Unread]
+    malformed: list[str] = field(default_factory=list)
 
 
 def execution_batches(execution_ids: Iterable[str]) -> list[list[str]]:
@@ -187,14 +200,26 @@ def execution_batches(execution_ids: Iterable[str]) -> list[list[str]]:
 
 
 def parse_execution_batch(raw: Mapping[str, Any]) -> ExecutionBatch:
-    """An `ExecutionBatch` from BatchGetQueryExecution's answer."""
-    return ExecutionBatch(
-        found=[parse_execution(e) for e in raw.get("QueryExecutions", [])],
-        unread=[
-            Unread(u["QueryExecutionId"], u.get("ErrorCode"), u.get("ErrorMessage"))
-            for u in raw.get("UnprocessedQueryExecutionIds", [])
-        ],
-    )
+    """An `ExecutionBatch` from BatchGetQueryExecution's answer. An execution whose shape is
+    malformed counts as unread (retried, given up after the follower's limit); one without
+    even an id is named in `malformed`, since no query can be matched to it."""
+    found: list[Execution] = []
+    unread: list[Unread] = []
+    malformed: list[str] = []
+    for e in raw.get("QueryExecutions", []):
+        try:
+            found.append(parse_execution(e))
+        except shape.MalformedResponse as err:
+            known = e.get("QueryExecutionId") if isinstance(e, dict) else None
+            if isinstance(known, str):
+                unread.append(Unread(known, "MalformedResponse", str(err)))
+            else:
+                malformed.append(str(err))
+    unread += [
+        Unread(u["QueryExecutionId"], u.get("ErrorCode"), u.get("ErrorMessage"))
+        for u in raw.get("UnprocessedQueryExecutionIds", [])
+    ]
+    return ExecutionBatch(found=found, unread=unread, malformed=malformed)
 
 
 def get_execution_batch(client: Any, execution_ids: Sequence[str]) -> ExecutionBatch:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dashapp.clock import as_utc
+from dashapp.aws import shape
 
 MAX_QUERIES = 500  # per GetMetricData call (AWS limit)
 
@@ -89,26 +89,41 @@ def request_queries(queries: Sequence[MetricQuery]) -> list[dict[str, Any]]:
     return [q.to_request(f"q{i}") for i, q in enumerate(queries)]
 
 
-def _utc(ts: datetime) -> datetime:
-    return ts if ts.tzinfo is UTC else as_utc(ts)
+def _time(ts: Any) -> datetime:
+    # The common case (botocore's UTC datetime) skips the general check.
+    if type(ts) is datetime and ts.tzinfo is UTC:
+        return ts
+    when = shape.as_time(ts, "Timestamps")
+    if when is None:
+        raise shape.MalformedResponse("a datapoint lacks its timestamp")
+    return when
 
 
+def _number(value: Any) -> float:
+    if type(value) is float and value == value and abs(value) != float("inf"):
+        return value
+    number = shape.as_number(value, "Values")
+    if number is None:
+        raise shape.MalformedResponse("a datapoint lacks its value")
+    return float(number)
+
+
+@shape.parser("GetMetricData answer")
 def parse_series(queries: Sequence[MetricQuery], results: Iterable[dict[str, Any]]) -> list[Series]:
     """One call's MetricDataResults, each mapped to its query by the id's index."""
     out: list[Series] = []
     for result in results:
-        qid = result["Id"]
+        qid = shape.text(result, "Id")
         if not qid.startswith("q") or not qid[1:].isdigit() or int(qid[1:]) >= len(queries):
-            raise ValueError(f"GetMetricData returned an id we did not send: {qid!r}")
-        timestamps = result.get("Timestamps") or []
-        values = result.get("Values") or []
+            raise shape.MalformedResponse(f"GetMetricData returned an id we did not send: {qid!r}")
+        timestamps, values = shape.items(result, "Timestamps"), shape.items(result, "Values")
         if len(timestamps) != len(values):
-            raise ValueError(
-                f"GetMetricData result {qid}: {len(timestamps)} timestamps, {len(values)} values"
+            raise shape.MalformedResponse(
+                f"result {qid}: {len(timestamps)} timestamps, {len(values)} values"
             )
         if timestamps:
             query = queries[int(qid[1:])]
-            out.append(Series(query, [_utc(t) for t in timestamps], list(map(float, values))))
+            out.append(Series(query, [_time(t) for t in timestamps], [_number(v) for v in values]))
     return out
 
 

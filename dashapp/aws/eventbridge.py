@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from dashapp.aws import shape
+
 
 @dataclass(frozen=True)
 class GlueStateChange:
@@ -34,9 +36,11 @@ Event = GlueStateChange | ObjectCreated
 
 
 def _time(value: Any) -> datetime:
-    if isinstance(value, int | float):
+    if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, UTC)
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
+    if not isinstance(value, str):
+        raise shape.MalformedResponse("time is not a timestamp")
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def parse_event(body: str) -> Event | None:
@@ -47,30 +51,30 @@ def parse_event(body: str) -> Event | None:
         return None
     if not isinstance(doc, dict):
         return None
-    detail = doc.get("detail") or {}
     kind = doc.get("detail-type")
     try:
+        detail = shape.mapping(doc, "detail")
         if doc.get("source") == "aws.glue" and kind == "Glue Job State Change":
             return GlueStateChange(
                 event_id=str(doc.get("id", "")),
                 at=_time(doc["time"]),
-                job=detail["jobName"],
-                run_id=detail["jobRunId"],
-                state=detail["state"],
-                message=detail.get("message", ""),
+                job=shape.text(detail, "jobName", 255),
+                run_id=shape.text(detail, "jobRunId", 255),
+                state=shape.text(detail, "state", 16),
+                message=shape.optional_text(detail, "message") or "",
             )
         if doc.get("source") == "aws.s3" and kind == "Object Created":
-            obj = detail["object"]
+            obj = shape.mapping(detail, "object")
             return ObjectCreated(
                 event_id=str(doc.get("id", "")),
                 at=_time(doc["time"]),
-                bucket=detail["bucket"]["name"],
-                key=obj["key"],
-                size=obj.get("size"),
-                etag=obj.get("etag") or obj.get("eTag"),
-                reason=detail.get("reason"),
-                requester=detail.get("requester"),
+                bucket=shape.text(shape.mapping(detail, "bucket"), "name"),
+                key=shape.text(obj, "key"),
+                size=shape.optional_int(obj, "size"),
+                etag=shape.optional_text(obj, "etag") or shape.optional_text(obj, "eTag"),
+                reason=shape.optional_text(detail, "reason"),
+                requester=shape.optional_text(detail, "requester"),
             )
-    except (KeyError, TypeError, ValueError):
-        return None
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError):
+        return None  # MalformedResponse is a ValueError: the event is dropped like any other
     return None

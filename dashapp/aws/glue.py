@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from dashapp.clock import as_utc
+from dashapp.aws import shape
 
 TERMINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR", "EXPIRED"})
 ACTIVE_STATES = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})
@@ -81,41 +81,51 @@ def get_job_run(client: Any, job: str, run_id: str) -> dict[str, Any]:
 
 
 def job_schedules(triggers: Iterable[dict[str, Any]]) -> dict[str, str]:
-    """Job name → schedule expression of its (activated) SCHEDULED trigger."""
+    """Job name → schedule expression of its (activated) SCHEDULED trigger; a trigger of
+    another shape schedules nothing (it never stops the jobs from being listed)."""
     out: dict[str, str] = {}
     for t in triggers:
-        if t.get("Type") != "SCHEDULED" or not t.get("Schedule"):
+        try:
+            if t.get("Type") != "SCHEDULED" or t.get("State") not in SCHEDULE_ACTIVE_STATES:
+                continue
+            schedule = shape.text(t, "Schedule", 256)
+            actions = shape.items(t, "Actions")  # a crawler's action names no job
+            names = [n for a in actions if (n := shape.optional_text(a, "JobName", 255))]
+        except (shape.MalformedResponse, AttributeError):
             continue
-        if t.get("State") not in SCHEDULE_ACTIVE_STATES:
-            continue
-        for action in t.get("Actions", []):
-            if action.get("JobName"):
-                out.setdefault(action["JobName"], t["Schedule"])
+        for name in names:
+            out.setdefault(name, schedule)
     return out
 
 
+@shape.parser("Glue job")
 def parse_job(
     raw: dict[str, Any], now: datetime, *, schedule: str | None, tags: dict[str, str] | None
 ) -> dict[str, Any]:
     """A `glue_jobs` row from a GetJobs/BatchGetJobs job definition."""
-    command = raw.get("Command") or {}
+    text, number, whole, when = (
+        shape.optional_text,
+        shape.optional_number,
+        shape.optional_int,
+        shape.optional_time,
+    )
     return {
-        "name": raw["Name"],
-        "description": raw.get("Description") or "",
-        "role": raw.get("Role"),
-        "command": command.get("Name"),
-        "glue_version": raw.get("GlueVersion"),
-        "worker_type": raw.get("WorkerType"),
-        "number_of_workers": raw.get("NumberOfWorkers"),
-        "max_capacity": raw.get("MaxCapacity"),
-        "timeout_minutes": raw.get("Timeout"),
-        "max_retries": raw.get("MaxRetries"),
-        "max_concurrent_runs": (raw.get("ExecutionProperty") or {}).get("MaxConcurrentRuns"),
+        "name": shape.text(raw, "Name", 255),
+        "description": text(raw, "Description") or "",
+        "role": text(raw, "Role", 2048),
+        "command": text(shape.mapping(raw, "Command"), "Name", 64),
+        "glue_version": text(raw, "GlueVersion", 16),
+        "worker_type": text(raw, "WorkerType", 32),
+        "number_of_workers": whole(raw, "NumberOfWorkers"),
+        "max_capacity": number(raw, "MaxCapacity"),
+        "timeout_minutes": whole(raw, "Timeout"),
+        "max_retries": whole(raw, "MaxRetries"),
+        "max_concurrent_runs": whole(shape.mapping(raw, "ExecutionProperty"), "MaxConcurrentRuns"),
         "schedule": schedule,
-        "default_arguments": dict(raw.get("DefaultArguments") or {}),
+        "default_arguments": shape.text_map(raw, "DefaultArguments"),
         "tags": dict(tags or {}),
-        "created_on": as_utc(raw["CreatedOn"]) if raw.get("CreatedOn") else None,
-        "last_modified_on": as_utc(raw["LastModifiedOn"]) if raw.get("LastModifiedOn") else None,
+        "created_on": when(raw, "CreatedOn"),
+        "last_modified_on": when(raw, "LastModifiedOn"),
         "first_seen_at": now,
         "last_seen_at": now,
         "gone_at": None,
@@ -124,51 +134,57 @@ def parse_job(
 
 def run_capacity(raw: dict[str, Any]) -> float | None:
     """DPUs a run holds: MaxCapacity, else workers × DPU per worker type."""
-    if raw.get("MaxCapacity"):
+    if shape.optional_number(raw, "MaxCapacity"):
         return float(raw["MaxCapacity"])
-    workers = raw.get("NumberOfWorkers")
+    workers = shape.optional_number(raw, "NumberOfWorkers")
     if workers:
-        return workers * DPU_PER_WORKER.get(raw.get("WorkerType") or "G.1X", 1.0)
-    if raw.get("AllocatedCapacity"):
+        worker_type = shape.optional_text(raw, "WorkerType") or "G.1X"
+        return workers * DPU_PER_WORKER.get(worker_type, 1.0)
+    if shape.optional_number(raw, "AllocatedCapacity"):
         return float(raw["AllocatedCapacity"])
     return None
 
 
 def run_dpu_seconds(raw: dict[str, Any]) -> float | None:
     """DPUSeconds when Glue reports it (auto scaling, Flex), else ExecutionTime × capacity."""
-    if raw.get("DPUSeconds") is not None:
+    if shape.optional_number(raw, "DPUSeconds") is not None:
         return float(raw["DPUSeconds"])
     if raw.get("JobRunState") not in TERMINAL_STATES:
         return None
     capacity = run_capacity(raw)
-    seconds = raw.get("ExecutionTime")
+    seconds = shape.optional_number(raw, "ExecutionTime")
     if capacity is None or not seconds:
         return None
     return float(seconds) * capacity
 
 
+@shape.parser("Glue job run")
 def parse_run(raw: dict[str, Any], now: datetime) -> dict[str, Any]:
     """A `job_runs` row (Glue's own fields only) from GetJobRun(s)."""
-    state = raw["JobRunState"]
+    text, when = shape.optional_text, shape.optional_time
+    state = shape.text(raw, "JobRunState", 16)
     finished = state in TERMINAL_STATES
-    execution = raw.get("ExecutionTime")
+    execution = shape.optional_number(raw, "ExecutionTime")
+    started = when(raw, "StartedOn")
+    if started is None:
+        raise shape.MalformedResponse("StartedOn is missing")
     return {
-        "run_id": raw["Id"],
-        "job_name": raw["JobName"],
+        "run_id": shape.text(raw, "Id", 255),
+        "job_name": shape.text(raw, "JobName", 255),
         "state": state,
-        "started_at": as_utc(raw["StartedOn"]),
-        "completed_at": as_utc(raw["CompletedOn"]) if finished and raw.get("CompletedOn") else None,
-        "last_modified_at": as_utc(raw["LastModifiedOn"]) if raw.get("LastModifiedOn") else None,
+        "started_at": started,
+        "completed_at": when(raw, "CompletedOn") if finished else None,
+        "last_modified_at": when(raw, "LastModifiedOn"),
         "duration_s": float(execution) if finished and execution is not None else None,
         "dpu_seconds": run_dpu_seconds(raw),
         "max_capacity": run_capacity(raw),
-        "worker_type": raw.get("WorkerType"),
-        "number_of_workers": raw.get("NumberOfWorkers"),
-        "attempt": int(raw.get("Attempt") or 0),
-        "previous_run_id": raw.get("PreviousRunId"),
-        "trigger_name": raw.get("TriggerName"),
-        "arguments": dict(raw.get("Arguments") or {}),
-        "error_message": raw.get("ErrorMessage"),
+        "worker_type": text(raw, "WorkerType", 32),
+        "number_of_workers": shape.optional_int(raw, "NumberOfWorkers"),
+        "attempt": shape.optional_int(raw, "Attempt") or 0,
+        "previous_run_id": text(raw, "PreviousRunId", 255),
+        "trigger_name": text(raw, "TriggerName", 255),
+        "arguments": shape.text_map(raw, "Arguments"),
+        "error_message": text(raw, "ErrorMessage"),
         "observed_at": now,
     }
 

@@ -12,6 +12,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dashapp.aws import shape
+
 STOP_BATCH = 25  # BatchStopJobRun accepts at most 25 run ids a call
 
 
@@ -59,15 +61,17 @@ class StopResult:
     errors: dict[str, str] = field(default_factory=dict)  # run id → why it was not stopped
 
 
+@shape.parser("BatchStopJobRun answer")
 def parse_stop_response(response: dict[str, Any]) -> StopResult:
     """Which runs Glue accepted to stop, and each refusal's reason."""
     result = StopResult()
-    for ok in response.get("SuccessfulSubmissions", []):
-        result.stopped.append(ok["JobRunId"])
-    for err in response.get("Errors", []):
-        detail = err.get("ErrorDetail") or {}
-        text = f"{detail.get('ErrorCode', 'Error')}: {detail.get('ErrorMessage', '')}".strip()
-        result.errors[err.get("JobRunId", "")] = text
+    for ok in shape.items(response, "SuccessfulSubmissions"):
+        result.stopped.append(shape.text(ok, "JobRunId"))
+    for err in shape.items(response, "Errors"):
+        detail = shape.mapping(err, "ErrorDetail")
+        code = shape.optional_text(detail, "ErrorCode") or "Error"
+        text = f"{code}: {shape.optional_text(detail, 'ErrorMessage') or ''}".strip()
+        result.errors[shape.optional_text(err, "JobRunId") or ""] = text
     return result
 
 
@@ -80,7 +84,10 @@ def stop_job_runs(client: Any, job_name: str, run_ids: list[str]) -> StopResult:
             resp = client.batch_stop_job_run(JobName=job_name, JobRunIds=part)
         except (ClientError, BotoCoreError) as e:
             raise GlueActionError(error_text(e)) from e
-        one = parse_stop_response(resp)
+        try:
+            one = parse_stop_response(resp)
+        except shape.MalformedResponse as e:
+            raise GlueActionError(str(e)) from e
         result.stopped.extend(one.stopped)
         result.errors.update(one.errors)
     return result

@@ -10,6 +10,8 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
+from dashapp.aws import shape
+
 
 def iter_databases(client: Any) -> Iterator[str]:
     for page in client.get_paginator("get_databases").paginate():
@@ -22,24 +24,26 @@ def iter_tables(client: Any, database: str) -> Iterator[dict[str, Any]]:
         yield from page.get("TableList", [])
 
 
-def _columns(raw: Any) -> list[dict[str, str]]:
-    return [
-        {"name": str(c["Name"]), "type": str(c.get("Type") or "string")}
-        for c in raw or []
-        if c.get("Name")
-    ]
+def _columns(raw: Any, key: str) -> list[dict[str, str]]:
+    columns = []
+    for c in shape.items(raw, key):
+        name = shape.optional_text(c, "Name")
+        if name:
+            columns.append({"name": name, "type": shape.optional_text(c, "Type") or "string"})
+    return columns
 
 
+@shape.parser("Glue catalog table")
 def parse_table(database: str, raw: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     """A `catalog_tables` row from a GetTables entry: columns in order, then partition keys."""
-    storage = raw.get("StorageDescriptor") or {}
+    storage = shape.mapping(raw, "StorageDescriptor")
     return {
         "database": database,
-        "name": str(raw["Name"]),
-        "table_type": raw.get("TableType"),
-        "location": storage.get("Location"),
-        "columns": _columns(storage.get("Columns")),
-        "partition_keys": _columns(raw.get("PartitionKeys")),
-        "updated_at": raw.get("UpdateTime"),
+        "name": shape.text(raw, "Name", 255),
+        "table_type": shape.optional_text(raw, "TableType", 64),
+        "location": shape.optional_text(storage, "Location", 2048),
+        "columns": _columns(storage, "Columns"),
+        "partition_keys": _columns(raw, "PartitionKeys"),
+        "updated_at": shape.optional_time(raw, "UpdateTime"),
         "seen_at": now,
     }

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from dashapp.aws import shape
+
 _ERROR = re.compile(
     r"(\bERROR\b|\[ERROR\]|Traceback \(most recent call last\)|\bFATAL\b|\bCRITICAL\b|"
     r"Exception:|\bpanic:|Task timed out)"
@@ -52,15 +54,25 @@ def level_of(message: str) -> str:
     return "INFO"
 
 
-def _ms(value: int | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value / 1000, UTC)
+def _ms(raw: Any, key: str) -> datetime | None:
+    value = shape.optional_int(raw, key)
+    if value is None:
+        return None
+    try:
+        return datetime.fromtimestamp(value / 1000, UTC)
+    except (OverflowError, ValueError, OSError):
+        raise shape.MalformedResponse(f"{key} {value} is out of range") from None
 
 
+@shape.parser("log events")
 def parse_events(events: Iterable[dict[str, Any]]) -> list[LogLine]:
-    return [
-        LogLine(_ms(e["timestamp"]), _ms(e.get("ingestionTime")), e.get("message", ""))  # type: ignore[arg-type]
-        for e in events
-    ]
+    lines = []
+    for e in events:
+        ts = _ms(e, "timestamp")
+        if ts is None:
+            raise shape.MalformedResponse("timestamp is missing")
+        lines.append(LogLine(ts, _ms(e, "ingestionTime"), shape.optional_text(e, "message") or ""))
+    return lines
 
 
 def event_keys(group: str, stream: str, lines: Iterable[LogLine]) -> list[str]:
@@ -136,7 +148,7 @@ def recent_streams(
             kwargs["nextToken"] = token
         resp = client.describe_log_streams(**kwargs)
         for s in resp.get("logStreams", []):
-            last = _ms(s.get("lastEventTimestamp"))
+            last = _ms(s, "lastEventTimestamp")
             if last is None or last <= since:
                 return out
             out.append(StreamInfo(s["logStreamName"], last))

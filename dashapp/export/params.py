@@ -231,6 +231,9 @@ def parse_min_level(raw: str | None) -> tuple[str, ...] | None:
     return LOG_LEVELS[: LOG_LEVELS.index(level) + 1]
 
 
-def parse_athena_args(args: _Args) -> None:
-    """The Athena export takes no parameters; any given is a mistake worth reporting."""
+def parse_athena_args(args: _Args, query_execution_id: str = "") -> None:
+    """The Athena export takes no parameters; any given is a mistake worth reporting. The
+    execution id comes in the path, where %00 decodes to a NUL no stored id can hold."""
     single_values(args, ATHENA_PARAMS)
+    if "\x00" in query_execution_id:
+        raise BadParameter("query_execution_id", "contains a NUL character (%00)")

@@ -25,12 +25,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from dashapp.clock import as_utc
-from dashapp.db import storable_text
 from dashapp.models import (
     JobRun,
 )
 from dashapp.queries.runs import RUN_COLUMNS
 from dashapp.queries.sql import like_pattern
+from dashapp.storable import storable_text
 
 MAX_PAGE = 500  # grid rows per request
 MAX_ROW = 10**9  # far past any job's history, and inside every database's integer range

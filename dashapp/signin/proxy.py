@@ -165,6 +165,8 @@ class ProxyIdentity:
             header = json.loads(b64url_decode(parts[0]))
         except ValueError:
             raise ProxyRefused("x-amzn-oidc-data header is not JSON") from None
+        if not isinstance(header, dict):
+            raise ProxyRefused("x-amzn-oidc-data header is not a JSON object")
         settings = self.settings
         if header.get("alg") != "ES256":
             raise ProxyRefused("x-amzn-oidc-data is not ES256")

@@ -208,7 +208,7 @@ def export_blueprint() -> Blueprint:
     @role_required(Role.viewer, ACTION)
     def athena_result(query_execution_id: str) -> Response:
         svc = services()
-        params.parse_athena_args(request.args)
+        params.parse_athena_args(request.args, query_execution_id)
         with svc.sessions() as session:
             found = export_queries.athena_query(session, query_execution_id)
         param = "query_execution_id"

@@ -12,6 +12,7 @@ from dash import ALL, Dash, Input, Output, ctx, no_update
 from flask import g, has_request_context, request
 from sqlalchemy.exc import SQLAlchemyError
 
+from callbacks import payload
 from dashapp.actions import audit
 from dashapp.actions.auth import current_identity, require
 from dashapp.db import db_error_line
@@ -100,14 +101,14 @@ def register(app: Dash) -> None:
             return no_update, no_update
         svc = services()
         status: Any = None
-        trigger = ctx.triggered_id
-        if isinstance(trigger, dict) and trigger.get("type") == al.REVOKE:
+        trigger = payload.mapping(ctx.triggered_id) or {}
+        if trigger.get("type") == al.REVOKE:
             if not ctx.triggered[0].get("value"):
                 return no_update, no_update  # a button appeared; nobody clicked it
-            session_id = str(trigger.get("session", ""))
-            if not session_id.isdigit():
+            session_id = payload.whole_number(trigger.get("session"), 1, payload.ROW_ID_MAX)
+            if session_id is None:
                 return no_update, no_update
-            status = revoke_view(svc, int(session_id))
+            status = revoke_view(svc, session_id)
         if not current_identity().can(Role.admin):
             return None, status  # the gate callback already said why (and audited it)
         return table_view(svc), status

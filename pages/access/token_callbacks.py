@@ -13,6 +13,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, no_update
 from flask import has_request_context, request
 from sqlalchemy.exc import SQLAlchemyError
 
+from callbacks import payload
 from dashapp.actions import audit
 from dashapp.actions.auth import current_identity, require
 from dashapp.db import db_error_line
@@ -36,8 +37,8 @@ def _base_url(svc: Services) -> str:
 
 
 def _days(value: Any, default: int) -> int:
-    text = str(value or "")
-    return int(text) if text.isdigit() and 0 < int(text) <= 366 else default
+    found = payload.whole_number(value, 1, 366)
+    return default if found is None else found
 
 
 def _audit(
@@ -79,12 +80,14 @@ def mint_screen(svc: Services, label: str | None, page: str | None, days: Any) -
     return tl.shown_once(f"Enrolment link for {row.label}", f"{_base_url(svc)}/kiosk/enrol?t={raw}")
 
 
-def mint_api(svc: Services, label: str | None, role: str | None, scopes: Any, days: Any) -> Any:
+def mint_api(
+    svc: Services, label: str | None, role: str | None, scopes: list[str], days: Any
+) -> Any:
     try:
         identity = require(Role.admin, "mint_api_token", target=label or "")
     except Forbidden as e:
         return tl.refused(str(e))
-    chosen = tuple(s for s in (scopes or []) if s in tokens.SCOPES)
+    chosen = tuple(s for s in scopes if s in tokens.SCOPES)
     if not chosen:
         return tl.refused("Choose at least one scope.")
     try:
@@ -151,11 +154,9 @@ def table(svc: Services, kind: str) -> Any:
 
 
 def _revoked_id() -> int | None:
-    trigger = ctx.triggered_id
-    if isinstance(trigger, dict) and trigger.get("type") == tl.TOKEN_REVOKE:
-        value = str(trigger.get("token", ""))
-        if value.isdigit() and ctx.triggered[0].get("value"):
-            return int(value)
+    trigger = payload.mapping(ctx.triggered_id) or {}
+    if trigger.get("type") == tl.TOKEN_REVOKE and ctx.triggered[0].get("value"):
+        return payload.whole_number(trigger.get("token"), 1, payload.ROW_ID_MAX)
     return None
 
 
@@ -178,7 +179,7 @@ def register(app: Dash) -> None:
         svc = services()
         news: Any = no_update
         if ctx.triggered_id == tl.SCREEN_CREATE and create:
-            news = mint_screen(svc, label, page, days)
+            news = mint_screen(svc, payload.text(label), payload.text(page), days)
         elif (token_id := _revoked_id()) is not None:
             news = revoke_token(svc, token_id, tokens.SCREEN)
         return table(svc, tokens.SCREEN), news
@@ -202,7 +203,8 @@ def register(app: Dash) -> None:
         svc = services()
         news: Any = no_update
         if ctx.triggered_id == tl.API_CREATE and create:
-            news = mint_api(svc, label, role, scopes, days)
+            text = payload.text
+            news = mint_api(svc, text(label), text(role), payload.texts(scopes), days)
         elif (token_id := _revoked_id()) is not None:
             news = revoke_token(svc, token_id, tokens.API)
         return table(svc, tokens.API), news

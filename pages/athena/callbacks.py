@@ -323,8 +323,7 @@ def register(app: Dash) -> None:
         prevent_initial_call="initial_duplicate",
     )
     def _open(opened: dict[str, str] | None) -> tuple[Any, ...]:
-        found = {k: v for k, v in (payload.mapping(opened) or {}).items() if isinstance(v, str)}
-        return opened_editor(services(), current_identity().user, found)
+        return opened_editor(services(), current_identity().user, payload.text_fields(opened))
 
     @app.callback(Output(al.SCHEMA, "children"), Input(al.SCHEMA_DB, "value"))
     def _schema(database: str | None) -> Any:
@@ -364,8 +363,8 @@ def register(app: Dash) -> None:
         opened: dict[str, str] | None,
     ) -> tuple[Any, ...]:
         text = payload.text
-        found = payload.mapping(opened) or {}
-        fork = text(found.get("fork")) or text(found.get("q"))
+        found = payload.text_fields(opened)
+        fork = found.get("fork") or found.get("q")
         token = text(draft) or uuid.uuid4().hex
         return run_action(
             services(), text(sql), text(database), text(params), reuse, minutes, token, fork

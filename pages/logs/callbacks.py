@@ -76,8 +76,14 @@ _MAX_ID = 2**63 - 1  # the event id column's range
 def stored_view(value: object) -> dict[str, Any] | None:
     """The view store as `load_view` wrote it, or None: a crafted or mangled store must
     stop the tail, not fail every tick."""
-    view = payload.mapping(value)
-    if view is None or lq.source_from_value(view.get("source")) is None:
+    found = payload.mapping(value)
+    if found is None or not all(
+        found.get(k) is None or isinstance(found[k], str) for k in ("q", "level")
+    ):
+        return None
+    # Text goes back into SQL and the watch rows: narrowed like any input (NUL, surrogates).
+    view = {**found, **{k: payload.text(found.get(k)) for k in ("source", "q", "level")}}
+    if lq.source_from_value(view["source"]) is None or view["level"] not in (None, *lq.LEVELS):
         return None
     try:
         for key in ("since", "until", "watch_renew_at"):
@@ -86,10 +92,9 @@ def stored_view(value: object) -> dict[str, Any] | None:
         numbers = (view["cursor"], view.get("count") or 0)
     except (KeyError, TypeError, ValueError, OverflowError):
         return None
-    texts = (view.get("q"), view.get("level"))
     if not all(isinstance(n, int) and 0 <= n <= _MAX_ID for n in numbers):
         return None
-    return view if all(t is None or isinstance(t, str) for t in texts) else None
+    return view
 
 
 def view_filter(view: dict[str, Any]) -> lq.LogFilter:

@@ -14,7 +14,7 @@ from dash._utils import stringify_id
 from flask.testing import FlaskClient
 from hypothesis import given, settings
 
-from tests.reliability.dash_payloads import _concrete, _dependency, update_requests
+from tests.reliability.dash_payloads import _dependency, _wild_kind, update_requests
 from tests.reliability.test_fuzz_callbacks import KEYS, _short
 
 OK_CALLBACK = (200, 204, 400, 403)
@@ -64,6 +64,24 @@ def route_answers(client: FlaskClient) -> dict[str, tuple[int, str]]:
         except Exception as e:  # noqa: BLE001 - recorded
             answers[path] = (0, f"{type(e).__name__}: {str(e).splitlines()[0][:200]}")
     return answers
+
+
+def _concrete(component_id: Any, key_value: str, count: int) -> Any:
+    """One id (str or dict) for MATCH, a list of `count` ids for ALL/ALLSMALLER."""
+    if not isinstance(component_id, dict):
+        return component_id
+    kinds = {_wild_kind(v) for v in component_id.values()} - {None}
+    if not kinds:
+        return dict(component_id)
+
+    def make(suffix: str) -> dict[str, Any]:
+        return {
+            k: (f"{key_value}{suffix}" if _wild_kind(v) else v) for k, v in component_id.items()
+        }
+
+    if kinds == {"MATCH"}:
+        return make("")
+    return [make(f"-{i}" if i else "") for i in range(count)]
 
 
 def update_body(

@@ -3,12 +3,14 @@
 Two profiles: `ci` (picked when CI=true) is derandomized and keeps no example
 database, so a CI run is the same run every time and a red build reproduces;
 `dev` draws new examples each run and remembers failures in `.hypothesis/`.
-Each test sets its own `max_examples`, sized so the whole folder stays well
-under two minutes on two cores.
+Each test sets its own `max_examples` through `examples(n)`, sized so the fuzz files
+(test_fuzz_*) stay around two and a half minutes on two quiet cores;
+`SMD_FUZZ_SCALE=20` multiplies every count for a long local hunt (CI never sets it).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -41,6 +43,12 @@ _COMMON = {
 settings.register_profile("ci", derandomize=True, database=None, **_COMMON)
 settings.register_profile("dev", **_COMMON)
 settings.load_profile("ci" if IN_CI else "dev")
+_SCALE = max(1, int(os.environ.get("SMD_FUZZ_SCALE", "1")))
+
+
+def examples(count: int) -> int:
+    """`count` examples, times SMD_FUZZ_SCALE outside CI (CI runs the sized counts)."""
+    return count if IN_CI else count * _SCALE
 
 
 @pytest.fixture

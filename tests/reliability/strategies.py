@@ -61,6 +61,19 @@ EDGE_TEXT: tuple[str, ...] = (
     "999999d",
     "~",
 )
+# The values that broke a parser or a callback here before: weighted up wherever text goes
+# into a lookup, a key or a number, so a few examples per callback reach them.
+HOSTILE_TEXT: tuple[str, ...] = (
+    "\ud800",
+    "a\x00b",
+    "²",
+    "١٢",
+    "9" * 19,
+    "9" * 25,
+    "9" * 5000,
+    "x" * 300,
+    " ",
+)
 EDGE_INTS: tuple[int, ...] = (0, -1, 1, 2**31, 2**63 - 1, 2**63, -(2**63) - 1, 10**30, 10**400)
 EDGE_FLOATS: tuple[float, ...] = (0.5, -0.0, 1e308, -1e308, 5e-324)
 
@@ -68,6 +81,10 @@ EDGE_FLOATS: tuple[float, ...] = (0.5, -0.0, 1e308, -1e308, 5e-324)
 def edge_text() -> st.SearchStrategy[str]:
     """Text as a person, a browser or an attacker might send it."""
     return st.one_of(st.sampled_from(EDGE_TEXT), st.text(max_size=40))
+
+
+def hostile_text() -> st.SearchStrategy[str]:
+    return st.sampled_from(HOSTILE_TEXT)
 
 
 def edge_ints() -> st.SearchStrategy[int]:

@@ -1,4 +1,5 @@
-"""The action validators under random input: Glue run arguments and Athena queries.
+"""The action validators under random input: Glue run arguments and Athena queries
+(and the partition warning the editor reads from a query before it runs).
 
 Both stand between a form and an AWS call; each must answer the value to send or
 one message per mistake, and nothing a user types may raise anything else.
@@ -25,25 +26,17 @@ from dashapp.actions.run_arguments import (
     parse_arguments,
     validate_arguments,
 )
+from dashapp.athena_sql import unfiltered_partitions
 from pages.athena.callbacks import parse_parameters
+from tests.reliability.action_inputs import argument_lines, parameters_text, sql_text
+from tests.reliability.conftest import examples
 from tests.reliability.outcomes import attempt
 from tests.reliability.strategies import edge_ints, edge_text, json_scalars
 
 # --- Glue run arguments ---------------------------------------------------------------
 
 
-def argument_lines() -> st.SearchStrategy[str]:
-    key = st.one_of(
-        st.from_regex(r"--[A-Za-z0-9][A-Za-z0-9_.-]{0,140}", fullmatch=True),
-        st.sampled_from(sorted(RESERVED_KEYS)),
-        edge_text(),
-    )
-    value = st.one_of(edge_text(), st.just("x" * (MAX_VALUE_LENGTH + 1)))
-    line = st.one_of(st.builds(lambda k, v: f"{k}={v}", key, value), edge_text())
-    return st.lists(line, max_size=8).map("\n".join)
-
-
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(text=st.one_of(st.none(), argument_lines()))
 @example(text="--a=1\r--a=2")
 @example(text="--path=\ud800")
@@ -60,7 +53,7 @@ def test_run_arguments_are_what_glue_accepts_or_every_problem(text: str | None) 
     assert parse_arguments(format_arguments(arguments)) == arguments
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(
     arguments=st.dictionaries(
         st.one_of(edge_text(), st.from_regex(r"--[a-z]{1,8}", fullmatch=True), edge_ints()),
@@ -79,34 +72,7 @@ def test_arguments_from_a_stored_run_are_checked_the_same_way(arguments: dict) -
 # --- Athena --------------------------------------------------------------------------
 
 
-def sql_text() -> st.SearchStrategy[str]:
-    pieces = st.sampled_from(
-        [
-            "SELECT ",
-            "?",
-            "'?'",
-            "'it''s'",
-            '"?"',
-            "-- ?\n",
-            "/* ? */",
-            "/*",
-            "'",
-            ";",
-            " FROM t",
-            "\n",
-        ]
-    )
-    return st.one_of(st.lists(st.one_of(pieces, edge_text()), max_size=8).map("".join), edge_text())
-
-
-def parameters_text() -> st.SearchStrategy[str]:
-    kind = st.sampled_from([*PARAMETER_TYPES, "STRING", "Date", "float", ""])
-    return st.lists(st.builds(lambda k, v: f"{k} {v}", kind, edge_text()), max_size=4).map(
-        "\n".join
-    )
-
-
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(
     sql=st.one_of(st.none(), sql_text()),
     params=st.one_of(st.none(), parameters_text()),
@@ -126,7 +92,7 @@ def test_a_query_is_what_athena_takes_or_a_sentence(
     assert len(text.encode()) <= MAX_SQL_BYTES
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(kind=st.sampled_from([*PARAMETER_TYPES, "float", ""]), value=edge_text())
 def test_a_parameter_is_a_literal_or_a_sentence(kind: str, value: str) -> None:
     literal, refused = attempt(lambda: parameter_literal(kind, value), QueryError)
@@ -136,3 +102,23 @@ def test_a_parameter_is_a_literal_or_a_sentence(kind: str, value: str) -> None:
     if kind == "string":  # quotes doubled: the value cannot end the literal early
         assert literal.startswith("'") and literal.endswith("'")
         assert "'" not in literal[1:-1].replace("''", "")
+
+
+@settings(max_examples=examples(200))
+@given(
+    sql=st.one_of(
+        sql_text(),
+        st.integers(1, 4000).map(lambda n: "SELECT * FROM orders WHERE " + "(" * n + "1" + ")" * n),
+    ),
+    partitioned=st.dictionaries(
+        st.one_of(st.sampled_from(["orders", "processed.orders"]), edge_text()),
+        st.lists(st.one_of(st.just("ingest_date"), edge_text()), max_size=2),
+        max_size=2,
+    ),
+)
+@example(sql="(" * 5000 + "1" + ")" * 5000, partitioned={"orders": ["ingest_date"]})
+def test_the_partition_warning_reads_any_sql(sql: str, partitioned: dict) -> None:
+    """The editor's warning parses the SQL on every keystroke: parentheses nested a few
+    thousand deep raised RecursionError out of sqlglot (a 500 while typing)."""
+    warnings = unfiltered_partitions(sql, partitioned)
+    assert all(isinstance(w, str) and "partitioned by" in w for w in warnings)

@@ -16,6 +16,7 @@ from dashapp.actions.uploads.problems import UploadRejected
 from dashapp.actions.uploads.sniff import check_sample
 from dashapp.config import Dataset
 from dashapp.fileformats import FormatProblem, detect_format, summarize
+from tests.reliability.conftest import examples
 from tests.reliability.outcomes import attempt
 from tests.reliability.strategies import edge_text, json_values
 
@@ -72,7 +73,7 @@ def documents() -> st.SearchStrategy[bytes]:
     return st.one_of(damaged(), st.sampled_from([DEEP, HUGE_NUMBER, b"{" + b'"a":[' * 2000]))
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(data=documents(), name=st.sampled_from(NAMES), complete=st.booleans())
 @example(data=DEEP, name="a.json", complete=True)
 @example(data=DEEP, name="a.json", complete=False)
@@ -99,7 +100,7 @@ def test_an_upload_sample_is_accepted_or_refused_with_a_sentence(
             assert report.records_checked > 0
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(data=documents(), name=st.sampled_from(NAMES))
 @example(data=DEEP, name="a.json")
 @example(data=b'{"a": 1}\n{"b": ' + b"7" * 5000 + b"}\n", name="a.ndjson")
@@ -113,7 +114,7 @@ def test_the_ingest_reader_counts_rows_or_names_the_problem(data: bytes, name: s
     assert check_sample(data, name, ANY_COLUMNS, complete=True).records_checked == summary.rows
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(head=st.binary(max_size=64), name=st.one_of(st.sampled_from(NAMES), edge_text()))
 def test_format_detection_names_a_format_or_the_problem(head: bytes, name: str) -> None:
     found, refused = attempt(lambda: detect_format(head, name), FormatProblem)

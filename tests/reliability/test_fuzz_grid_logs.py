@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashapp.queries import logs, run_grid
-from tests.reliability.conftest import NOW
+from tests.reliability.conftest import NOW, examples
 from tests.reliability.outcomes import attempt
 from tests.reliability.strategies import edge_ints, edge_text, iso_text, json_values
 from tests.web.seed import job_run
@@ -74,7 +74,7 @@ def _grid_fuzz(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as s:
         s.add(job_run("jr_1", JOB, "FAILED", NOW - timedelta(hours=1), rows_read=5))
 
-    @settings(max_examples=250)
+    @settings(max_examples=examples(250))
     @given(raw=grid_requests())
     @example(raw={"startRow": float("inf")})
     @example(raw={"startRow": 10**30})
@@ -112,7 +112,7 @@ def test_a_grid_request_is_a_block_of_rows_or_a_refusal(sessions: sessionmaker[S
     _grid_fuzz(sessions)
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(run=st.one_of(st.none(), edge_text()), function=st.one_of(st.none(), edge_text()))
 def test_a_log_source_from_the_url_is_one_source_or_a_sentence(run, function) -> None:
     source, refused = attempt(lambda: logs.parse_source(run, function), logs.LogViewError)
@@ -124,7 +124,7 @@ def test_a_log_source_from_the_url_is_one_source_or_a_sentence(run, function) ->
         assert logs.source_from_value(f"{source.kind}:{source.name}") == source
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(q=st.one_of(st.none(), edge_text()), message=edge_text())
 @example(q="ß", message="STRASSE strasse ß")
 @example(q="İ", message="i̇stanbul İstanbul")

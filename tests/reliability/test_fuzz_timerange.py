@@ -19,7 +19,7 @@ from dashapp.timerange import (
     parse_search,
     resolve_range,
 )
-from tests.reliability.conftest import NOW
+from tests.reliability.conftest import NOW, examples
 from tests.reliability.outcomes import attempt
 from tests.reliability.strategies import edge_text, instants, iso_text, json_values
 
@@ -35,7 +35,7 @@ def ranges() -> st.SearchStrategy[str]:
     return st.one_of(relative, absolute, edge_text())
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(
     raw=st.one_of(st.none(), ranges(), json_values(2)), now=instants().filter(lambda d: d.year > 1)
 )
@@ -55,7 +55,7 @@ def test_a_range_is_a_window_inside_the_limits_or_a_sentence(raw: object, now) -
     assert (again.since, again.until) == (found.since, found.until)
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(raw=st.one_of(st.none(), ranges(), json_values(2)))  # a crafted callback sends any JSON
 def test_a_mangled_link_still_opens_with_the_reason_shown(raw: object) -> None:
     found, error = resolve_range(raw, NOW)
@@ -65,7 +65,7 @@ def test_a_mangled_link_still_opens_with_the_reason_shown(raw: object) -> None:
     assert value == found.value
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(since=st.one_of(iso_text(), json_values(1)), until=st.one_of(iso_text(), json_values(1)))
 @example(since="9999-12-31T23:00", until="9999-12-31T23:59:59-01:00")
 @example(since="09990101000000000", until="1000-01-01000000000")
@@ -79,7 +79,7 @@ def test_custom_from_to_is_a_range_value_or_a_sentence(
     assert parse_range(value, NOW).relative is False
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(search=st.one_of(json_values(1), st.text(alphabet="?&=%+;ab0 ", max_size=30)))
 def test_any_query_string_reads_as_plain_text_pairs(search: object) -> None:
     state = parse_search(search)

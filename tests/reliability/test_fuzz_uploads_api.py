@@ -17,7 +17,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from dashapp.models import Upload
+from dashapp.models import AuditEntry, Upload
+from tests.reliability.conftest import examples
 from tests.reliability.strategies import EDGE_INTS, edge_text, json_values
 from tests.reliability.test_fuzz_fileformats import documents
 from tests.uploads.api_helpers import ORDERS, big_csv
@@ -31,6 +32,11 @@ SIZES = st.one_of(
 def _count(api: Api) -> int:
     with api.svc.sessions() as s:
         return s.scalar(select(func.count()).select_from(Upload)) or 0
+
+
+def _audit_outcomes(api: Api) -> list[str]:
+    with api.svc.sessions() as s:
+        return list(s.scalars(select(AuditEntry.outcome).order_by(AuditEntry.id)))
 
 
 def _validated(api: Api) -> int:
@@ -68,7 +74,7 @@ def test_a_refused_upload_leaves_nothing_and_an_accepted_one_one_row(
 ) -> None:
     api = make_api()
 
-    @settings(max_examples=120)
+    @settings(max_examples=examples(120))
     @given(form=forms().filter(_surrogate_free))
     @example(
         form={
@@ -89,15 +95,19 @@ def test_a_refused_upload_leaves_nothing_and_an_accepted_one_one_row(
     )
     def check(form: dict[str, Any]) -> None:
         before, accepted_before = _count(api), _validated(api)
+        audited = _audit_outcomes(api)
         response = api.client.post("/api/uploads", data=form, headers=HEADERS)
         assert response.status_code in (201, 400, 413), (response.status_code, response.data[:300])
         assert response.is_json
+        new_audit = _audit_outcomes(api)[len(audited) :]
         if response.status_code == 201:
             assert response.json["upload_id"]
             assert (_count(api), _validated(api)) == (before + 1, accepted_before + 1)
+            assert "rejected" not in new_audit
         else:
             assert response.json["error"].strip()
             assert _count(api) == before  # nothing half-written
+            assert set(new_audit) <= {"rejected"}  # but the refusal, audited by design
         assert aws.keys() == []  # creating never writes the object: the browser sends it
 
     check()
@@ -111,7 +121,7 @@ def test_complete_and_abort_answer_any_id_and_body_without_a_500(
     assert created.status_code == 201
     real_id = created.json["upload_id"]
 
-    @settings(max_examples=80)
+    @settings(max_examples=examples(80))
     @given(
         upload_id=st.one_of(
             st.just(real_id),
