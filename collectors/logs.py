@@ -6,7 +6,8 @@
 - `collect_logs` (every half minute): the last lines of runs that just finished,
   a bounded backlog of older runs (first start), and Lambda log groups — only of
   functions that were invoked since the last look (metrics tell), only streams
-  with new events (DescribeLogStreams by last event time).
+  with new events (DescribeLogStreams by last event time); which of them fit the
+  cycle's budget, and how far each function's mark moves: `collectors/lambda_logs.py`.
 
 FilterLogEvents (5 calls/s per account) is never used.
 """
@@ -23,17 +24,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from collectors.context import CollectorContext, CycleResult
+from collectors.lambda_logs import lambda_group, plan_lambda_reads
 from dashapp.aws import glue
 from dashapp.aws import logs as awslogs
 from dashapp.db import upsert
 from dashapp.models import (
-    CollectorCursor,
     JobRun,
-    LambdaFunction,
     LogEvent,
     LogStream,
     LogWatch,
-    MetricPoint,
 )
 
 WORKERS = 8
@@ -223,8 +222,18 @@ def collect_logs(ctx: CollectorContext) -> CycleResult:
         targets += _run_targets(ctx, backlog, following=False)
     result = read_streams(ctx, targets)
     try:
-        lambda_targets, scanned = _lambda_targets(ctx, now, budget - len(targets), result)
-        lambda_result = read_streams(ctx, lambda_targets, cursor=_lambda_cursor(scanned, now))
+        plan = plan_lambda_reads(ctx, now, budget - len(targets), result)
+        lambda_targets = [
+            StreamTarget(lambda_group(name), s.name, "lambda_function", name)
+            for name, s in plan.streams
+        ]
+        lambda_result = read_streams(
+            ctx,
+            lambda_targets,
+            cursor=lambda session, failed: plan.write_marks(
+                session, {(t.group, t.stream) for t in failed}, now
+            ),
+        )
         result.items += lambda_result.items
         result.failures += lambda_result.failures
         if lambda_result.lag_s is not None:
@@ -232,79 +241,6 @@ def collect_logs(ctx: CollectorContext) -> CycleResult:
     except Exception as e:  # noqa: BLE001 - Glue logs were stored; Lambda retries next cycle
         result.failed("Lambda log streams", e)
     return result
-
-
-LAMBDA_CURSOR = "logs:lambda"
-
-
-def _lambda_targets(
-    ctx: CollectorContext, now: datetime, budget: int, result: CycleResult
-) -> tuple[list[StreamTarget], dict[str, str]]:
-    """Streams with new events of functions invoked since we last looked, and per function
-    the newest event time seen (stored with the lines, not before: `_lambda_cursor`)."""
-    with ctx.sessions() as session:
-        cursor = session.get(CollectorCursor, LAMBDA_CURSOR)
-        before: dict[str, str] = dict(cursor.value) if cursor else {}
-        scanned: dict[str, str] = {}
-        default_since = now - timedelta(seconds=ctx.settings.logs_backfill_s)
-        invoked: dict[str, datetime] = dict(
-            session.execute(
-                select(MetricPoint.resource_name, func.max(MetricPoint.ts))
-                .where(
-                    MetricPoint.resource_type == "lambda_function",
-                    MetricPoint.metric == "Invocations",
-                    MetricPoint.stat == "Sum",
-                    MetricPoint.value > 0,
-                    MetricPoint.ts >= default_since,
-                )
-                .group_by(MetricPoint.resource_name)
-            ).all()
-        )
-        live = set(
-            session.scalars(select(LambdaFunction.name).where(LambdaFunction.gone_at.is_(None)))
-        )
-    client = ctx.aws.client("logs")
-    targets: list[StreamTarget] = []
-    for name, last_invoked in sorted(invoked.items(), key=lambda kv: kv[1], reverse=True):
-        if name not in live or budget <= 0:
-            continue
-        since = datetime.fromisoformat(before[name]) if name in before else default_since
-        if last_invoked + timedelta(minutes=1) < since:
-            continue  # nothing ran since our last look
-        group = f"/aws/lambda/{name}"
-        try:
-            streams = awslogs.recent_streams(client, group, since)
-        except client.exceptions.ResourceNotFoundException:
-            streams = []
-        except Exception as e:  # noqa: BLE001
-            result.failed(f"log group {group}", e)
-            continue
-        for s in streams[:budget]:
-            targets.append(StreamTarget(group, s.name, "lambda_function", name))
-        budget -= len(streams)
-        if streams:
-            newest = max(s.last_event_at for s in streams if s.last_event_at)
-            scanned[name] = newest.isoformat()
-    return targets, scanned
-
-
-def _lambda_cursor(
-    scanned: dict[str, str], now: datetime
-) -> Callable[[Session, set[StreamTarget]], None]:
-    """Moves the Lambda cursor in the transaction that stores the lines, and for a function
-    only when every one of its streams was read: a cursor ahead of stored lines loses them
-    (the next look starts after them)."""
-
-    def write(session: Session, failed: set[StreamTarget]) -> None:
-        behind = {t.resource_name for t in failed}
-        row = session.get(CollectorCursor, LAMBDA_CURSOR) or CollectorCursor(name=LAMBDA_CURSOR)
-        value = dict(row.value or {})
-        value.update({name: at for name, at in scanned.items() if name not in behind})
-        row.value = value
-        row.updated_at = now
-        session.add(row)
-
-    return write
 
 
 def read_streams(

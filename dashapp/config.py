@@ -271,7 +271,8 @@ class Settings(BaseSettings):
         "Logs of runs and functions this recent are read on first start.", default=24 * 3600, ge=0
     )
     logs_streams_per_cycle: int = _s(
-        "At most this many backlog streams are read per logs cycle (GetLogEvents quota).",
+        "At most this many run-backlog and Lambda streams are read per logs cycle (GetLogEvents "
+        "quota); the others are read in the next cycles, oldest first.",
         default=200,
         ge=1,
     )

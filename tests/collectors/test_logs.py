@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,27 +19,13 @@ from collectors.logs import (
     follow_order,
 )
 from collectors.runs import store_runs
-from dashapp.db import upsert
-from dashapp.models import JobRun, LambdaFunction, LogEvent, LogStream, LogWatch, MetricPoint
-from tests.collectors.conftest import MakeCtx, client, fail_calls, watch_calls
+from dashapp.models import JobRun, LogEvent, LogStream, LogWatch
+from tests.collectors.conftest import MakeCtx, fail_calls, watch_calls
+from tests.collectors.log_support import lambda_function, lambda_lines, put_lines
 from tests.reliability.figure_report import report
 
 OUT, ERR = "/aws-glue/jobs/output", "/aws-glue/jobs/error"
 RUN = "jr_7f3a9c2e5b1d4f6a8c0e2b4d6f8a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a"
-
-
-def _put(group: str, stream: str, lines: list[tuple[datetime, str]]) -> None:
-    logs = client("logs")
-    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
-        logs.create_log_group(logGroupName=group)
-    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
-        logs.create_log_stream(logGroupName=group, logStreamName=stream)
-    if lines:
-        logs.put_log_events(
-            logGroupName=group,
-            logStreamName=stream,
-            logEvents=[{"timestamp": int(ts.timestamp() * 1000), "message": m} for ts, m in lines],
-        )
 
 
 def _run_row(run_id: str, started: datetime, state: str = "RUNNING") -> dict[str, Any]:
@@ -94,7 +79,7 @@ def test_following_stores_each_line_once_while_lines_are_appended(
     with ctx.sessions.begin() as s:
         store_runs(s, [_run_row(RUN, t0 - timedelta(minutes=10))])
     t = t0 - timedelta(minutes=9)
-    _put(
+    put_lines(
         OUT,
         RUN,
         [
@@ -131,8 +116,8 @@ def test_following_stores_each_line_once_while_lines_are_appended(
         assert missing.last_read_at is not None
 
     reads = watch_calls(ctx.aws.client("logs"), "GetLogEvents")
-    _put(OUT, RUN, [(t + timedelta(seconds=3), "processed batch")])  # a third, later one
-    _put(ERR, RUN, [(t + timedelta(seconds=4), "ERROR:root:could not parse row 17")])
+    put_lines(OUT, RUN, [(t + timedelta(seconds=3), "processed batch")])  # a third, later one
+    put_lines(ERR, RUN, [(t + timedelta(seconds=4), "ERROR:root:could not parse row 17")])
     ctx.clock.advance(1)
     result = follow_logs(ctx)
     assert result.failures == [] and result.items == 2
@@ -158,13 +143,13 @@ def test_a_finished_runs_last_lines_are_read_once_and_following_stops(
     with follow.sessions.begin() as s:
         store_runs(s, [_run_row(RUN, t0 - timedelta(minutes=10))])
     t = t0 - timedelta(minutes=9)
-    _put(OUT, RUN, [(t, "starting")])
-    _put(ERR, RUN, [])
+    put_lines(OUT, RUN, [(t, "starting")])
+    put_lines(ERR, RUN, [])
     follow_logs(follow)
 
     # The run ends; its last lines land after the last follow.
-    _put(OUT, RUN, [(t + timedelta(minutes=5), "wrote 1200 rows")])
-    _put(ERR, RUN, [(t + timedelta(minutes=5), "26/11/25 ERROR Executor: lost task 3.0")])
+    put_lines(OUT, RUN, [(t + timedelta(minutes=5), "wrote 1200 rows")])
+    put_lines(ERR, RUN, [(t + timedelta(minutes=5), "26/11/25 ERROR Executor: lost task 3.0")])
     _set_state(follow, RUN, "SUCCEEDED")
     follow.aws.counter.reset()
     follow.clock.advance(1)
@@ -182,7 +167,7 @@ def test_a_finished_runs_last_lines_are_read_once_and_following_stops(
         assert not _stream(s, OUT, RUN).following  # type: ignore[union-attr]
         assert not _stream(s, ERR, RUN).following  # type: ignore[union-attr]
 
-    _put(OUT, RUN, [(t + timedelta(minutes=6), "never read: the run is over")])
+    put_lines(OUT, RUN, [(t + timedelta(minutes=6), "never read: the run is over")])
     logs_ctx.aws.counter.reset()
     logs_ctx.clock.advance(30)
     assert collect_logs(logs_ctx).items == 0
@@ -205,8 +190,8 @@ def test_finished_runs_never_followed_are_read_from_the_backlog_once(
                 _run_row(no_logs, t0 - timedelta(hours=1), "SUCCEEDED"),
             ],
         )
-    _put(ERR, RUN, [(t0 - timedelta(hours=2), "Traceback (most recent call last):")])
-    _put(OUT, other, [(t0 - timedelta(hours=1), "done")])
+    put_lines(ERR, RUN, [(t0 - timedelta(hours=2), "Traceback (most recent call last):")])
+    put_lines(OUT, other, [(t0 - timedelta(hours=1), "done")])
 
     result = collect_logs(ctx)
 
@@ -220,49 +205,17 @@ def test_finished_runs_never_followed_are_read_from_the_backlog_once(
     assert len(_events(ctx)) == 2
 
 
-def _lambda(ctx: CollectorContext, name: str, invocations: float | None) -> None:
-    now = ctx.clock.now()
-    with ctx.sessions.begin() as s:
-        upsert(
-            s,
-            LambdaFunction,
-            [
-                {
-                    "name": name,
-                    "arn": f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
-                    "tags": {},
-                    "first_seen_at": now,
-                    "last_seen_at": now,
-                }
-            ],
-            conflict=["name"],
-        )
-        if invocations is not None:
-            s.add(
-                MetricPoint(
-                    resource_type="lambda_function",
-                    resource_name=name,
-                    dimension="",
-                    metric="Invocations",
-                    stat="Sum",
-                    ts=now.replace(second=0) - timedelta(minutes=2),
-                    period_s=60,
-                    value=invocations,
-                )
-            )
-
-
 def test_lambda_streams_are_read_only_for_invoked_functions(
     make_ctx: MakeCtx, t0: datetime
 ) -> None:
     ctx = make_ctx("logs")
-    _lambda(ctx, "busy", invocations=3)
-    _lambda(ctx, "idle", invocations=0)
-    _lambda(ctx, "never", invocations=None)
+    lambda_function(ctx, "busy", invocations=3)
+    lambda_function(ctx, "idle", invocations=0)
+    lambda_function(ctx, "never", invocations=None)
     t = t0 - timedelta(minutes=2)
     stream = "2026/11/25/[$LATEST]8d2f5a0c9b1e4d7a8f3c6b2e0d9a1f47"
     for name in ("busy", "idle", "never"):
-        _put(
+        put_lines(
             f"/aws/lambda/{name}",
             stream,
             [
@@ -277,8 +230,8 @@ def test_lambda_streams_are_read_only_for_invoked_functions(
 
     assert result.failures == []
     assert [g["logGroupName"] for g in described] == ["/aws/lambda/busy"]
-    assert {g for g, *_ in _lambda_events(ctx)} == {"/aws/lambda/busy"}
-    assert [lvl for _, lvl, _ in _lambda_events(ctx)] == ["INFO", "ERROR", "INFO"]
+    assert {g for g, *_ in lambda_lines(ctx)} == {"/aws/lambda/busy"}
+    assert [lvl for _, lvl, _ in lambda_lines(ctx)] == ["INFO", "ERROR", "INFO"]
     with ctx.sessions() as s:
         st = _stream(s, "/aws/lambda/busy", stream)
         assert st is not None
@@ -289,28 +242,18 @@ def test_lambda_streams_are_read_only_for_invoked_functions(
     ctx.clock.advance(30)
     collect_logs(ctx)
     assert "logs:GetLogEvents" not in ctx.aws.counter.snapshot()
-    _put("/aws/lambda/busy", stream, [(t + timedelta(seconds=30), "END RequestId: 8f3c6b2e")])
+    put_lines("/aws/lambda/busy", stream, [(t + timedelta(seconds=30), "END RequestId: 8f3c6b2e")])
     ctx.clock.advance(30)
     collect_logs(ctx)
-    assert [m for *_, m in _lambda_events(ctx)][-1] == "END RequestId: 8f3c6b2e"
-    assert len(_lambda_events(ctx)) == 4
+    assert [m for *_, m in lambda_lines(ctx)][-1] == "END RequestId: 8f3c6b2e"
+    assert len(lambda_lines(ctx)) == 4
 
 
 def test_a_function_without_a_log_group_is_not_a_failure(make_ctx: MakeCtx) -> None:
     ctx = make_ctx("logs")
-    _lambda(ctx, "fresh", invocations=1)
+    lambda_function(ctx, "fresh", invocations=1)
     result = collect_logs(ctx)
     assert result.failures == [] and result.items == 0
-
-
-def _lambda_events(ctx: CollectorContext) -> list[tuple[str, str, str]]:
-    with ctx.sessions() as s:
-        q = (
-            select(LogEvent)
-            .where(LogEvent.log_group.like("/aws/lambda/%"))
-            .order_by(LogEvent.ts, LogEvent.id)
-        )
-        return [(e.log_group, e.level, e.message) for e in s.scalars(q)]
 
 
 def _running_jobs(ctx: CollectorContext, n: int) -> list[str]:
@@ -320,8 +263,8 @@ def _running_jobs(ctx: CollectorContext, n: int) -> list[str]:
     with ctx.sessions.begin() as s:
         store_runs(s, [_run_row(r, t) for r in runs])
     for r in runs:
-        _put(OUT, r, [(t, f"start {r[-4:]}")])
-        _put(ERR, r, [(t, "log4j init")])
+        put_lines(OUT, r, [(t, f"start {r[-4:]}")])
+        put_lines(ERR, r, [(t, "log4j init")])
     return runs
 
 
@@ -341,7 +284,7 @@ def test_the_follower_spends_at_most_its_call_budget_busy_streams_first(make_ctx
     # its turn within ceil(8/3) + 1 cycles.
     reads.clear()
     for i in range(8):
-        _put(OUT, runs[0], [(ctx.clock.now(), f"busy {i}")])
+        put_lines(OUT, runs[0], [(ctx.clock.now(), f"busy {i}")])
         follow_logs(ctx)
     per_stream: dict[tuple[str, str], int] = {}
     for c in reads:
@@ -366,9 +309,9 @@ def test_a_watched_stream_is_read_every_cycle_ahead_of_the_budget(make_ctx: Make
     with ctx.sessions.begin() as s:
         store_runs(s, [_run_row(r, t) for r in runs])
     for r in runs:
-        _put(OUT, r, [(t, f"start {r[-4:]}")])
+        put_lines(OUT, r, [(t, f"start {r[-4:]}")])
     group, stream = "/aws/lambda/orders-api", "2026/11/25/[$LATEST]abc"
-    _put(group, stream, [(t, "START RequestId: 1")])
+    put_lines(group, stream, [(t, "START RequestId: 1")])
     with ctx.sessions.begin() as s:
         s.add(
             LogWatch(
@@ -379,7 +322,7 @@ def test_a_watched_stream_is_read_every_cycle_ahead_of_the_budget(make_ctx: Make
         )
     reads = watch_calls(ctx.aws.client("logs"), "GetLogEvents")
     for i in range(3):
-        _put(group, stream, [(ctx.clock.now(), f"line {i}")])
+        put_lines(group, stream, [(ctx.clock.now(), f"line {i}")])
         follow_logs(ctx)
     lambda_reads = [c for c in reads if c["logGroupName"] == group]
     assert len(reads) == 6 and len(lambda_reads) == 3
@@ -408,7 +351,7 @@ def test_with_more_busy_streams_than_the_budget_every_stream_still_gets_its_turn
         """One follower cycle a second, the output streams writing a line before each."""
         ctx.clock.advance(interval)
         for r in runs:
-            _put(OUT, r, [(ctx.clock.now(), f"progress {n} {r[-4:]}")])
+            put_lines(OUT, r, [(ctx.clock.now(), f"progress {n} {r[-4:]}")])
         follow_logs(ctx)
 
     for n in range(6):  # every stream read once; the output streams are now known to be busy
@@ -416,7 +359,7 @@ def test_with_more_busy_streams_than_the_budget_every_stream_still_gets_its_turn
     assert {(c["logGroupName"], c["logStreamName"]) for c in reads} == set(streams)
     reads.clear()
     for g, r in streams:
-        _put(g, r, [(ctx.clock.now(), f"marker {g} {r}")])
+        put_lines(g, r, [(ctx.clock.now(), f"marker {g} {r}")])
     bound = math.ceil(len(streams) / budget) + 1
     arrived_at: dict[str, int] = {}
     for n in range(1, 3 * bound + 1):
@@ -488,13 +431,15 @@ def test_a_lambda_stream_that_failed_is_read_again_though_nothing_new_arrived(
     """The function's "looked up to" mark moves only with its lines: a stream whose read
     failed is read next cycle even when the function logged nothing since."""
     ctx = make_ctx("logs")
-    _lambda(ctx, "busy", invocations=3)
+    lambda_function(ctx, "busy", invocations=3)
     t = t0 - timedelta(minutes=2)
     stream = "2026/11/25/[$LATEST]0b9e4c1d7a2f4e8c9d3a5b6f1e2c7d8a"
-    _put("/aws/lambda/busy", stream, [(t, "START RequestId: 1c2d"), (t, "END RequestId: 1c2d")])
+    put_lines(
+        "/aws/lambda/busy", stream, [(t, "START RequestId: 1c2d"), (t, "END RequestId: 1c2d")]
+    )
     fault = fail_calls(ctx.aws.client("logs"), "GetLogEvents", code="ThrottlingException")
     assert len(collect_logs(ctx).failures) == 1
     fault.remove()
     ctx.clock.advance(30)
     assert collect_logs(ctx).failures == []
-    assert [m for *_, m in _lambda_events(ctx)] == ["START RequestId: 1c2d", "END RequestId: 1c2d"]
+    assert [m for *_, m in lambda_lines(ctx)] == ["START RequestId: 1c2d", "END RequestId: 1c2d"]

@@ -29,7 +29,7 @@ from tests.collectors.conftest import boto_session as boto_session
 from tests.collectors.conftest import clock as clock
 from tests.collectors.conftest import make_ctx as make_ctx
 from tests.collectors.conftest import t0 as t0
-from tests.collectors.test_logs import _lambda
+from tests.collectors.log_support import lambda_function
 from tests.reliability.aws_faults_support import (
     ATTEMPTS,
     CycleFigures,
@@ -137,7 +137,7 @@ def test_logs_of_finished_runs_and_functions_lose_and_repeat_no_line(
     _runs(ctx, "SUCCEEDED", ids, t0 - timedelta(minutes=30))
     streams = [(group, run_id) for run_id in ids for group in (OUT, ERR)]
     for name in ("fn-one", "fn-two"):
-        _lambda(ctx, name, invocations=4)  # invoked: its metrics say so
+        lambda_function(ctx, name, invocations=4)  # invoked: its metrics say so
         streams += [(f"/aws/lambda/{name}", f"2026/11/25/[$LATEST]{name}-{i}") for i in (1, 2)]
     for stream in streams:
         _append(stream, t0 - timedelta(minutes=2), 3)
