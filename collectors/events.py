@@ -1,14 +1,22 @@
 """The event consumer: EventBridge → SQS → database within about a second.
 
-Long-polls the queue, applies "Glue Job State Change" events at once (GetJobRun
-for the run's full record, then its metrics so rows read/written show with the
-state) and records "Object Created" uploads. A message is deleted only after
-what it says is stored: a failure leaves it in the queue to come back.
+Long-polls the queue, applies "Glue Job State Change" events at once (the run's
+full record from Glue, then its metrics so rows read/written show with the state)
+and records "Object Created" uploads. A message is deleted only after what it says
+is stored: a failure leaves it in the queue to come back.
+
+An event names the run and its new state, but not when it started, how long it ran,
+its DPU-seconds or arguments (the upload it ingests): the row needs Glue's record.
+A backlog (a restart, a burst of schedules) is therefore drained in batches of up to
+`BATCH_MESSAGES`: the records are fetched per job in parallel, one GetJobRuns (newest
+first, 200 a page) for a job with several runs in the batch and one GetJobRun per run
+otherwise (or for a run older than that page), instead of one GetJobRun at a time.
 """
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import select
@@ -18,6 +26,11 @@ from collectors.metrics import fetch_run_metrics
 from collectors.runs import record_object, store_runs
 from dashapp.aws import eventbridge, glue, sqs
 from dashapp.models import JobRun
+
+#: Messages handled together while the queue holds more (10 a ReceiveMessage).
+BATCH_MESSAGES = 100
+#: Glue reads in flight at once while applying a batch of state changes.
+FETCH_WORKERS = 16
 
 
 def consume_events(ctx: CollectorContext) -> CycleResult:
@@ -38,6 +51,12 @@ def consume_events(ctx: CollectorContext) -> CycleResult:
             messages = sqs.receive(client, url, wait_s=wait)
         finally:
             ctx.in_long_poll = False
+        more = messages
+        # A full receive means a backlog: take more of it before handling, so the Glue
+        # reads of a whole batch go out together (a trickle is handled as it comes).
+        while len(more) == 10 and len(messages) < BATCH_MESSAGES and not ctx.stop.is_set():
+            more = sqs.receive(client, url, wait_s=0)
+            messages += more
         if messages:
             handled = handle_messages(ctx, messages, result)
             failed = sqs.delete(client, url, handled)
@@ -128,18 +147,57 @@ def _state_changes(
     now: Any,
 ) -> list[str]:
     client = ctx.aws.client("glue")
+    by_job: dict[str, list[tuple[str, eventbridge.GlueStateChange]]] = {}
+    for handle, event in items:
+        by_job.setdefault(event.job, []).append((handle, event))
+
+    def fetch(job: str) -> tuple[dict[str, dict[str, Any]], dict[str, BaseException]]:
+        return fetch_runs(client, job, [event.run_id for _, event in by_job[job]])
+
+    workers = max(1, min(FETCH_WORKERS, len(by_job)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="events-glue") as pool:
+        fetched = dict(zip(by_job, pool.map(fetch, by_job), strict=True))
     rows: list[dict[str, Any]] = []
     done: list[str] = []
-    for handle, event in items:
-        try:
-            rows.append(glue.parse_run(glue.get_job_run(client, event.job, event.run_id), now))
+    for job, events in by_job.items():
+        found, errors = fetched[job]
+        for handle, event in events:
+            if event.run_id not in found:
+                # Stays queued and comes back; the reconciliation is the safety net.
+                result.failed(f"run {event.run_id} of {job}", errors[event.run_id])
+                continue
+            rows.append(glue.parse_run(found[event.run_id], now))
             done.append(handle)
             result.observe_lag((now - event.at).total_seconds())
-        except Exception as e:  # noqa: BLE001 - stays queued; reconciliation is the safety net
-            result.failed(f"run {event.run_id} of {event.job}", e)
     if rows:
         with ctx.sessions.begin() as session:
             result.items += store_runs(session, rows)
         finished = {r["run_id"] for r in rows if r["state"] in glue.TERMINAL_STATES}
         ctx.memory.setdefault("metrics_due", set()).update(finished)
     return done
+
+
+def fetch_runs(
+    client: Any, job: str, run_ids: list[str]
+) -> tuple[dict[str, dict[str, Any]], dict[str, BaseException]]:
+    """Glue's records of `run_ids` of `job` (found by id), and the error of each not read.
+
+    Several runs: one GetJobRuns page (the newest 200, where a backlog's runs are), then
+    GetJobRun for any not on it. If that page fails, every run fails with it: the queue
+    brings them back, rather than a fallback adding a call per run to a throttled API.
+    """
+    wanted = set(run_ids)
+    found: dict[str, dict[str, Any]] = {}
+    if len(wanted) > 1:
+        try:
+            page, _ = glue.job_runs_page(client, job, max_results=200)
+        except Exception as e:  # noqa: BLE001 - reported per run by the caller
+            return {}, dict.fromkeys(wanted, e)
+        found = {raw["Id"]: raw for raw in page if raw["Id"] in wanted}
+    errors: dict[str, BaseException] = {}
+    for run_id in sorted(wanted - set(found)):
+        try:
+            found[run_id] = glue.get_job_run(client, job, run_id)
+        except Exception as e:  # noqa: BLE001 - reported per run by the caller
+            errors[run_id] = e
+    return found, errors
