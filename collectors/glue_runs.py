@@ -118,10 +118,8 @@ def collect_glue_runs(ctx: CollectorContext) -> CycleResult:
             failed.add(r.job)
         else:
             rows.extend(r.rows)
-            last_read[r.job] = cycle
-    for gone in set(last_read) - set(jobs):
-        del last_read[gone]
-    ctx.memory["failed"] = failed
+    # A read counts once it is stored: if the write fails, every job of the cycle is retried.
+    ctx.memory["failed"] = set(selected)
     read_whole = unread - failed
     # Every job is now read whole, or was tried this cycle and at least one unread one
     # could be read: a job that keeps failing must not keep the pages "syncing" for ever.
@@ -139,6 +137,11 @@ def collect_glue_runs(ctx: CollectorContext) -> CycleResult:
             row.value = value
             row.updated_at = now
             session.add(row)
+    ctx.memory["failed"] = failed
+    for job in set(selected) - failed:
+        last_read[job] = cycle
+    for gone in set(last_read) - set(jobs):
+        del last_read[gone]
     if selected and len(failed) == len(selected):
         raise RuntimeError(f"every job failed; first: {result.failures[0]}")
     return result

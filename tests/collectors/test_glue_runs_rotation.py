@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, select
 
+from collectors import glue_runs as glue_runs_module
 from collectors.context import CollectorContext
 from collectors.glue_runs import collect_glue_runs, jobs_to_read
 from collectors.runs import store_runs
@@ -239,3 +240,32 @@ def test_the_rotation_reads_every_job_within_n_cycles_while_jobs_come_and_go(
             unread -= set(read)
             overdue = [j for j in jobs if cycle - last_read[j] >= every]
             assert overdue == [], f"seed {seed}, N={every}, cycle {cycle}: {overdue}"
+
+
+def test_runs_a_cycle_could_not_store_are_read_again_next_cycle(
+    make_ctx: MakeCtx, t0: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(8):
+        create_job(f"job-{i}")
+        add_run(f"job-{i}", t0 - timedelta(hours=1), "SUCCEEDED")
+    store_inventory(make_ctx)
+    ctx = make_ctx(glue_full_reconcile_every=4)
+    collect_glue_runs(ctx)
+    now = ctx.clock.advance(15)
+    new = add_run("job-0", now - timedelta(minutes=2), "FAILED", finished=now)  # its turn now
+    real_store = glue_runs_module.store_runs
+
+    def database_gone(*_: Any, **__: Any) -> int:
+        raise RuntimeError("connection to the database lost")
+
+    monkeypatch.setattr(glue_runs_module, "store_runs", database_gone)
+    with pytest.raises(RuntimeError, match="database lost"):
+        collect_glue_runs(ctx)
+    monkeypatch.setattr(glue_runs_module, "store_runs", real_store)
+    reads = watch_calls(ctx.aws.client("glue"), "GetJobRuns")
+    ctx.clock.advance(15)
+
+    collect_glue_runs(ctx)
+
+    assert "job-0" in {r["JobName"] for r in reads}, "not N cycles later"
+    assert _runs(ctx)[new.job_run_id].state == "FAILED"
