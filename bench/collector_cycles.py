@@ -269,6 +269,18 @@ def run_window(runner: CollectorRunner, recorder: CycleRecorder, seconds: float)
     recorder.wait_idle()
 
 
+def glue_runs_alone(runner: CollectorRunner, recorder: CycleRecorder, settings: Settings) -> None:
+    """`glue_full_reconcile_every` consecutive glue_runs cycles with no other collector
+    running, each started one interval after the last: what a cycle costs by itself."""
+    recorder.phase = "alone"
+    job = next(j for j in runner.jobs if j.name == "glue_runs")
+    interval = job.interval(settings)
+    for _ in range(settings.glue_full_reconcile_every):
+        started = time.monotonic()
+        runner.run_job(job)
+        time.sleep(max(0.0, interval - (time.monotonic() - started)))
+
+
 def full_pass(runner: CollectorRunner) -> Cycle:
     """One glue_runs cycle over every job (what every 4th cycle used to be), for comparison."""
     ctx = runner.contexts["glue_runs"]
@@ -288,29 +300,50 @@ def full_pass(runner: CollectorRunner) -> Cycle:
 @dataclass
 class Backlog:
     how: str
+    rtt_ms: float
     messages: int
     took: float
     calls: dict[str, int]
 
 
 def drain_backlog(
-    runner: CollectorRunner, settings: Settings, count: int, *, workers: int, batch: int, how: str
+    runner: CollectorRunner,
+    settings: Settings,
+    count: int,
+    *,
+    workers: int,
+    batch: int,
+    how: str,
+    rtt_ms: float = 0.0,
 ) -> Backlog:
     """Queue `count` state changes, then time the events collector until the queue is empty,
-    reading Glue with `workers` threads in batches of `batch` messages."""
+    reading Glue with `workers` threads in batches of `batch` messages.
+
+    `rtt_ms` models the round trip to AWS, which the sandbox on loopback does not have: each
+    call first waits that long (in its own thread, as a network wait does)."""
     queued = queue_backlog(runner, settings, count)
     ctx = runner.contexts["events"]
+    clients = [ctx.aws.client("glue"), ctx.aws.client("sqs"), ctx.aws.client("cloudwatch")]
+
+    def round_trip(**_: Any) -> None:
+        time.sleep(rtt_ms / 1000)
+
     saved = (events.FETCH_WORKERS, events.BATCH_MESSAGES, ctx.once)
     events.FETCH_WORKERS, events.BATCH_MESSAGES, ctx.once = workers, batch, True
     ctx.stop.clear()
     ctx.aws.counter.reset()
+    if rtt_ms:
+        for c in clients:
+            c.meta.events.register("before-send.*.*", round_trip)
     try:
         started = time.perf_counter()
         events.consume_events(ctx)
         took = time.perf_counter() - started
     finally:
         events.FETCH_WORKERS, events.BATCH_MESSAGES, ctx.once = saved
-    return Backlog(how, queued, took, ctx.aws.counter.snapshot())
+        for c in clients:
+            c.meta.events.unregister("before-send.*.*", round_trip)
+    return Backlog(how, rtt_ms, queued, took, ctx.aws.counter.snapshot())
 
 
 def _p50(values: list[float]) -> float:
@@ -366,21 +399,24 @@ def print_table(recorder: CycleRecorder, settings: Settings, window_s: float) ->
 
 def print_glue_runs(recorder: CycleRecorder, settings: Settings, baseline: Cycle) -> None:
     every = settings.glue_full_reconcile_every
-    window = [x for x in recorder.cycles if x.collector == "glue_runs" and x.phase == "window"]
     jobs = recorder.counts.jobs
     print(
-        f"\n   glue_runs, each cycle in the window (interval "
-        f"{interval_of(settings, 'glue_runs'):g} s; every job within {every} cycles, "
-        f"ceil({jobs:,}/{every}) = {math.ceil(jobs / every):,} a cycle plus active and failed ones)"
+        f"\n   glue_runs, each cycle (interval {interval_of(settings, 'glue_runs'):g} s; every job "
+        f"within {every} cycles: ceil({jobs:,}/{every}) = {math.ceil(jobs / every):,} a cycle, "
+        "plus jobs with active runs and failed ones)"
     )
-    for i, x in enumerate(window):
-        print(
-            f"     cycle {i + 1:>2}: {x.took:6.2f} s  {x.calls.get('glue:GetJobRuns', 0):>6,} "
-            f"GetJobRuns  ({x.items} runs stored, {x.outcome})"
-        )
+    for phase, label in (("window", "in the window"), ("alone", "alone, after the window")):
+        for x in recorder.cycles:
+            if x.collector != "glue_runs" or x.phase != phase:
+                continue
+            print(
+                f"     {label:<24} {x.took:6.2f} s  {x.calls.get('glue:GetJobRuns', 0):>6,} "
+                f"GetJobRuns  ({x.items} runs stored, {x.outcome})"
+            )
     print(
-        f"     every job in one cycle (the old full reconciliation, measured after the window): "
-        f"{baseline.took:.2f} s, {baseline.calls.get('glue:GetJobRuns', 0):,} GetJobRuns"
+        f"     {'every job in one cycle':<24} {baseline.took:6.2f} s  "
+        f"{baseline.calls.get('glue:GetJobRuns', 0):>6,} GetJobRuns  (the old full "
+        "reconciliation, every 4th cycle; alone, after the window)"
     )
 
 
@@ -391,7 +427,8 @@ def print_backlog(results: list[Backlog]) -> None:
     )
     for r in results:
         ops = ", ".join(f"{k.split(':')[1]} {v}" for k, v in sorted(r.calls.items()))
+        rtt = f"+{r.rtt_ms:g} ms a call" if r.rtt_ms else "loopback"
         print(
-            f"     {r.how:<44} {r.messages} messages in {r.took:6.2f} s, "
+            f"     {r.how:<44} {rtt:<14} {r.messages} messages in {r.took:6.2f} s, "
             f"{sum(r.calls.values())} calls ({ops})"
         )

@@ -6,8 +6,9 @@ Prints, all measured in this one run against `python -m sandbox --glue-jobs N
 2. every collector scheduled as in production (the runner's own scheduler, all at once,
    the simulator playing the pipelines) for a window: cycle time against its interval
    (inside: yes/no) and API calls per cycle against a naive count, defined per collector;
-   each glue_runs cycle, against one cycle over every job; a backlog of state changes
-   drained by the events collector, against the same with one Glue read at a time;
+   each glue_runs cycle, in the window and alone, against one cycle over every job; a
+   backlog of state changes drained by the events collector, against the same with one
+   Glue read at a time, on loopback and with a modelled AWS round trip per call;
 3. the Lambda metrics read against a naive collector (one GetMetricStatistics per
    metric and statistic per function, timed on a sample of functions), as ratios;
 4. the lag from a Glue state change, and from a new CloudWatch log line, to its row in
@@ -15,7 +16,8 @@ Prints, all measured in this one run against `python -m sandbox --glue-jobs N
    as its own process and the simulator playing the pipelines.
 
 Usage: .venv/bin/python bench/collectors.py [--jobs 5000] [--functions 5000] [--window-s 330]
-       [--samples 120] [--backlog 700] [--naive-functions 500] [--database-url URL]
+       [--samples 120] [--backlog 700] [--rtt-ms 50] [--naive-functions 500]
+       [--database-url URL]
 URL: default a temporary SQLite file; for PostgreSQL an empty database, e.g.
        psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE smd_bench'
        --database-url postgresql://postgres@127.0.0.1:5432/smd_bench
@@ -52,6 +54,7 @@ from bench.collector_cycles import (  # noqa: E402
     CycleRecorder,
     drain_backlog,
     full_pass,
+    glue_runs_alone,
     print_backlog,
     print_glue_runs,
     print_table,
@@ -72,6 +75,7 @@ from tests.sandbox_process import free_port  # noqa: E402
 os.environ.setdefault("SMD_DATASETS", datasets_json())  # the sandbox's datasets, as `make demo`
 OLD_EVENTS = "one GetJobRun at a time, 10 messages a batch:"
 NEW_EVENTS = "16 Glue reads at once, 100 messages a batch:"
+OLD_MODE, NEW_MODE = {"workers": 1, "batch": 10}, {"workers": 16, "batch": 100}
 # The scheduler notes every 1 s events tick skipped while a cycle long-polls: noise here.
 logging.getLogger("apscheduler").setLevel(logging.ERROR)
 
@@ -162,6 +166,7 @@ def main() -> int:
     ap.add_argument("--window-s", type=float, default=330, help="section 2's scheduled window")
     ap.add_argument("--samples", type=int, default=120)
     ap.add_argument("--backlog", type=int, default=700, help="state changes queued for events")
+    ap.add_argument("--rtt-ms", type=float, default=50, help="modelled AWS round trip (backlog)")
     ap.add_argument(
         "--naive-functions", type=int, default=500, help="section 3: naive calls timed on these"
     )
@@ -193,15 +198,14 @@ def main() -> int:
         print(f"   (load average during the window: {os.getloadavg()[1]:.2f}, 5 min)")
         stop_athena_queries(settings, url, queries)
         print_table(recorder, settings, args.window_s)
+        glue_runs_alone(runner, recorder, settings)
         print_glue_runs(recorder, settings, full_pass(runner))
-        print_backlog(
-            [
-                drain_backlog(runner, settings, args.backlog, workers=1, batch=10, how=OLD_EVENTS),
-                drain_backlog(
-                    runner, settings, args.backlog, workers=16, batch=100, how=NEW_EVENTS
-                ),
-            ]
-        )
+        drains = [
+            drain_backlog(runner, settings, args.backlog, how=how, rtt_ms=rtt, **mode)
+            for rtt in (0.0, args.rtt_ms)
+            for how, mode in ((OLD_EVENTS, OLD_MODE), (NEW_EVENTS, NEW_MODE))
+        ]
+        print_backlog(drains)
         section_naive(runner, settings, args.naive_functions)
         env = {
             **os.environ,
@@ -209,6 +213,8 @@ def main() -> int:
             "AWS_ENDPOINT_URL": url,
             "PYTHONUNBUFFERED": "1",
         }
+        # What queued while no consumer ran (sections 1-3) is not what freshness measures.
+        purged = purge_events(settings)
         collectors = subprocess.Popen(
             [sys.executable, "-m", "collectors"],
             cwd=ROOT,
@@ -217,6 +223,7 @@ def main() -> int:
             stderr=open(tmp / "collectors.log", "wb"),  # noqa: SIM115 - lives as long as the child
         )
         print("\n4. Freshness: collectors (own process) and simulator running live")
+        print(f"   ({purged} events queued during sections 1-3 purged first)")
         wait_for_steady_state(runner)
         aws = AwsClients(settings)
         state_lags = measure_state_changes(aws, runner, args.samples)
@@ -243,6 +250,16 @@ def main() -> int:
         sandbox.terminate()
         sandbox.wait(timeout=60)
     return 0
+
+
+def purge_events(settings: Settings) -> int:
+    client = AwsClients(settings).client("sqs")
+    url = client.get_queue_url(QueueName=settings.events_queue)["QueueUrl"]
+    attrs = client.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    client.purge_queue(QueueUrl=url)
+    return int(attrs["ApproximateNumberOfMessages"])
 
 
 def require_empty(db_url: str) -> None:

@@ -8,7 +8,8 @@ is stored: a failure leaves it in the queue to come back.
 An event names the run and its new state, but not when it started, how long it ran,
 its DPU-seconds or arguments (the upload it ingests): the row needs Glue's record.
 A backlog (a restart, a burst of schedules) is therefore drained in batches of up to
-`BATCH_MESSAGES`: the records are fetched per job in parallel, one GetJobRuns (newest
+`BATCH_MESSAGES`, received and deleted 10 a call, the calls at once; the records are
+fetched per job in parallel, one GetJobRuns (newest
 first, 200 a page) for a job with several runs in the batch and one GetJobRun per run
 otherwise (or for a run older than that page), instead of one GetJobRun at a time.
 """
@@ -51,15 +52,11 @@ def consume_events(ctx: CollectorContext) -> CycleResult:
             messages = sqs.receive(client, url, wait_s=wait)
         finally:
             ctx.in_long_poll = False
-        more = messages
-        # A full receive means a backlog: take more of it before handling, so the Glue
-        # reads of a whole batch go out together (a trickle is handled as it comes).
-        while len(more) == 10 and len(messages) < BATCH_MESSAGES and not ctx.stop.is_set():
-            more = sqs.receive(client, url, wait_s=0)
-            messages += more
+        if len(messages) == 10 and not ctx.stop.is_set():
+            messages += _receive_more(client, url)
         if messages:
             handled = handle_messages(ctx, messages, result)
-            failed = sqs.delete(client, url, handled)
+            failed = _delete(client, url, handled)
             if failed:
                 result.failures.append(f"{len(failed)} handled messages could not be deleted")
         else:
@@ -69,6 +66,26 @@ def consume_events(ctx: CollectorContext) -> CycleResult:
             return result
         if ctx.once and not messages:
             return result
+
+
+def _receive_more(client: Any, url: str) -> list[dict[str, Any]]:
+    """A full receive means a backlog: take the rest of a batch at once (SQS hands each
+    message to one receive), so the Glue reads of a whole batch go out together. A trickle
+    is handled as it comes."""
+    calls = BATCH_MESSAGES // 10 - 1
+    with ThreadPoolExecutor(max_workers=calls, thread_name_prefix="events-sqs") as pool:
+        batches = pool.map(lambda _: sqs.receive(client, url, wait_s=0), range(calls))
+        return [m for batch in batches for m in batch]
+
+
+def _delete(client: Any, url: str, handles: list[str]) -> list[str]:
+    """Delete handled messages, the calls of 10 each at once; returns the ones that failed."""
+    parts = [handles[i : i + 10] for i in range(0, len(handles), 10)]
+    if len(parts) <= 1:
+        return sqs.delete(client, url, handles)
+    with ThreadPoolExecutor(max_workers=len(parts), thread_name_prefix="events-sqs") as pool:
+        outcomes = pool.map(lambda part: sqs.delete(client, url, part), parts)
+        return [handle for failed in outcomes for handle in failed]
 
 
 def _fetch_due_metrics(ctx: CollectorContext, result: CycleResult) -> None:
