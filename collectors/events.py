@@ -73,6 +73,8 @@ def _receive_more(client: Any, url: str) -> list[dict[str, Any]]:
     message to one receive), so the Glue reads of a whole batch go out together. A trickle
     is handled as it comes."""
     calls = BATCH_MESSAGES // 10 - 1
+    if calls < 1:
+        return []
     with ThreadPoolExecutor(max_workers=calls, thread_name_prefix="events-sqs") as pool:
         batches = pool.map(lambda _: sqs.receive(client, url, wait_s=0), range(calls))
         return [m for batch in batches for m in batch]
