@@ -127,6 +127,7 @@ def start_sandbox(port: int, jobs: int, functions: int, log: Path) -> subprocess
         except OSError:
             pass
         time.sleep(0.5)
+    proc.terminate()
     raise SystemExit("sandbox not ready in 15 minutes")
 
 
@@ -179,9 +180,10 @@ def main() -> int:
     require_empty(db_url)
     port = free_port()
     t0 = time.perf_counter()
-    sandbox = start_sandbox(port, args.jobs, args.functions, tmp / "sandbox.log")
     url = f"http://127.0.0.1:{port}"
+    # Settings first: a configuration error must not leave a sandbox running behind us.
     settings = Settings(database_url=db_url, aws_endpoint_url=url, _env_file=None)
+    sandbox = start_sandbox(port, args.jobs, args.functions, tmp / "sandbox.log")
     print(
         f"sandbox with {args.jobs} Glue jobs and {args.functions} Lambda functions ready in "
         f"{time.perf_counter() - t0:.0f} s; database {db_url.split('@')[-1]}"
