@@ -1,28 +1,42 @@
-"""Collector cost and freshness on a sandbox with 1,000 Glue jobs and 1,000 Lambda functions.
+"""Collector cost and freshness on a sandbox with 5,000 Glue jobs and 5,000 Lambda functions.
 
 Prints, all measured in this one run against `python -m sandbox --glue-jobs N
 --lambda-functions N` (its own process, as in production):
-1. API calls per cycle by operation and cycle time for each collector;
-2. the Lambda metrics read against a naive collector (one GetMetricStatistics per
-   metric and statistic per function), as ratios of calls and of time;
-3. the lag from a Glue state change, and from a new CloudWatch log line, to its row in
+1. the first cycles (they read the history): time and API calls by operation;
+2. every collector scheduled as in production (the runner's own scheduler, all at once,
+   the simulator playing the pipelines) for a window: cycle time against its interval
+   (inside: yes/no) and API calls per cycle against a naive count, defined per collector;
+   each glue_runs cycle, in the window and alone, against one cycle over every job; a
+   backlog of state changes drained by the events collector, against the same with one
+   Glue read at a time, on loopback and with a modelled AWS round trip per call;
+3. the Lambda metrics read against a naive collector (one GetMetricStatistics per
+   metric and statistic per function, timed on a sample of functions), as ratios;
+4. the lag from a Glue state change, and from a new CloudWatch log line, to its row in
    the database (p50/p95 over >= 100 samples each), with `python -m collectors` running
    as its own process and the simulator playing the pipelines.
 
-Usage: .venv/bin/python bench/collectors.py [--jobs 1000] [--functions 1000] [--samples 120]
-       [--database-url postgresql://...]   (default: a temporary SQLite file)
+Usage: .venv/bin/python bench/collectors.py [--jobs 5000] [--functions 5000] [--window-s 330]
+       [--samples 120] [--backlog 700] [--rtt-ms 50] [--naive-functions 500]
+       [--database-url URL]
+URL: default a temporary SQLite file; for PostgreSQL an empty database, e.g.
+       psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE smd_bench'
+       --database-url postgresql://postgres@127.0.0.1:5432/smd_bench
+At 5,000 + 5,000 it takes about half an hour on 2 cores (the sandbox seeds in ~1.5 min).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
+import logging
 import os
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -36,14 +50,34 @@ os.environ.pop("AWS_PROFILE", None)
 
 from sqlalchemy import func, select  # noqa: E402
 
+from bench.collector_cycles import (  # noqa: E402
+    CycleRecorder,
+    drain_backlog,
+    full_pass,
+    glue_runs_alone,
+    print_backlog,
+    print_glue_runs,
+    print_table,
+    run_window,
+    start_athena_queries,
+    stop_athena_queries,
+)
 from collectors.registry import job as collector_job  # noqa: E402
 from collectors.runner import CollectorRunner  # noqa: E402
 from dashapp.aws import cloudwatch as cwmod  # noqa: E402
 from dashapp.aws.clients import AwsClients  # noqa: E402
 from dashapp.config import Settings  # noqa: E402
-from dashapp.db import upgrade  # noqa: E402
-from dashapp.models import JobRun, LambdaFunction, LogEvent, LogWatch  # noqa: E402
+from dashapp.db import make_engine, upgrade  # noqa: E402
+from dashapp.models import GlueJob, JobRun, LambdaFunction, LogEvent, LogWatch  # noqa: E402
+from sandbox.datasets import datasets_json  # noqa: E402
 from tests.sandbox_process import free_port  # noqa: E402
+
+os.environ.setdefault("SMD_DATASETS", datasets_json())  # the sandbox's datasets, as `make demo`
+OLD_EVENTS = "one GetJobRun at a time, 10 messages a batch:"
+NEW_EVENTS = "16 Glue reads at once, 100 messages a batch:"
+OLD_MODE, NEW_MODE = {"workers": 1, "batch": 10}, {"workers": 16, "batch": 100}
+# The scheduler notes every 1 s events tick skipped while a cycle long-polls: noise here.
+logging.getLogger("apscheduler").setLevel(logging.ERROR)
 
 # Catalogue jobs that run for many minutes: their driver logs are followed live.
 LONG_JOBS = (
@@ -81,9 +115,6 @@ def start_sandbox(port: int, jobs: int, functions: int, log: Path) -> subprocess
         stdout=open(log, "wb"),  # noqa: SIM115 - the child writes to it until it ends
         stderr=subprocess.STDOUT,
     )
-    import json
-    import urllib.request
-
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -96,6 +127,7 @@ def start_sandbox(port: int, jobs: int, functions: int, log: Path) -> subprocess
         except OSError:
             pass
         time.sleep(0.5)
+    proc.terminate()
     raise SystemExit("sandbox not ready in 15 minutes")
 
 
@@ -130,35 +162,61 @@ def naive_metrics(
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--jobs", type=int, default=1000)
-    ap.add_argument("--functions", type=int, default=1000)
+    ap.add_argument("--jobs", type=int, default=5000)
+    ap.add_argument("--functions", type=int, default=5000)
+    ap.add_argument("--window-s", type=float, default=330, help="section 2's scheduled window")
     ap.add_argument("--samples", type=int, default=120)
+    ap.add_argument("--backlog", type=int, default=700, help="state changes queued for events")
+    ap.add_argument("--rtt-ms", type=float, default=50, help="modelled AWS round trip (backlog)")
+    ap.add_argument(
+        "--naive-functions", type=int, default=500, help="section 3: naive calls timed on these"
+    )
     ap.add_argument("--database-url", default=None)
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="smd-bench-"))
     db_url = args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}"
     upgrade(db_url)
+    require_empty(db_url)
     port = free_port()
     t0 = time.perf_counter()
-    sandbox = start_sandbox(port, args.jobs, args.functions, tmp / "sandbox.log")
     url = f"http://127.0.0.1:{port}"
+    # Settings first: a configuration error must not leave a sandbox running behind us.
     settings = Settings(database_url=db_url, aws_endpoint_url=url, _env_file=None)
+    sandbox = start_sandbox(port, args.jobs, args.functions, tmp / "sandbox.log")
     print(
         f"sandbox with {args.jobs} Glue jobs and {args.functions} Lambda functions ready in "
         f"{time.perf_counter() - t0:.0f} s; database {db_url.split('@')[-1]}"
     )
+    print(f"load average before: {os.getloadavg()[1]:.2f} (5 min)")
     collectors: subprocess.Popen[bytes] | None = None
     try:
-        runner = CollectorRunner(settings)
-        section_costs(runner)
-        section_naive(runner, settings)
+        recorder = CycleRecorder(settings)
+        runner = recorder.runner()
+        section_first_cycles(runner)
+        recorder.take_counts(runner)
+        queries = start_athena_queries(runner, settings, url, args.window_s)
+        run_window(runner, recorder, args.window_s)
+        print(f"   (load average during the window: {os.getloadavg()[1]:.2f}, 5 min)")
+        stop_athena_queries(settings, url, queries)
+        print_table(recorder, settings, args.window_s)
+        glue_runs_alone(runner, recorder, settings)
+        print_glue_runs(recorder, settings, full_pass(runner))
+        drains = [
+            drain_backlog(runner, settings, args.backlog, how=how, rtt_ms=rtt, **mode)
+            for rtt in (0.0, args.rtt_ms)
+            for how, mode in ((OLD_EVENTS, OLD_MODE), (NEW_EVENTS, NEW_MODE))
+        ]
+        print_backlog(drains)
+        section_naive(runner, settings, args.naive_functions)
         env = {
             **os.environ,
             "DATABASE_URL": db_url,
             "AWS_ENDPOINT_URL": url,
             "PYTHONUNBUFFERED": "1",
         }
+        # What queued while no consumer ran (sections 1-3) is not what freshness measures.
+        purged = purge_events(settings)
         collectors = subprocess.Popen(
             [sys.executable, "-m", "collectors"],
             cwd=ROOT,
@@ -166,7 +224,8 @@ def main() -> int:
             stdout=subprocess.DEVNULL,
             stderr=open(tmp / "collectors.log", "wb"),  # noqa: SIM115 - lives as long as the child
         )
-        print("\n3. Freshness: collectors (own process) and simulator running live")
+        print("\n4. Freshness: collectors (own process) and simulator running live")
+        print(f"   ({purged} events queued during sections 1-3 purged first)")
         wait_for_steady_state(runner)
         aws = AwsClients(settings)
         state_lags = measure_state_changes(aws, runner, args.samples)
@@ -195,32 +254,63 @@ def main() -> int:
     return 0
 
 
-def section_costs(runner: CollectorRunner) -> None:
-    print("\n1. Cycles of each collector (the first ones read the history)")
+def purge_events(settings: Settings) -> int:
+    client = AwsClients(settings).client("sqs")
+    url = client.get_queue_url(QueueName=settings.events_queue)["QueueUrl"]
+    attrs = client.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    client.purge_queue(QueueUrl=url)
+    return int(attrs["ApproximateNumberOfMessages"])
+
+
+def require_empty(db_url: str) -> None:
+    """The first cycles are part of the figures: a database holding a previous run's jobs
+    would make them incremental (and mix two accounts)."""
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            if conn.execute(select(func.count()).select_from(GlueJob)).scalar():
+                raise SystemExit(
+                    f"{db_url.split('@')[-1]} already holds Glue jobs: give the bench an empty "
+                    "database (CREATE DATABASE ...)"
+                )
+    finally:
+        engine.dispose()
+
+
+def section_first_cycles(runner: CollectorRunner) -> None:
+    print("\n1. First cycles (they read the history), one collector after the other")
     print(f"   {'collector':<11} {'cycle s':>8} {'calls':>6}  calls by operation")
-    for name in ("inventory", "glue_runs", "metrics", "logs", "glue_runs", "metrics", "logs"):
+    for name in ("inventory", "glue_runs", "metrics", "logs", "catalog"):
         took, calls, outcome = cycle(runner, name)
         ops = ", ".join(f"{k.split(':')[1]} {v}" for k, v in sorted(calls.items())) or "-"
         print(f"   {name:<11} {took:8.2f} {sum(calls.values()):6d}  {ops}  [{outcome}]")
 
 
-def section_naive(runner: CollectorRunner, settings: Settings) -> None:
+def section_naive(runner: CollectorRunner, settings: Settings, sample: int) -> None:
     with runner.sessions() as s:
-        functions = list(s.scalars(select(LambdaFunction.name)))
+        functions = list(s.scalars(select(LambdaFunction.name).order_by(LambdaFunction.name)))
     end = datetime.now(UTC).replace(second=0, microsecond=0)
     start = end - timedelta(minutes=10)
-    print(f"\n2. Lambda metrics of {len(functions)} functions, 10-minute window, 8 stats each")
+    print(f"\n3. Lambda metrics of {len(functions)} functions, 10-minute window, 8 stats each")
     aws = AwsClients(settings)
     queries = [q for f in functions for q in cwmod.lambda_queries(f)]
     t1 = time.perf_counter()
     points = cwmod.get_metric_data(aws.client("cloudwatch"), queries, start, end)
     batched_s, batched_calls = time.perf_counter() - t1, aws.counter.total()
-    naive_s, naive_calls = naive_metrics(AwsClients(settings), functions, start, end)
+    timed = functions[: max(1, min(sample, len(functions)))]
+    naive_s, naive_calls = naive_metrics(AwsClients(settings), timed, start, end)
+    scale = len(functions) / len(timed)
+    naive_s, naive_calls = naive_s * scale, round(naive_calls * scale)
     print(
         f"   batched GetMetricData:     {batched_calls:6d} calls {batched_s:8.2f} s "
         f"({len(queries)} queries = ceil({len(queries)}/500) calls, {len(points)} datapoints)"
     )
-    print(f"   naive GetMetricStatistics: {naive_calls:6d} calls {naive_s:8.2f} s")
+    print(
+        f"   naive GetMetricStatistics: {naive_calls:6d} calls {naive_s:8.2f} s"
+        + (f" (timed on {len(timed)} functions, x{scale:.1f})" if scale != 1 else "")
+    )
     print(
         f"   ratio: {naive_calls / batched_calls:.0f}x fewer calls, "
         f"{naive_s / batched_s:.1f}x less time"

@@ -110,6 +110,11 @@ _PG_UPDATE_TOTALS = """
          AS t(run_id, rows_read, bytes_read, failed_tasks, rows_written)
     WHERE job_runs.run_id = t.run_id
 """
+# An UPDATE ... FROM locks rows in its join's order; taking the locks in run-id order first
+# (as store_runs writes) keeps it from deadlocking with the run collectors' upserts.
+_PG_LOCK_RUNS = """
+    SELECT 1 FROM job_runs WHERE run_id = ANY(%(run_id)b::text[]) ORDER BY run_id FOR UPDATE
+"""
 
 
 def run_totals(session: Session, runs: Sequence[tuple[str, str]]) -> dict[str, dict[str, int]]:
@@ -149,6 +154,7 @@ def store_run_totals(session: Session, runs: Sequence[tuple[str, str]], now: dat
     }
     if session.get_bind().dialect.name == "postgresql":
         params = {"now": now, "run_id": run_ids, **columns}
+        session.connection().exec_driver_sql(_PG_LOCK_RUNS, {"run_id": run_ids})
         session.connection().exec_driver_sql(_PG_UPDATE_TOTALS, params)
         return
     stmt = (

@@ -43,6 +43,9 @@ def store_runs(session: Session, rows: list[dict[str, Any]]) -> int:
     # `attempt` is written once: Glue's Attempt of a run never changes, and a re-run
     # started by job control (dashapp/actions/jobcontrol.py) stores its own attempt number first.
     update = [c for c in glue.RUN_API_COLUMNS if c != "attempt"]
+    # Rows locked in run-id order, as every writer of many runs in one transaction must:
+    # two writers taking the same rows in different orders deadlock on PostgreSQL.
+    rows = sorted(rows, key=lambda r: r["run_id"])
     n = upsert(session, JobRun, rows, conflict=["run_id"], update=update)
     link_uploads(session, rows)
     return n

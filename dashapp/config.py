@@ -237,7 +237,8 @@ class Settings(BaseSettings):
         ge=1,
     )
     glue_full_reconcile_every: int = _s(
-        "Every Nth reconciliation reads every job; the others only jobs with active runs.",
+        "Each job is read at least every N reconciliations (1/N of the jobs a cycle), "
+        "besides jobs with active runs and jobs whose last read failed.",
         default=4,
         ge=1,
     )

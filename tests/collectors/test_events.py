@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from collectors.context import CollectorContext
 from collectors.events import consume_events
 from collectors.glue_runs import collect_glue_runs
 from collectors.runs import upload_id_for
+from dashapp.aws import glue
 from dashapp.models import JobRun, Upload
 from tests.collectors.conftest import (
     MakeCtx,
@@ -330,3 +332,126 @@ def test_object_event_failure_keeps_the_message(
     result = consume_events(ctx)
     assert len(result.failures) == 1 and "database is locked" in result.failures[0]
     assert _queue_depth(pipeline) == (0, 1)
+
+
+def _stored_as_glue_has_it(ctx: CollectorContext, runs: list[Any]) -> None:
+    """Each run's row holds what GetJobRun says of it (state, times, DPU-seconds, error)."""
+    for run in runs:
+        raw = client("glue").get_job_run(JobName=run.job_name, RunId=run.job_run_id)["JobRun"]
+        want = glue.parse_run(raw, ctx.clock.now())
+        stored = _run(ctx, run.job_run_id)
+        assert stored is not None, run.job_run_id
+        got = {k: getattr(stored, k) for k in glue.RUN_API_COLUMNS}
+        assert got == {k: want[k] for k in glue.RUN_API_COLUMNS}
+
+
+def test_a_backlog_of_state_changes_is_drained_with_one_glue_read_per_job_not_per_event(
+    make_ctx: MakeCtx, pipeline: str, t0: datetime
+) -> None:
+    """A restart or a burst leaves hundreds of events queued: one GetJobRun each, one after
+    the other, took 42 s for 700. A batch reads each job's runs once (GetJobRuns), and the
+    rows are exactly what GetJobRun would have given."""
+    busy: list[Any] = []
+    outcomes = ("SUCCEEDED", "FAILED", "TIMEOUT")
+    for i in range(40):  # a busy ingest job: 40 uploads processed while we were away
+        start = t0 - timedelta(minutes=50 - i)
+        state = outcomes[i % 3]
+        busy.append(
+            add_run(
+                JOB,
+                start,
+                state,
+                finished=start + timedelta(seconds=30 + i),
+                error=f"ValueError: row {i}" if state == "FAILED" else None,
+                dpu_seconds=100.0 + i if i % 2 else None,
+                arguments={"--input_path": f"s3://{BUCKET}/sales/orders/{i}.csv"},
+            )
+        )
+    single = []
+    for i in range(20):  # and twenty jobs that each finished one run
+        create_job(f"nightly-{i:02d}")
+        single.append(add_run(f"nightly-{i:02d}", t0 - timedelta(hours=1), "SUCCEEDED"))
+    for run in busy + single:
+        _state_change(run.job_run_id, run.status, t0 - timedelta(seconds=5), job=run.job_name)
+    for run in busy[:5]:  # EventBridge delivers at least once
+        _state_change(run.job_run_id, run.status, t0 - timedelta(seconds=5), job=run.job_name)
+    ctx = make_ctx("events", once=True)
+
+    result = consume_events(ctx)
+
+    calls = ctx.aws.counter.snapshot()
+    assert calls["glue:GetJobRuns"] == 1  # the busy job's 40 runs, all in one batch
+    assert calls["glue:GetJobRun"] == 20  # one per job with a single run
+    assert result.failures == [] and result.items == 60  # each duplicate stored once
+    _stored_as_glue_has_it(ctx, busy + single)
+    assert _queue_depth(pipeline) == (0, 0)
+
+
+def test_the_glue_reads_of_a_batch_go_out_together(
+    make_ctx: MakeCtx, pipeline: str, t0: datetime
+) -> None:
+    """Two jobs' reads must be in flight at once: each waits (10 s at most) for the other."""
+    runs = []
+    for name in ("alpha", "beta"):
+        create_job(name)
+        runs.append(add_run(name, t0 - timedelta(minutes=5), "SUCCEEDED", finished=t0))
+        _state_change(runs[-1].job_run_id, "SUCCEEDED", t0, job=name)
+    ctx = make_ctx("events", once=True)
+    both_in_flight = threading.Barrier(2, timeout=10)
+
+    def wait_for_the_other(**_: Any) -> None:
+        both_in_flight.wait()  # BrokenBarrierError (the read fails) if they went one by one
+
+    ctx.aws.client("glue").meta.events.register("before-call.glue.GetJobRun", wait_for_the_other)
+
+    result = consume_events(ctx)
+
+    assert result.failures == []
+    _stored_as_glue_has_it(ctx, runs)
+
+
+def test_a_run_older_than_the_newest_page_is_read_by_its_id(
+    make_ctx: MakeCtx, pipeline: str, t0: datetime
+) -> None:
+    runs = [
+        add_run(
+            JOB,
+            t0 - timedelta(minutes=300 - i),
+            "SUCCEEDED",
+            finished=t0 - timedelta(minutes=299 - i),
+        )
+        for i in range(205)
+    ]
+    oldest, newest = runs[0], runs[-1]
+    for run in (oldest, newest):
+        _state_change(run.job_run_id, "SUCCEEDED", t0)
+    ctx = make_ctx("events", once=True)
+
+    assert consume_events(ctx).failures == []
+
+    _stored_as_glue_has_it(ctx, [oldest, newest])
+    calls = ctx.aws.counter.snapshot()
+    assert (calls["glue:GetJobRuns"], calls["glue:GetJobRun"]) == (1, 1)
+    assert _queue_depth(pipeline) == (0, 0)
+
+
+def test_a_failed_read_of_one_job_keeps_its_messages_and_the_other_jobs_are_stored(
+    make_ctx: MakeCtx, pipeline: str, t0: datetime
+) -> None:
+    create_job("other")
+    mine = [add_run(JOB, t0 - timedelta(minutes=9 - i), "SUCCEEDED", finished=t0) for i in range(3)]
+    theirs = add_run("other", t0 - timedelta(minutes=5), "SUCCEEDED", finished=t0)
+    for run in [*mine, theirs]:
+        _state_change(run.job_run_id, "SUCCEEDED", t0, job=run.job_name)
+    ctx = make_ctx("events", once=True)
+    fault = fail_calls(ctx.aws.client("glue"), "GetJobRuns", code="ThrottlingException")
+
+    result = consume_events(ctx)
+
+    assert len(fault) == 1
+    assert sorted(f.split(":")[0] for f in result.failures) == sorted(
+        f"run {r.job_run_id} of {JOB}" for r in mine
+    )
+    assert all(_run(ctx, r.job_run_id) is None for r in mine)
+    _stored_as_glue_has_it(ctx, [theirs])
+    assert _queue_depth(pipeline) == (0, 3)  # in flight until their visibility timeout

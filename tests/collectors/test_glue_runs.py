@@ -259,31 +259,6 @@ def test_every_job_failing_fails_the_cycle(make_ctx: MakeCtx, t0: datetime) -> N
         collect_glue_runs(ctx)
 
 
-def test_non_full_cycles_read_only_jobs_with_active_runs(make_ctx: MakeCtx, t0: datetime) -> None:
-    for job in ("alpha", "beta", "gamma"):
-        create_job(job)
-    running = add_run("alpha", t0 - timedelta(minutes=5), "RUNNING")
-    add_run("beta", t0 - timedelta(hours=1), "SUCCEEDED")
-    store_inventory(make_ctx)
-    ctx = make_ctx(glue_full_reconcile_every=3)
-    reads = watch_calls(ctx.aws.client("glue"), "GetJobRuns")
-
-    def cycle() -> list[str]:
-        reads.clear()
-        ctx.clock.advance(15)
-        collect_glue_runs(ctx)
-        return sorted(r["JobName"] for r in reads)
-
-    assert cycle() == ["alpha", "beta", "gamma"]  # the first cycle is full
-    assert cycle() == ["alpha"]
-    assert cycle() == ["alpha"]
-    assert cycle() == ["alpha", "beta", "gamma"]  # every third
-    finish(running, "SUCCEEDED", ctx.clock.now())
-    assert cycle() == ["alpha"]  # the run held as active is read once more...
-    assert _runs(ctx)[running.job_run_id].state == "SUCCEEDED"
-    assert cycle() == []  # ...then nothing is active: a non-full cycle costs nothing
-
-
 def test_once_always_reads_every_job(make_ctx: MakeCtx, t0: datetime) -> None:
     for job in ("alpha", "beta"):
         create_job(job)
@@ -299,32 +274,28 @@ def _synced(ctx: CollectorContext) -> bool:
         return overview_reads.runs_synced(s)
 
 
-def test_the_pages_learn_when_the_first_full_reconciliation_has_read_the_runs(
+def test_the_pages_learn_when_every_known_job_has_been_read(
     make_ctx: MakeCtx, t0: datetime
 ) -> None:
     """`python -m collectors` starts every collector at once: the first runs cycle can come
-    before the inventory, and the cycles up to the next full one read only active jobs."""
+    before the inventory. The next one reads every job never read, whatever the rotation."""
     for job in ("alpha", "beta"):
         create_job(job)
         add_run(job, t0 - timedelta(hours=5), "SUCCEEDED")
     running = add_run("alpha", t0 - timedelta(minutes=3), "RUNNING")
     ctx = make_ctx(glue_full_reconcile_every=3)
 
-    collect_glue_runs(ctx)  # cycle 0 (full), but no job known yet
+    collect_glue_runs(ctx)  # no job known yet
     assert not _synced(ctx) and _runs(ctx) == {}
     store_inventory(make_ctx)
     # The event consumer stores alpha's running run as it happens.
     newest = ctx.aws.client("glue").get_job_run(JobName="alpha", RunId=running.job_run_id)["JobRun"]
     with ctx.sessions.begin() as s:
         store_runs(s, [glue.parse_run(newest, ctx.clock.now())])
-    for _ in range(2):  # cycles 1, 2: only alpha, which has an active run
-        ctx.clock.advance(15)
-        collect_glue_runs(ctx)
-        assert not _synced(ctx)
-    assert sorted(r.job_name for r in _runs(ctx).values()) == ["alpha", "alpha"]
+    assert not _synced(ctx)
 
     ctx.clock.advance(15)
-    collect_glue_runs(ctx)  # cycle 3: full, over both jobs
+    collect_glue_runs(ctx)  # both jobs never read: both read whole
     assert _synced(ctx)
     assert sorted(r.job_name for r in _runs(ctx).values()) == ["alpha", "alpha", "beta"]
 

@@ -4,7 +4,7 @@ Why: the event consumer is how a run's state reaches the screen in about a secon
 SQS is its only record of what happened: a message it drops is a run nobody sees finish,
 a message it applies twice is a run or an upload counted twice. The queue is fed as in
 production (S3 "Object Created" through EventBridge; Glue state changes as EventBridge
-delivers them), faults are scripted on ReceiveMessage, GetJobRun and DeleteMessageBatch,
+delivers them), faults are scripted on ReceiveMessage, GetJobRun(s) and DeleteMessageBatch,
 and after each cycle the database is held against what Glue and S3 say.
 
 SQS redelivers a message that was received but not deleted once its visibility timeout
@@ -26,7 +26,7 @@ from sqlalchemy import select
 from collectors.context import CollectorContext
 from collectors.events import consume_events
 from dashapp.models import JobRun, Upload
-from tests.collectors.conftest import MakeCtx, add_run, client
+from tests.collectors.conftest import MakeCtx, add_run, client, create_job
 
 # The collector tests' fixtures, used here by name (the `as` form marks them re-exported).
 from tests.collectors.conftest import aws as aws
@@ -51,6 +51,8 @@ from tests.reliability.aws_faults_support import figures as figures
 from tests.reliability.aws_faults_support import retrying_ctx as retrying_ctx
 from tests.reliability.aws_faults_support import seeded_jitter as seeded_jitter
 
+OTHER_JOB = "finance-ledger-daily-rollup"
+
 
 def _visibility_expires() -> None:
     for message in sqs_backends["123456789012"]["us-east-1"].queues[QUEUE]._messages:
@@ -64,11 +66,11 @@ def _stored_runs(ctx: CollectorContext) -> dict[str, tuple[Any, ...]]:
         }
 
 
-def _glue_truth(run_ids: list[str]) -> dict[str, tuple[Any, ...]]:
+def _glue_truth(runs: dict[str, str]) -> dict[str, tuple[Any, ...]]:
     glue = client("glue")
     truth = {}
-    for run_id in run_ids:
-        raw = glue.get_job_run(JobName=JOB, RunId=run_id)["JobRun"]
+    for run_id, job in runs.items():
+        raw = glue.get_job_run(JobName=job, RunId=run_id)["JobRun"]
         truth[run_id] = (raw["JobRunState"], raw.get("CompletedOn"), raw.get("ErrorMessage"))
     return truth
 
@@ -82,14 +84,17 @@ def test_events_lose_no_message_and_apply_none_twice(
     pipeline: str, retrying_ctx: MakeCtx, t0: datetime, figures: list[str]
 ) -> None:
     url = pipeline
+    # Two runs of one job (read together with GetJobRuns) and one of another (GetJobRun).
+    create_job(OTHER_JOB)
+    jobs = (JOB, OTHER_JOB, JOB)
     runs = [
         add_run(JOB, t0 - timedelta(minutes=9), "SUCCEEDED", finished=t0 - timedelta(minutes=4)),
-        add_run(JOB, t0 - timedelta(minutes=8), "FAILED", finished=t0 - timedelta(minutes=3)),
+        add_run(OTHER_JOB, t0 - timedelta(minutes=8), "FAILED", finished=t0 - timedelta(minutes=3)),
         add_run(JOB, t0 - timedelta(minutes=7), "RUNNING"),
     ]
     run_ids = [r.job_run_id for r in runs]
-    for run, state in zip(runs, ("SUCCEEDED", "FAILED", "RUNNING"), strict=True):
-        _state_change(run.job_run_id, state, t0 - timedelta(minutes=1))
+    for run, job, state in zip(runs, jobs, ("SUCCEEDED", "FAILED", "RUNNING"), strict=True):
+        _state_change(run.job_run_id, state, t0 - timedelta(minutes=1), job=job)
     keys = []
     for name in ("orders-a.csv", "orders-b.csv"):
         keys.append(f"sales/orders/2026/11/25/{uuid.uuid4()}-{name}")
@@ -110,14 +115,13 @@ def test_events_lose_no_message_and_apply_none_twice(
     scripts = [
         FaultScript(sqs, "ReceiveMessage", ["throttle", "timeout"]),
         FaultScript(glue, "GetJobRun", ["unavailable"] * ATTEMPTS, match=run_ids[1]),
-        FaultScript(glue, "GetJobRun", ["server_error", "slow"], match=run_ids[0]),
-        FaultScript(glue, "GetJobRun", ["throttle"], match=run_ids[2]),
+        FaultScript(glue, "GetJobRuns", ["server_error", "slow"], match=JOB),
         FaultScript(sqs, "DeleteMessageBatch", ["throttle", "slow"]),
     ]
     faulted = run_cycle(consume_events, ctx, scripts)
     for script in scripts:
         script.remove()
-    check_faulted(faulted, broken=[f"run {run_ids[1]} of {JOB}"])
+    check_faulted(faulted, broken=[f"run {run_ids[1]} of {OTHER_JOB}"])
     assert set(_stored_runs(ctx)) == {run_ids[0], run_ids[2]}
     assert [k for k, _, _ in _stored_uploads(ctx)] == sorted(keys)
     assert _queue_depth(url) == (0, 1), "the broken run's message waits to come back"
@@ -139,7 +143,7 @@ def test_events_lose_no_message_and_apply_none_twice(
     assert clean.result.failures == [] and clean.retries == 0
     assert clean.seconds < CYCLE_BOUND_S
     assert _queue_depth(url) == (0, 0), "every message consumed"
-    assert _stored_runs(ctx) == _glue_truth(run_ids)
+    assert _stored_runs(ctx) == _glue_truth(dict(zip(run_ids, jobs, strict=True)))
     assert _stored_uploads(ctx) == uploads_before, "an upload recorded once, never recreated"
     assert count_distinct(ctx, JobRun, JobRun.run_id) == (3, 3)
     assert count_distinct(ctx, Upload, Upload.bucket, Upload.object_key) == (2, 2)

@@ -150,3 +150,38 @@ def test_an_event_whose_time_no_calendar_holds_is_dropped_not_the_batch(
     result = CycleResult()
     done = handle_messages(ctx, [{"Body": odd, "ReceiptHandle": "h-odd"}], result)
     assert done == ["h-odd"] and result.failures == []
+
+
+def test_a_state_change_whose_run_glue_describes_oddly_is_reported_the_others_stored(
+    make_ctx: MakeCtx, t0: datetime
+) -> None:
+    """Two runs of one job change state in one batch (read with one GetJobRuns); Glue's
+    record of one lacks its start. The other is stored, the odd one is named, and both
+    messages go: asking Glue again cannot mend its record, and the reconciliation reports
+    the run on every pass."""
+    create_job("orders-ingest")
+    good = add_run("orders-ingest", t0 - timedelta(minutes=5), "SUCCEEDED")
+    odd = add_run("orders-ingest", t0 - timedelta(minutes=4), "FAILED", error="boom")
+    ctx = make_ctx()
+    collect_inventory(ctx)
+    mangle(
+        ctx.aws.client("glue"),
+        "GetJobRuns",
+        lambda p: _where(p["JobRuns"], "Id", odd.job_run_id).update(StartedOn=None),
+    )
+    messages = []
+    for run, state in ((good, "SUCCEEDED"), (odd, "FAILED")):
+        doc = json.loads(raw("event_glue_job_state_change_succeeded"))
+        doc["detail"].update(jobName="orders-ingest", jobRunId=run.job_run_id, state=state)
+        messages.append({"Body": json.dumps(doc), "ReceiptHandle": f"h-{state}"})
+    result = CycleResult()
+
+    done = handle_messages(ctx, messages, result)
+
+    assert sorted(done) == ["h-FAILED", "h-SUCCEEDED"]
+    assert result.failures == [
+        f"run {odd.job_run_id} of orders-ingest: MalformedResponse: "
+        "Glue job run: StartedOn is missing"
+    ]
+    with ctx.sessions() as s:
+        assert list(s.scalars(select(JobRun.run_id))) == [good.job_run_id]
