@@ -185,9 +185,9 @@ def _point_key(row: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _forget_old(written: dict[tuple[Any, ...], float], before: datetime) -> None:
-    """Keep the cache to the re-read window (older points are never read again)."""
-    if len(written) < 50_000:
-        return
+    """Keep the cache to the re-read window (older points are never read again), every
+    cycle: waiting for it to reach some size would let a small account's collector grow
+    for hours first. A pass costs one look at each point of the window."""
     for key in [k for k in written if k[5] < before]:
         del written[key]
 

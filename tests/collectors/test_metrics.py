@@ -270,3 +270,24 @@ def test_old_finished_runs_are_read_100_a_call(make_ctx: MakeCtx, t0: datetime) 
 def _all_runs(ctx: CollectorContext) -> list[JobRun]:
     with ctx.sessions() as s:
         return list(s.scalars(select(JobRun)))
+
+
+def test_the_points_remembered_stay_those_of_the_reread_window(
+    make_ctx: MakeCtx, t0: datetime
+) -> None:
+    """Why: the collector runs for months and remembers what it wrote (to skip rewriting
+    unchanged points); what it remembers must stay the re-read window, not pile up
+    until some size is reached (the soak saw its memory climb)."""
+    ctx = make_ctx("metrics")
+    _functions(ctx, ["f"])
+    minute = align_down(t0, 60) - timedelta(minutes=2)
+    put_metric("AWS/Lambda", "Invocations", {"FunctionName": "f"}, minute, 4)
+    collect_metrics(ctx)
+    remembered = ctx.memory["written_points"]
+    assert [k[5] for k in remembered] == [minute]
+
+    ctx.clock.advance(timedelta(hours=2))
+    collect_metrics(ctx)
+
+    oldest_reread = ctx.clock.now() - REREAD - timedelta(minutes=3)
+    assert [k for k in ctx.memory["written_points"] if k[5] < oldest_reread] == []
