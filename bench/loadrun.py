@@ -172,7 +172,8 @@ def report(result: LoadResult) -> list[str]:
     )
     achieved = len(ticks) / plan.duration_s
     lines += [
-        f"requests: {book.requests} in all, errors: {book.errors}"
+        f"requests: {book.requests} in all, errors: {book.errors}; retried once on a fresh"
+        f" connection (the server had closed theirs, as a browser does): {book.retried}"
         + (f" (first: {book.error_samples[:3]})" if book.error_samples else ""),
         f"cadence: {result.answered_ticks()} of {result.offered_ticks()} refreshes due in the"
         f" window answered ({result.cadence():.1%}), {sum(book.ticks_late.values())} sent >1 s"

@@ -265,7 +265,8 @@ def report(result: SoakResult) -> list[str]:
         *[w.line() for w in result.workers],
         result.collector.line(),
         result.sandbox.line() + "  [the AWS stand-in: keeps uploads in memory]",
-        f"requests: {book.requests} page requests, {book.errors} errors"
+        f"requests: {book.requests} page requests, {book.errors} errors,"
+        f" {book.retried} retried once on a fresh connection"
         + (f" (first: {book.error_samples[:3]})" if book.error_samples else ""),
         f"activity: {act.uploads} uploads, {act.exports} exports"
         f" ({act.export_bytes / 1e6:.1f} MB), {len(act.errors)} errors"

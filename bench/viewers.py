@@ -34,6 +34,8 @@ CONNECTIONS_PER_BROWSER = 6
 #: Below gunicorn's 2 s keep-alive: a connection the server may be closing is never reused.
 KEEPALIVE_S = 1.0
 REQUEST_TIMEOUT_S = 60.0
+#: Failures of a connection before any answer came back (a browser retries these once).
+CLOSED_BEFORE_ANSWER = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
 END_ID = re.compile(r'"end_id":\s*"([^"]+)"')
 
 
@@ -45,6 +47,7 @@ class Book:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     requests: int = 0
     errors: int = 0
+    retried: int = 0
     error_samples: list[str] = field(default_factory=list)
     #: Ticks of the refresh timer inside the window, by page: due, sent more than 1 s
     #: late, and answered without error.
@@ -118,20 +121,32 @@ class Tab:
     async def _send(self, book: Book, label: str, method: str, path: str, body: Any) -> bool:
         started = time.monotonic()
         error: str | None = None
-        try:
-            async with self.session.request(method, self.base + path, json=body) as r:
-                data = await r.read()
-                if method == "GET":
-                    error = None if r.status == 200 else f"HTTP {r.status}"
-                    if path == self.traffic.path:
-                        found = END_ID.search(data.decode(errors="replace"))
-                        self.end_id = found.group(1) if found else None
-                else:
-                    error = dash_error(r.status, data)
-        except (TimeoutError, aiohttp.ClientError) as e:
-            error = f"{type(e).__name__}: {e}"
+        for attempt in (1, 2):
+            try:
+                error = await self._exchange(method, path, body)
+                break
+            except CLOSED_BEFORE_ANSWER as e:
+                # As Chromium does: a connection the server closed before answering is
+                # tried once more on a fresh one; only a second failure is an error.
+                error = f"{type(e).__name__}: {e}"
+                if attempt == 1:
+                    book.retried += 1
+            except (TimeoutError, aiohttp.ClientError) as e:
+                error = f"{type(e).__name__}: {e}"
+                break
         book.record(label, started, (time.monotonic() - started) * 1000, error)
         return error is None
+
+    async def _exchange(self, method: str, path: str, body: Any) -> str | None:
+        """One request; why its answer is an error, or None."""
+        async with self.session.request(method, self.base + path, json=body) as r:
+            data = await r.read()
+            if method == "POST":
+                return dash_error(r.status, data)
+            if path == self.traffic.path:
+                found = END_ID.search(data.decode(errors="replace"))
+                self.end_id = found.group(1) if found else None
+            return None if r.status == 200 else f"HTTP {r.status}"
 
     def _callback_path(self) -> str:
         return CALLBACK_PATH + (f"?endId={self.end_id}" if self.end_id else "")
