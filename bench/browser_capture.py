@@ -138,16 +138,16 @@ def _recorder(page: Page, origin: str, seen: list[Seen]) -> None:
             path = parts.path
         start = request.timing.get("startTime", -1)
         seen.append(Seen(request.method, path, body, start if start > 0 else time.time() * 1000))
-        by_request[id(request)] = seen[-1]
+        by_request[request] = seen[-1]
 
     def on_finished(request: Request) -> None:
-        entry = by_request.get(id(request))
+        entry = by_request.get(request)
         if entry is not None:
             timing = request.timing
             entry.start_ms = timing["startTime"]
             entry.end_ms = timing["startTime"] + max(0.0, timing["responseEnd"])
 
-    by_request: dict[int, Seen] = {}
+    by_request: dict[Request, Seen] = {}
     page.on("request", on_request)
     page.on("requestfinished", on_finished)
 
