@@ -138,6 +138,21 @@ def _q(values: list[float]) -> str:
     return f"{p50:8.1f} {p95:8.1f} {p99:8.1f}"
 
 
+def capacity_line(result: LoadResult) -> str:
+    """Server CPU per answered refresh, and the viewers this machine's cores could carry at
+    that cost: a figure that stays meaningful when the offered load is more than served."""
+    answered = result.answered_ticks()
+    if not answered:
+        return "no refresh answered: no cost per refresh"
+    per_refresh = (result.server_cpu_s + result.postgres_cpu_s) / answered
+    cores = os.cpu_count() or 1
+    viewers = cores * result.plan.interval_s / (per_refresh * len(result.pages))
+    return (
+        f"gunicorn + PostgreSQL CPU per answered refresh: {per_refresh * 1000:.0f} ms; at that"
+        f" cost {cores} cores carry about {viewers:.0f} viewers (all cores, no client)"
+    )
+
+
 def report(result: LoadResult) -> list[str]:
     """The figures, as lines."""
     plan, book = result.plan, result.book
@@ -181,6 +196,7 @@ def report(result: LoadResult) -> list[str]:
         f"server CPU (gunicorn arbiter + workers): {result.server_cpu_s:.1f} s in"
         f" {plan.duration_s:.0f} s = {result.server_cpu_s / plan.duration_s:.2f} cores;"
         f" {result.server_cpu_s / plan.viewers / minutes * 1000:.0f} ms per viewer per minute",
+        capacity_line(result),
         f"PostgreSQL backends of this database: {result.postgres_cpu_s:.1f} s"
         f" = {result.postgres_cpu_s / plan.duration_s:.2f} cores;"
         f" {result.postgres_cpu_s / plan.viewers / minutes * 1000:.0f} ms per viewer per minute",

@@ -73,12 +73,22 @@ class Series:
             return 0.0
         return self.slope_mb_per_s() * (self.points[-1][0] - self.points[0][0])
 
+    def last_half(self) -> Series:
+        """The samples of the window's second half: a leak climbs there as steeply as in
+        the first; caches and arenas filling up slow down."""
+        if not self.points:
+            return self
+        middle = self.points[-1][0] / 2
+        return Series(self.name, [p for p in self.points if p[0] >= middle])
+
     def line(self) -> str:
         growth, fitted = self.end_mb() - self.start_mb(), self.fitted_growth_mb()
         return (
             f"{self.name:<28} start {self.start_mb():7.1f} MB  end {self.end_mb():7.1f} MB  "
             f"growth {growth:+6.1f} MB  fitted {fitted:+6.1f} MB"
-            f" = {self.slope_mb_per_s() * 3600:+7.1f} MB/hour  ({len(self.points)} samples)"
+            f" = {self.slope_mb_per_s() * 3600:+7.1f} MB/hour"
+            f" (second half {self.last_half().slope_mb_per_s() * 3600:+7.1f} MB/hour;"
+            f" {len(self.points)} samples)"
         )
 
 
