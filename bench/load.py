@@ -13,8 +13,8 @@ Usage: .venv/bin/python bench/load.py [--viewers 200] [--duration 120] [--ramp 3
        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/smd_bench_load]
        [--workers 2] [--threads 8] [--reseed]
 The database is seeded at production size (1,000 jobs, 1,000,000 runs, 5,000,000 metric
-points; about 2 minutes) when missing or when its newest run is over 6 hours old (the
-pages show the last 24 h of wall-clock time).
+points; about 2 minutes) when missing or when it was seeded over 6 hours ago (the pages
+show the last 24 h of wall-clock time).
 """
 
 from __future__ import annotations
@@ -34,10 +34,13 @@ from sandbox.datasets import datasets_json  # noqa: E402
 
 os.environ.setdefault("SMD_DATASETS", datasets_json())
 
+from sqlalchemy import func, select  # noqa: E402
+
 from bench.loadrun import LoadPlan, report, run_load  # noqa: E402
-from bench.ui import busiest_job, ensure_database, ensure_seeded, newest_seed_time  # noqa: E402
+from bench.ui import busiest_job, ensure_database, ensure_seeded  # noqa: E402
 from bench.ui_seed import Sizes  # noqa: E402
 from dashapp.config import Settings  # noqa: E402
+from dashapp.models import CollectorStatus  # noqa: E402
 from dashapp.services import Services  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/smd_bench_load"
@@ -52,9 +55,10 @@ def prepare(url: str, sizes: Sizes, reseed: bool) -> str:
     ensure_seeded(url, sizes, reseed, now, settings)
     svc = Services.build(settings)
     try:
-        age = now - newest_seed_time(svc)
-        if age > MAX_SEED_AGE:
-            print(f"newest seeded run is {age} old: reseeding so the last 24 h hold data")
+        with svc.sessions() as session:  # the seed writes its time as the collectors' success
+            seeded_at = session.scalar(select(func.max(CollectorStatus.last_success_at)))
+        if seeded_at is None or now - seeded_at > MAX_SEED_AGE:
+            print(f"seeded at {seeded_at}: reseeding so the last 24 h hold what they would")
             ensure_seeded(url, sizes, True, now, settings)
         return busiest_job(svc)
     finally:
