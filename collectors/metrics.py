@@ -257,9 +257,9 @@ def _store(ctx: CollectorContext, series: Iterable[cw.Series]) -> tuple[int, dat
 
 
 def _forget_old(written: dict[tuple[SeriesKey, datetime], float], before: datetime) -> None:
-    """Keep the cache to the re-read window (older points are never read again)."""
-    if len(written) < 50_000:
-        return
+    """Keep the cache to the re-read window (older points are never read again), every
+    cycle: waiting for it to reach some size would let a small account's collector grow
+    for hours first. A pass costs one look at each point of the window."""
     for key in [k for k in written if k[1] < before]:
         del written[key]
 

@@ -21,6 +21,7 @@ from dashapp.clock import SystemClock
 from dashapp.config import Settings
 from sandbox.account import SandboxAccount
 from sandbox.catalog import FUNCTIONS, JOBS, scaled
+from sandbox.heap import return_large_blocks_to_the_os
 from sandbox.ports import port_taken, port_taken_message
 from sandbox.seed import seed
 from sandbox.server import SandboxServer
@@ -48,6 +49,7 @@ def run_sandbox(
     """Serve until SIGINT/SIGTERM; `glue_jobs`/`lambda_functions` grow the account (benchmarks)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s sandbox %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    return_large_blocks_to_the_os()
     if port_taken(host, port):  # werkzeug would say it in two lines, with other advice
         print(f"sandbox: {port_taken_message(port, 'sandbox_port')}", file=sys.stderr)
         return 1

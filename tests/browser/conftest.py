@@ -23,6 +23,7 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from bench.browser_capture import CHROMIUM, CHROMIUM_ARGS
 from dashapp.app import create_app
 from dashapp.clock import FixedClock
 from dashapp.config import Settings
@@ -31,15 +32,6 @@ from dashapp.models import AuditEntry, CollectorCursor, CollectorStatus, GlueJob
 from tests.browser.stack import LiveStack, live_stack_running
 from tests.conftest import missing
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWPORT = {"width": 1440, "height": 900}
 NOW = datetime(2026, 11, 25, 18, 32, 17, tzinfo=UTC)
 

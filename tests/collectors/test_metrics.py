@@ -354,3 +354,24 @@ def test_a_function_found_after_the_first_cycle_still_gets_its_backfill(
     assert _points(ctx, metric="Invocations") == {("Invocations", "Sum", an_hour_ago): 3.0}
     # The two windows, plus one call for the newcomer's history.
     assert ctx.aws.counter.snapshot() == {"cloudwatch:GetMetricData": 2 + 1}
+
+
+def test_the_points_remembered_stay_those_of_the_reread_window(
+    make_ctx: MakeCtx, t0: datetime
+) -> None:
+    """Why: the collector runs for months and remembers what it wrote (to skip rewriting
+    unchanged points); what it remembers must stay the re-read window, not pile up
+    until some size is reached (the soak saw its memory climb)."""
+    ctx = make_ctx("metrics")
+    _functions(ctx, ["f"])
+    minute = align_down(t0, 60) - timedelta(minutes=2)
+    put_metric("AWS/Lambda", "Invocations", {"FunctionName": "f"}, minute, 4)
+    collect_metrics(ctx)
+    remembered = ctx.memory["written_points"]
+    assert [k[1] for k in remembered] == [minute]
+
+    ctx.clock.advance(timedelta(hours=2))
+    collect_metrics(ctx)
+
+    oldest_reread = ctx.clock.now() - REREAD - timedelta(minutes=3)
+    assert [k for k in ctx.memory["written_points"] if k[1] < oldest_reread] == []

@@ -31,6 +31,7 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bench.procstat import children
 from dashapp.actions.uploads.sniff import SAMPLE_BYTES
 from dashapp.models import Upload
 from tests.reliability.figure_report import report
@@ -49,14 +50,6 @@ RESPAWN_BOUND_S = 30.0
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with sandbox_process(tmp_path_factory.mktemp("sbx"), history_days=0, simulate=False) as url:
         yield url
-
-
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with contextlib.suppress(OSError):
-            found.extend(int(c) for c in (task / "children").read_text().split())
-    return found
 
 
 def _server_side_inode(server_port: int, client_port: int) -> str | None:
@@ -159,7 +152,7 @@ def test_a_worker_killed_while_completing_an_upload_leaves_it_retryable(
     final = _rows(sessions)[control["upload_id"]]
 
     plan = _check_and_send(url, "orders-killed.csv", data)
-    [worker] = _children(master.pid)
+    [worker] = children(master.pid)
     conn = http.client.HTTPConnection(url.removeprefix("http://"), timeout=60)
     body = json.dumps({"multipart_upload_id": plan["multipart_upload_id"]})
     conn.request(
@@ -185,7 +178,7 @@ def test_a_worker_killed_while_completing_an_upload_leaves_it_retryable(
     finally:
         conn.close()
     respawn_s = _wait(
-        lambda: any(p != worker for p in _children(master.pid)) and healthy(url),
+        lambda: any(p != worker for p in children(master.pid)) and healthy(url),
         RESPAWN_BOUND_S,
         "gunicorn replaces the killed worker",
     )
