@@ -65,6 +65,7 @@ ROUTES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
         _operator(403, 404),
     ),
     ("/api/uploads/<upload_id>/abort", "POST"): ("/api/uploads/u-1/abort", _operator(403, 404)),
+    ("/api/uploads/<upload_id>/parts", "POST"): ("/api/uploads/u-1/parts", _operator(403, 400)),
     ("/_dash-layout", "GET"): ("/_dash-layout", _signed_in(200)),
     ("/_dash-dependencies", "GET"): ("/_dash-dependencies", _signed_in(200)),
     ("/_reload-hash", "GET"): ("/_reload-hash", _signed_in(200)),
