@@ -26,6 +26,7 @@ import requests
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from bench.procstat import children
 from dashapp.app import create_app
 from dashapp.config import Settings
 from tests.reliability.callback_sweep import update_body
@@ -33,7 +34,6 @@ from tests.reliability.collector_processes import wait_for
 from tests.reliability.conftest import CLOSED_ENDPOINT
 from tests.reliability.figure_report import report
 from tests.reliability.pg_cluster import PgCluster
-from tests.reliability.test_process_faults import _children
 from tests.web.seed import seed_demo
 from tests.web_process import web_process
 
@@ -83,7 +83,7 @@ def test_a_restart_mid_request_answers_clearly_and_the_web_recovers_by_itself(
     url, master, log = web
     body = _overview_body()
     assert _overview(url, body)[0] == 200
-    [worker] = _children(master.pid)
+    [worker] = children(master.pid)
 
     holder = cluster_db.connect()
     holder.execute(text("LOCK TABLE glue_jobs IN ACCESS EXCLUSIVE MODE"))
@@ -116,7 +116,7 @@ def test_a_restart_mid_request_answers_clearly_and_the_web_recovers_by_itself(
     assert export.status_code == 503 and export.text.startswith("database unavailable: ")
     assert first[0] == 200 and NOTICE not in first[1] and "sales-orders-ingest" in first[1]
     assert ready_after.status_code == 200, ready_after.json()
-    assert _children(master.pid) == [worker], "the same worker served throughout"
+    assert children(master.pid) == [worker], "the same worker served throughout"
     assert "Traceback" not in log.read_text(errors="replace")
     report(
         request,
