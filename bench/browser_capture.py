@@ -26,6 +26,8 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, Request, sync_playwright
 
+from bench.apart import in_own_thread
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -153,7 +155,14 @@ def _recorder(page: Page, origin: str, seen: list[Seen]) -> None:
 
 
 def capture(base_url: str, paths: list[str], timeout_s: float = 90) -> list[PageTraffic]:
-    """Open every path in its own tab at once and record load and one tick of each."""
+    """Open every path in its own tab at once and record load and one tick of each.
+
+    Chromium is driven from a thread of its own: Playwright's sync API refuses to start in
+    a thread where another sync Playwright is still running (a test session's browser)."""
+    return in_own_thread(_capture, base_url, paths, timeout_s)
+
+
+def _capture(base_url: str, paths: list[str], timeout_s: float) -> list[PageTraffic]:
     if not CHROMIUM.exists():
         raise RuntimeError(f"{CHROMIUM} is missing: apt-get install chromium")
     origin = base_url.rstrip("/")

@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
+from bench.apart import in_own_thread
 from bench.browser_capture import PageTraffic, capture
 from bench.callback_sql import baselines
 from bench.procstat import CpuMeter
@@ -125,7 +126,7 @@ def run_load(plan: LoadPlan, log_dir: Path) -> LoadResult:
             client = time.process_time() - client
             return await task
 
-        book = asyncio.run(measured())
+        book = in_own_thread(asyncio.run, measured())
         respawned = len(set(web.worker_pids()) - booted)
         notes = [] if web.proc.poll() is None else [f"web exited: {web.log_tail()}"]
     return LoadResult(

@@ -21,6 +21,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.apart import in_own_thread
 from bench.browser_capture import PageTraffic, capture
 from bench.demo_traffic import ActivityLog, demo_activity
 from bench.procstat import children, rss_mb, tree
@@ -241,7 +242,7 @@ def run_soak(plan: SoakPlan, log_dir: Path) -> SoakResult:
             )
             return await asyncio.gather(viewers, activity, _sample(demo, plan, opened, series))
 
-        book, activity, problems = asyncio.run(drive())
+        book, activity, problems = in_own_thread(asyncio.run, drive())
     finally:
         stop_demo(demo)
     workers = [s for n, s in sorted(series.items()) if n.startswith("web worker")]
