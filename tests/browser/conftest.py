@@ -130,7 +130,11 @@ class Traffic:
             "response",
             lambda r: self.http_errors.append(f"{r.status} {r.url}") if r.status >= 400 else None,
         )
-        context.on("page", lambda p: p.on("pageerror", lambda e: self.page_errors.append(str(e))))
+        # With the stack: an error thrown inside Dash's bundle names no file otherwise.
+        context.on(
+            "page",
+            lambda p: p.on("pageerror", lambda e: self.page_errors.append(e.stack or str(e))),
+        )
 
     def off_origin(self) -> list[str]:
         allowed = {
