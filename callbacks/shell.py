@@ -22,6 +22,7 @@ from dashapp.db import db_error_line
 from dashapp.queries import system as queries
 from dashapp.queries.system import Freshness
 from dashapp.services import Services, services
+from dashapp.web import shared_answers
 from dashapp.web.humanize import ago, clock_utc, span
 from layouts import shell
 from layouts.shell import FreshnessView
@@ -114,6 +115,8 @@ def nav_states(pathname: str | None, hrefs: Sequence[str]) -> tuple[list[str | N
 
 def register(app: Dash) -> None:
     """Wire the shell's callbacks: they run on every page, so they stay light."""
+
+    shared_answers.shareable(app, Output(shell.FRESHNESS, "children"))
 
     @app.callback(
         Output(shell.FRESHNESS, "children"),

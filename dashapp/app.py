@@ -22,14 +22,14 @@ from dashapp.config import Settings
 from dashapp.services import Services
 from dashapp.signin import gate, routes
 from dashapp.signin.device_scope import component_ids
-from dashapp.web import callback_requests, database_errors, security_headers
+from dashapp.web import callback_requests, database_errors, security_headers, shared_answers
 from dashapp.web.export import export_blueprint
 from dashapp.web.health import health_blueprint
 from dashapp.web.index_page import META_TAGS, head_script, index_string
 from dashapp.web.metrics import metrics_blueprint
 from dashapp.web.security_headers import script_hash
 from dashapp.web.uploads_api import uploads_blueprint
-from layouts.shell import THEME_STORE, shell_layout
+from layouts.shell import REFRESH, THEME_STORE, shell_layout
 from pages.registry import (
     APP_TITLE,
     PAGES,
@@ -111,6 +111,7 @@ def create_app(
     app.layout = shell_layout(PAGES, settings.refresh_interval_s)
     register_callbacks(app, PAGES)
     callback_requests.install(server, app.callback_map)
+    shared_answers.install(server, settings.shared_answer_s, REFRESH)
     server.extensions[gate.PAGE_IDS_KEY] = screen_page_ids(app.layout)
     head = head_script(theme_store=THEME_STORE, kiosk_paths=kiosk_paths(PAGES))
     database_errors.install(server)

@@ -26,6 +26,7 @@ from dashapp.queries import job_detail as job_detail_reads
 from dashapp.queries import run_grid, runs, sla
 from dashapp.services import Services, services
 from dashapp.timerange import resolve_range
+from dashapp.web import shared_answers
 from dashapp.web.humanize import duration, money
 from layouts import shell
 from layouts.components import (
@@ -250,6 +251,13 @@ def register(app: Dash) -> None:
     """Wire the job detail page."""
     register_time_range(app, jd.PAGE)
     rid = range_ids(jd.PAGE)
+    shared_answers.shareable(
+        app,
+        Output(jd.HEADER_INFO, "children"),
+        Output(jd.GRID, "getRowsResponse"),
+        Output(jd.GRID_EXPORT, "href"),
+        Output(jd.RUN_PANEL, "children"),
+    )
 
     @app.callback(
         Output(jd.HEADER_INFO, "children"),

@@ -25,6 +25,7 @@ from dashapp.queries import cards as job_cards
 from dashapp.queries import overview as overview_reads
 from dashapp.services import Services, services
 from dashapp.timerange import resolve_range
+from dashapp.web import shared_answers
 from layouts import shell
 from layouts.timerange import range_ids
 from pages import links
@@ -139,6 +140,7 @@ def register(app: Dash) -> None:
     register_url_state(app, overview.URL_STATE)
 
     keys = [k for k, _, _ in overview.TILE_SPECS]
+    shared_answers.shareable(app, Output(overview.tile_id(keys[0], "value"), "children"))
 
     @app.callback(
         [Output(overview.tile_id(k, "value"), "children") for k in keys],

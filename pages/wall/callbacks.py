@@ -20,6 +20,7 @@ from dashapp.queries import system as queries
 from dashapp.queries.system import Freshness
 from dashapp.services import Services, services
 from dashapp.timerange import resolve_range
+from dashapp.web import shared_answers
 from dashapp.web.humanize import ago, clock_utc, span
 from layouts import shell
 from pages.wall import layout as wall
@@ -71,6 +72,7 @@ def wall_view(svc: Services, range_value: str | None) -> tuple[Any, ...]:
 
 def register(app: Dash) -> None:
     """Wire the wall: one callback on the shared refresh timer."""
+    shared_answers.shareable(app, Output(wall.CLOCK, "children"))
 
     @app.callback(
         Output(wall.CLOCK, "children"),
