@@ -11,7 +11,7 @@ database's PostgreSQL backends, and of the client itself.
 
 Usage: .venv/bin/python bench/load.py [--viewers 200] [--duration 120] [--ramp 30]
        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/smd_bench_load]
-       [--workers 2] [--threads 8] [--reseed]
+       [--workers 2] [--threads 8] [--shared-answer-s 1] [--reseed]
 The database is seeded at production size (1,000 jobs, 1,000,000 runs, 5,000,000 metric
 points; about 2 minutes) when missing or when it was seeded over 6 hours ago (the pages
 show the last 24 h of wall-clock time).
@@ -77,6 +77,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8, help="gthread threads per worker")
     parser.add_argument("--interval", type=int, default=5, help="SMD_REFRESH_INTERVAL_S")
     parser.add_argument("--samples", type=int, default=20, help="baseline samples per callback")
+    parser.add_argument(
+        "--shared-answer-s", type=float, default=1.0, help="SMD_SHARED_ANSWER_S (0: off)"
+    )
     parser.add_argument("--reseed", action="store_true")
     args = parser.parse_args()
 
@@ -91,6 +94,7 @@ def main() -> None:
         workers=args.workers,
         threads=args.threads,
         samples=args.samples,
+        shared_answer_s=args.shared_answer_s,
     )
     with tempfile.TemporaryDirectory(prefix="smd-load-") as tmp:
         result = run_load(plan, Path(tmp))

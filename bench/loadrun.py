@@ -40,6 +40,8 @@ class LoadPlan:
     workers: int = 2
     threads: int = 8
     samples: int = 20
+    #: SMD_SHARED_ANSWER_S of the server (0: every viewer's refresh computed on its own).
+    shared_answer_s: float = 1.0
 
     def paths(self) -> list[str]:
         return ["/", f"/jobs/{self.job}", "/wall"]
@@ -73,6 +75,7 @@ def web_env(plan: LoadPlan) -> dict[str, str]:
         "DATABASE_URL": plan.database_url,
         "AWS_ENDPOINT_URL": CLOSED_ENDPOINT,
         "SMD_REFRESH_INTERVAL_S": str(plan.interval_s),
+        "SMD_SHARED_ANSWER_S": str(plan.shared_answer_s),
     }
 
 
@@ -160,7 +163,8 @@ def report(result: LoadResult) -> list[str]:
     minutes = plan.duration_s / 60
     lines = [
         f"server: python -m dashapp web, {plan.workers} workers x {plan.threads} gthread threads;"
-        f" {os.cpu_count()} cores",
+        f" {os.cpu_count()} cores; viewers share answers within {plan.shared_answer_s:g} s"
+        " (SMD_SHARED_ANSWER_S)",
         f"viewers: {plan.viewers}, each with {', '.join(plan.paths())} open; refresh every"
         f" {plan.interval_s} s; ramp {plan.ramp_s:.0f} s; measured {plan.duration_s:.0f} s",
         "recorded with Chromium:",
