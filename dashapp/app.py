@@ -111,7 +111,7 @@ def create_app(
     app.layout = shell_layout(PAGES, settings.refresh_interval_s)
     register_callbacks(app, PAGES)
     callback_requests.install(server, app.callback_map)
-    shared_answers.install(server, settings.shared_answer_s, REFRESH)
+    shared_answers.install(server, settings.shared_answer_s, REFRESH, svc.engine)
     server.extensions[gate.PAGE_IDS_KEY] = screen_page_ids(app.layout)
     head = head_script(theme_store=THEME_STORE, kiosk_paths=kiosk_paths(PAGES))
     database_errors.install(server)

@@ -9,7 +9,9 @@ an answer gets that answer; asked while that answer is being computed, it waits 
 So a worker computes one answer per distinct refresh and second, however many viewers
 ask. The timer's tick count, which differs from tab to tab and which no callback reads,
 is left out of the comparison. A callback that reads who asks (the upload trail) is
-never marked. Answers are kept per worker process, bounded in bytes.
+never marked. An answer given while the database failed (a callback's "Database
+unreachable" notice is a 200) is not shared: the next viewer asks the database again.
+Answers are kept per worker process, bounded in bytes.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from typing import Any
 
 from dash import Dash
 from dash.dependencies import DashDependency
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
+from sqlalchemy import Engine, event
 
 from dashapp.actions.auth import current_identity
 from dashapp.web.callback_requests import UPDATE_PATH
@@ -33,6 +36,7 @@ SHAREABLE = "smd_shareable_outputs"  # app.server.extensions: first outputs, "id
 MAX_BYTES = 32 * 1024 * 1024  # per worker: a few hundred answers of the largest page
 WAIT_S = 30.0  # a computation taking longer has failed in a way the waiter cannot see
 _CLAIMED = "smd_shared_answer_key"
+_DATABASE_FAILED = "smd_database_failed"
 
 Key = tuple[int, str]
 
@@ -145,13 +149,20 @@ def request_key(body: Any, role: int, marked: set[str], timer: str) -> Key | Non
         return None
 
 
-def install(server: Flask, ttl_s: float, timer: str) -> SharedAnswers | None:
+def install(server: Flask, ttl_s: float, timer: str, engine: Engine) -> SharedAnswers | None:
     """Share answers of marked callbacks for `ttl_s` seconds (0: never); `timer` is the id of
-    the refresh interval whose tick count is left out. Install after the sign-in gate and
-    the callback shape check: only requests they let through are shared."""
+    the refresh interval whose tick count is left out; an error of `engine` during a
+    request keeps its answer unshared. Install after the sign-in gate and the callback
+    shape check: only requests they let through are shared."""
     if ttl_s <= 0:
         return None
     answers = SharedAnswers(ttl_s)
+
+    def _database_failed(_context: Any) -> None:
+        if has_request_context():
+            g.setdefault(_DATABASE_FAILED, True)
+
+    event.listen(engine, "handle_error", _database_failed)
 
     def _respond(answer: Answer) -> Response:
         return Response(answer.body, answer.status, content_type=answer.content_type)
@@ -183,6 +194,7 @@ def install(server: Flask, ttl_s: float, timer: str) -> SharedAnswers | None:
                 response.status_code in (200, 204)
                 and not response.direct_passthrough
                 and "Set-Cookie" not in response.headers
+                and not g.get(_DATABASE_FAILED)
             )
             if kept:
                 answers.settle(

@@ -9,11 +9,15 @@ from typing import Any
 
 import dash
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import callbacks.shell as shell_callbacks
 from dashapp.app import create_app
+from dashapp.aws.clients import AwsClients
+from dashapp.clock import FixedClock
 from dashapp.config import Settings
+from dashapp.db import make_session_factory
 from dashapp.services import Services
 from dashapp.web.callback_requests import UPDATE_PATH
 from dashapp.web.shared_answers import SHAREABLE, SharedAnswers, first_output, request_key
@@ -198,3 +202,32 @@ def test_the_pages_viewers_leave_open_share_and_the_upload_trail_does_not(
         "job-info.children",
     } <= marked
     assert not any(m.startswith("upload") for m in marked)  # it reads who is asking
+
+
+def test_an_answer_given_while_the_database_failed_is_not_shared(
+    db_url: str, unreachable_engine: Engine, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(database_url=db_url, shared_answer_s=60, _env_file=None)
+    svc = Services(
+        settings=settings,
+        engine=unreachable_engine,
+        sessions=make_session_factory(unreachable_engine),
+        aws=AwsClients(settings),
+        clock=clock,
+    )
+    app = create_app(settings, services=svc)
+    real = shell_callbacks.freshness_outputs
+    computed: list[int] = []
+
+    def counted(svc: Services) -> Any:
+        computed.append(1)
+        return real(svc)
+
+    monkeypatch.setattr(shell_callbacks, "freshness_outputs", counted)
+    client = app.server.test_client()
+    for n in (1, 2):
+        said = freshness_text(
+            client.post(UPDATE_PATH, json=tick_body(app, f"{FRESHNESS}.children", n))
+        )
+        assert "unreachable" in said.lower() or "database" in said.lower(), said
+    assert len(computed) == 2  # the second viewer asked the database again
