@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dash import Dash
+from dash._utils import split_callback_id
 from dash.dependencies import DashDependency
 from flask import Flask, Response, g, has_request_context, request
 from sqlalchemy import Engine, event
@@ -50,9 +51,9 @@ def shareable(app: Dash, *first_outputs: DashDependency) -> None:
 
 def first_output(callback_key: str) -> str:
     """The first output of a callback map key ("..a.children...b.href.." or "a.children")."""
-    if callback_key.startswith(".."):
-        return callback_key[2:].split("...", 1)[0].removesuffix("..")
-    return callback_key
+    parts = split_callback_id(callback_key)
+    first = parts[0] if isinstance(parts, list) else parts
+    return f"{first['id']}.{first['property']}"
 
 
 @dataclass(frozen=True)
