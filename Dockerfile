@@ -28,7 +28,7 @@ COPY --chown=root:root collectors ./collectors
 COPY --chown=root:root assets ./assets
 COPY --chown=root:root migrations ./migrations
 ENV PATH=/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
-    SMD_PORT=8050 WEB_CONCURRENCY=2 GUNICORN_THREADS=8
+    SMD_PORT=8050 WEB_CONCURRENCY=2 GUNICORN_THREADS=8 MALLOC_ARENA_MAX=2
 USER smd
 EXPOSE 8050
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"SMD_PORT\"]}/healthz', timeout=4)"

@@ -5,6 +5,10 @@ import sys
 
 from dashapp.app import create_app
 from dashapp.config import ConfigError, load_settings
+from dashapp.malloc_arenas import limit_malloc_arenas
+
+# Before the worker starts its threads (the image sets MALLOC_ARENA_MAX too).
+limit_malloc_arenas()
 
 try:
     settings = load_settings()

@@ -11,6 +11,7 @@ from collectors.registry import JOBS, job
 from collectors.runner import CollectorRunner, install_signal_handlers
 from dashapp import lifeline
 from dashapp.config import ConfigError, load_settings
+from dashapp.malloc_arenas import limit_malloc_arenas
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(e, file=sys.stderr)
         return 2
     jobs = [job(n) for n in args.only] if args.only else list(JOBS)
+    limit_malloc_arenas()  # before the scheduler's and the collectors' threads start
     runner = CollectorRunner(settings, jobs=jobs)
     if args.once:
         return runner.run_once()

@@ -9,6 +9,7 @@ from gunicorn.app.base import BaseApplication
 
 from dashapp import lifeline
 from dashapp.config import Settings
+from dashapp.malloc_arenas import limit_malloc_arenas
 
 #: How long a stop waits for requests in flight and kept-alive browser connections. Short,
 #: because this runs the dashboard locally (`python -m dashapp web`, `make demo`), where a
@@ -44,6 +45,7 @@ def _post_fork(_arbiter: Any, _worker: Any) -> None:
 def serve(settings: Settings, *, workers: int = 2, threads: int = 8) -> None:
     """Serve on settings.host:port with gthread workers until SIGINT/SIGTERM."""
     lifeline.watch_parent()
+    limit_malloc_arenas()  # before the fork: each worker inherits it
     _Gunicorn(
         settings,
         {
