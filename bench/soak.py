@@ -10,7 +10,10 @@ collector at the start of the window (after warm-up) and the end, the growth, an
 slope of a least-squares line in MB/hour; plus every error.
 
 Usage: .venv/bin/python bench/soak.py [--minutes 10] [--warmup 120] [--viewers 10]
-       [--database-url postgresql+psycopg://…] [--history-days N]
+       [--database-url postgresql+psycopg://…] [--history-days N] [--trace-memory DIR]
+With --trace-memory every demo process runs tracemalloc and writes a snapshot to DIR
+each minute (bench/memtrace/); `bench/memtrace/compare.py DIR` says what grew. Tracing
+slows the demo and adds to its RSS: the growth figure comes from a run without it.
 """
 
 from __future__ import annotations
@@ -36,7 +39,15 @@ def main() -> None:
     parser.add_argument(
         "--history-days", type=float, default=None, help="sandbox history (default: the demo's)"
     )
+    parser.add_argument("--trace-memory", type=Path, help="write tracemalloc snapshots here")
     args = parser.parse_args()
+    if args.trace_memory:
+        args.trace_memory.mkdir(parents=True, exist_ok=True)
+        os.environ["SMD_MEMTRACE_DIR"] = str(args.trace_memory.resolve())
+        hook = str(ROOT / "bench" / "memtrace")
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            p for p in (hook, os.environ.get("PYTHONPATH")) if p
+        )
     plan = SoakPlan(
         duration_s=args.minutes * 60,
         warmup_s=args.warmup,
