@@ -437,3 +437,19 @@ def test_s3_uploads_reach_sqs_once_each(
         ("in/browser.csv", "PostObject"),
     ]
     assert len({e["id"] for e in received}) == 3
+
+
+def test_each_host_keeps_its_backend_past_the_remembered_bound(
+    sandbox: SandboxServer, sandbox_client: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dispatcher remembers each host's backend; when the hosts it remembers are dropped
+    (one per S3 bucket can pile up), every service is still answered by its own backend."""
+    import sandbox.server as server_module
+
+    monkeypatch.setattr(server_module, "_HOSTS_REMEMBERED", 2)
+    glue, logs, s3 = (sandbox_client(s) for s in ("glue", "logs", "s3"))
+    s3.create_bucket(Bucket="dispatch-check")
+    for _ in range(3):  # three hosts against a bound of two: the memory is cleared on the way
+        assert "Jobs" in glue.get_jobs()
+        assert "logGroups" in logs.describe_log_groups()
+        assert "dispatch-check" in {b["Name"] for b in s3.list_buckets()["Buckets"]}
