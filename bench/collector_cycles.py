@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import statistics
 import threading
 import time
@@ -26,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from bench.procstat import CpuMeter, pids_named, pin, tree
 from collectors import events
 from collectors.context import CollectorContext, CycleResult
 from collectors.glue_runs import collect_glue_runs
@@ -267,6 +269,40 @@ def run_window(runner: CollectorRunner, recorder: CycleRecorder, seconds: float)
     runner.request_stop()
     thread.join(timeout=120)
     recorder.wait_idle()
+
+
+def run_window_metered(
+    runner: CollectorRunner, recorder: CycleRecorder, seconds: float, sandbox_pid: int
+) -> None:
+    """`run_window`, printing the CPU the collectors (this process), the sandbox and
+    PostgreSQL used meanwhile: whose cores the cycles waited on."""
+    meters = {
+        "collectors (this process)": (CpuMeter([os.getpid()]), lambda: [os.getpid()]),
+        "sandbox": (CpuMeter(tree(sandbox_pid)), lambda: tree(sandbox_pid)),
+        "PostgreSQL (all of it)": (
+            CpuMeter(pids_named("postgres")),
+            lambda: pids_named("postgres"),
+        ),
+    }
+    for meter, _ in meters.values():
+        meter.start()
+    opened = time.perf_counter()
+    run_window(runner, recorder, seconds)
+    took = time.perf_counter() - opened
+    print(f"   (load average during the window: {os.getloadavg()[1]:.2f}, 5 min)")
+    used = [
+        f"{name} {m.stop(pids()):.0f} s = {m.used_s / took:.2f} cores"
+        for name, (m, pids) in meters.items()
+    ]
+    print(f"   CPU in the window ({took:.0f} s, until its last cycle ended): " + "; ".join(used))
+
+
+def pin_apart(sandbox_pid: int) -> None:
+    """The sandbox on the last core, this process (the collectors) on the others."""
+    cpus = sorted(os.sched_getaffinity(0))
+    pin(sandbox_pid, {cpus[-1]})
+    pin(os.getpid(), set(cpus[:-1]) or {cpus[-1]})
+    print(f"pinned: sandbox on CPU {cpus[-1]}, collectors on {cpus[:-1] or cpus[-1:]}")
 
 
 def glue_runs_alone(runner: CollectorRunner, recorder: CycleRecorder, settings: Settings) -> None:

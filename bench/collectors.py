@@ -17,7 +17,10 @@ Prints, all measured in this one run against `python -m sandbox --glue-jobs N
 
 Usage: .venv/bin/python bench/collectors.py [--jobs 5000] [--functions 5000] [--window-s 330]
        [--samples 120] [--backlog 700] [--rtt-ms 50] [--naive-functions 500]
-       [--database-url URL]
+       [--database-url URL] [--pin]
+--pin: the sandbox on the last core, this process (the collectors) on the others, so the
+       AWS stand-in cannot take the collectors' CPU (each is one Python process: about one
+       core at most, under its GIL); PostgreSQL runs where the kernel puts it.
 URL: default a temporary SQLite file; for PostgreSQL an empty database, e.g.
        psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE smd_bench'
        --database-url postgresql://postgres@127.0.0.1:5432/smd_bench
@@ -55,10 +58,11 @@ from bench.collector_cycles import (  # noqa: E402
     drain_backlog,
     full_pass,
     glue_runs_alone,
+    pin_apart,
     print_backlog,
     print_glue_runs,
     print_table,
-    run_window,
+    run_window_metered,
     start_athena_queries,
     stop_athena_queries,
 )
@@ -172,6 +176,7 @@ def main() -> int:
         "--naive-functions", type=int, default=500, help="section 3: naive calls timed on these"
     )
     ap.add_argument("--database-url", default=None)
+    ap.add_argument("--pin", action="store_true", help="sandbox and collectors on their own cores")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="smd-bench-"))
@@ -189,6 +194,8 @@ def main() -> int:
         f"{time.perf_counter() - t0:.0f} s; database {db_url.split('@')[-1]}"
     )
     print(f"load average before: {os.getloadavg()[1]:.2f} (5 min)")
+    if args.pin:
+        pin_apart(sandbox.pid)
     collectors: subprocess.Popen[bytes] | None = None
     try:
         recorder = CycleRecorder(settings)
@@ -196,8 +203,7 @@ def main() -> int:
         section_first_cycles(runner)
         recorder.take_counts(runner)
         queries = start_athena_queries(runner, settings, url, args.window_s)
-        run_window(runner, recorder, args.window_s)
-        print(f"   (load average during the window: {os.getloadavg()[1]:.2f}, 5 min)")
+        run_window_metered(runner, recorder, args.window_s, sandbox.pid)
         stop_athena_queries(settings, url, queries)
         print_table(recorder, settings, args.window_s)
         glue_runs_alone(runner, recorder, settings)

@@ -35,6 +35,23 @@ def tree(pid: int) -> list[int]:
     return out
 
 
+def pids_named(command: str) -> list[int]:
+    """Every process whose command name (/proc/<pid>/comm) is `command`, e.g. "postgres"."""
+    found: list[int] = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        with contextlib.suppress(OSError):
+            if comm.read_text().strip() == command:
+                found.append(int(comm.parent.name))
+    return found
+
+
+def pin(pid: int, cpus: set[int]) -> None:
+    """Keep every thread of `pid` (and those it starts later) on `cpus`."""
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(int(task.name), cpus)
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU the process has used so far (0 once it is gone)."""
     try:
