@@ -223,7 +223,7 @@ class Settings(BaseSettings):
     )
     refresh_interval_s: int = _s("How often pages re-read the database.", default=5, ge=1, le=3600)
     shared_answer_s: float = _s(
-        "Viewers asking one refresh this close (s) share its answer (0: off).", default=1.0, ge=0
+        "Viewers asking a refresh this close (s) share one answer (0: off)", default=1, ge=0, le=60
     )
     stale_after_s: int = _s(
         "Collectors are stale (readyz 503, banner) when older than this.", default=180, ge=5

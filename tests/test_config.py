@@ -52,6 +52,8 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         ({"SMD_AUTH_ROLE_MAP": '{"root": ["x"]}'}, "SMD_AUTH_ROLE_MAP"),
         ({"SMD_AUTH_ROLE_MAP": "[1]"}, "SMD_AUTH_ROLE_MAP"),
         ({"SMD_LOCAL_ROLE": "root"}, "SMD_LOCAL_ROLE"),
+        # A shared answer older than a minute would show a wall screen stale data.
+        ({"SMD_SHARED_ANSWER_S": "3600"}, "SMD_SHARED_ANSWER_S"),
     ],
 )
 def test_invalid_configuration_stops_start_up_with_one_line_naming_the_setting(env, names):
