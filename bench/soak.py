@@ -11,9 +11,10 @@ slope of a least-squares line in MB/hour; plus every error.
 
 Usage: .venv/bin/python bench/soak.py [--minutes 10] [--warmup 120] [--viewers 10]
        [--database-url postgresql+psycopg://…] [--history-days N] [--trace-memory DIR]
-With --trace-memory every demo process runs tracemalloc and writes a snapshot to DIR
-each minute (bench/memtrace/); `bench/memtrace/compare.py DIR` says what grew. Tracing
-slows the demo and adds to its RSS: the growth figure comes from a run without it.
+With --trace-memory the demo's web and collector processes run tracemalloc and write a
+snapshot to DIR each minute (bench/memtrace/); `bench/memtrace/compare.py DIR` says what
+grew. Tracing slows the demo and adds to its RSS: the growth figure comes from a run
+without it.
 """
 
 from __future__ import annotations
