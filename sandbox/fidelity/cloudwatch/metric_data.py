@@ -26,7 +26,15 @@ from moto.cloudwatch.exceptions import CloudWatchException, ValidationError
 from moto.cloudwatch.metric_data_expression_parser import parse_expression
 from moto.cloudwatch.models import CloudWatchBackend
 
-from .aggregation import Stat, aggregate, epoch, parse_stat, rounded_start, validate_period
+from .aggregation import (
+    SeriesRead,
+    Stat,
+    aggregate_reads,
+    epoch,
+    parse_stat,
+    rounded_start,
+    validate_period,
+)
 from .store import Chunk, MetricStore, SeriesKey, provider_store, series_key, store_of
 
 __all__ = [
@@ -142,19 +150,28 @@ class Engine:
             chunk = self._providers.snapshot(key)
         return chunk
 
-    def series(
-        self, q: _Query, start_s: int, end_s: int, descending: bool
-    ) -> tuple[np.ndarray, np.ndarray]:
-        assert q.key is not None
-        assert q.stat is not None
-        agg = aggregate(self.snapshot(q.key), start_s, end_s, q.period, [q.stat], q.unit)
-        ts, vals = agg.timestamps, agg.values[q.stat.label]
-        keep = ~np.isnan(vals)
-        if not bool(keep.all()):
-            ts, vals = ts[keep], vals[keep]
-        if descending:
-            ts, vals = ts[::-1], vals[::-1]
-        return ts, vals
+    def series_of(
+        self, queries: Sequence[_Query], start: float, end_s: int, now: float, descending: bool
+    ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """(timestamps, values) of each MetricStat query by its index, buckets without a
+        value left out, all computed in one pass (see :func:`aggregate_reads`)."""
+        reads = [
+            SeriesRead(
+                self.snapshot(q.key),  # type: ignore[arg-type]
+                rounded_start(start, q.period, now),
+                end_s,
+                q.period,
+                q.stat,  # type: ignore[arg-type]
+                q.unit,
+            )
+            for q in queries
+        ]
+        got = aggregate_reads(reads).without_gaps()
+        out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for i, q in enumerate(queries):
+            ts, vals, _ = got.of(i)
+            out[q.index] = (ts[::-1], vals[::-1]) if descending else (ts, vals)
+        return out
 
 
 def _fingerprint(params: Mapping[str, Any]) -> str:
@@ -187,6 +204,9 @@ def get_metric_data_page(
 ) -> MetricDataPage:
     """Serve one GetMetricData call (``params`` as parsed from the request)."""
     queries = _parse_queries(params.get("MetricDataQueries") or [])
+    for key in ("StartTime", "EndTime"):
+        if params.get(key) is None:
+            raise ValidationError(f"The parameter {key} is required and must be a timestamp.")
     start = epoch(params["StartTime"])
     end = epoch(params["EndTime"])
     if start > end:
@@ -205,54 +225,52 @@ def get_metric_data_page(
         raise ValidationError("The parameter MaxDatapoints must be greater than 0.")
     now = time.time() if now is None else now
     end_s = math.ceil(end)
-    fingerprint = _fingerprint(params)
     first, resume_ts = 0, None
     if params.get("NextToken"):
-        first, resume_ts = _decode_token(params["NextToken"], fingerprint, len(queries))
+        first, resume_ts = _decode_token(params["NextToken"], _fingerprint(params), len(queries))
     engine = Engine(backend)
     results: list[dict[str, Any]] = []
     messages: list[dict[str, str]] = []
-    computed: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    first_page = params.get("NextToken") is None
+    expressions = [q for q in queries if q.expression is not None and q.return_data]
+    stat_queries = [
+        q
+        for q in queries
+        if q.expression is None
+        and ((q.index >= first and q.return_data) or (first_page and expressions))
+    ]
+    computed = engine.series_of(stat_queries, start, end_s, now, descending)
 
-    def compute(q: _Query) -> tuple[np.ndarray, np.ndarray]:
-        if q.index not in computed:
-            computed[q.index] = engine.series(
-                q, rounded_start(start, q.period, now), end_s, descending
-            )
-        return computed[q.index]
-
-    if params.get("NextToken") is None:
+    if first_page and expressions:
         # Expressions are answered whole on the first page (AWS does not page them).
-        expressions = [q for q in queries if q.expression is not None and q.return_data]
-        if expressions:
-            stat_results = []
-            for q in queries:
-                if q.expression is None:
-                    ts, vals = compute(q)
-                    stat_results.append(
-                        {"id": q.id, "values": vals.tolist(), "timestamps": ts.tolist()}
-                    )
-            for q in expressions:
-                if q.expression.lstrip().upper().startswith("SELECT"):  # type: ignore[union-attr]
-                    messages.append(
-                        {
-                            "Code": "Unsupported",
-                            "Value": f"{q.id}: Metrics Insights queries are not supported "
-                            "by the sandbox",
-                        }
-                    )
-                    vals_l, ts_l = [], []
-                else:
-                    vals_l, ts_l = parse_expression(q.expression, stat_results)  # type: ignore[arg-type]
-                results.append(
+        stat_results = []
+        for q in queries:
+            if q.expression is None:
+                ts, vals = computed[q.index]
+                stat_results.append(
+                    {"id": q.id, "values": vals.tolist(), "timestamps": ts.tolist()}
+                )
+        for q in expressions:
+            if q.expression.lstrip().upper().startswith("SELECT"):  # type: ignore[union-attr]
+                messages.append(
                     {
-                        "Id": q.id,
-                        "Label": q.label,
-                        "Timestamps": np.asarray(ts_l, np.int64),
-                        "Values": np.asarray(vals_l, np.float64),
-                        "StatusCode": "Complete",
+                        "Code": "Unsupported",
+                        "Value": f"{q.id}: Metrics Insights queries are not supported "
+                        "by the sandbox",
                     }
                 )
+                vals_l, ts_l = [], []
+            else:
+                vals_l, ts_l = parse_expression(q.expression, stat_results)  # type: ignore[arg-type]
+            results.append(
+                {
+                    "Id": q.id,
+                    "Label": q.label,
+                    "Timestamps": np.asarray(ts_l, np.int64),
+                    "Values": np.asarray(vals_l, np.float64),
+                    "StatusCode": "Complete",
+                }
+            )
 
     budget = max_dp
     next_token = None
@@ -260,9 +278,9 @@ def get_metric_data_page(
         if q.expression is not None or not q.return_data:
             continue
         if budget == 0:
-            next_token = _encode_token({"fp": fingerprint, "q": q.index, "t": None})
+            next_token = _encode_token({"fp": _fingerprint(params), "q": q.index, "t": None})
             break
-        ts, vals = compute(q)
+        ts, vals = computed[q.index]
         if resume_ts is not None and q.index == first:
             cut = ts < resume_ts if descending else ts > resume_ts
             ts, vals = ts[cut], vals[cut]
@@ -287,6 +305,8 @@ def get_metric_data_page(
                 "StatusCode": "PartialData",
             }
         )
-        next_token = _encode_token({"fp": fingerprint, "q": q.index, "t": int(ts[budget - 1])})
+        next_token = _encode_token(
+            {"fp": _fingerprint(params), "q": q.index, "t": int(ts[budget - 1])}
+        )
         break
     return MetricDataPage(results, next_token, messages)
