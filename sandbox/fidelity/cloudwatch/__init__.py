@@ -56,6 +56,7 @@ from .handlers import (
     response_get_metric_data,
     response_get_metric_statistics,
     response_list_metrics,
+    response_parse_parameters,
 )
 
 __all__ = ["apply"]
@@ -72,4 +73,5 @@ def apply() -> None:
     CloudWatchResponse.get_metric_data = response_get_metric_data  # type: ignore[method-assign]
     CloudWatchResponse.get_metric_statistics = response_get_metric_statistics  # type: ignore[method-assign]
     CloudWatchResponse.list_metrics = response_list_metrics  # type: ignore[method-assign]
+    CloudWatchResponse.parse_parameters = response_parse_parameters  # type: ignore[method-assign]
     CloudWatchBackend._sandbox_patched = True  # type: ignore[attr-defined]
