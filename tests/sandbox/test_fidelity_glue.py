@@ -261,8 +261,14 @@ def test_create_run_copies_job_settings_and_runs_in_state_spans_jobs(aws: None) 
         rb.job_run_id,
     }
     assert g.runs_in_state(backend, g.TERMINAL_STATES) == []
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError):  # a second run of that id is refused and never listed
         g.create_run(backend, "a", started_on=T0, run_id=ra.job_run_id)
+    assert len(g.runs_in_state(backend, ["STARTING"])) == 1
+    g.transition(rb, "SUCCEEDED", at=T0 + timedelta(minutes=3))
+    assert [r.job_run_id for r in g.runs_in_state(backend, ["RUNNING"])] == []
+    assert [r.job_run_id for r in g.runs_in_state(backend, ["SUCCEEDED"])] == [rb.job_run_id]
+    # Another region's backend holds its own runs only.
+    assert g.runs_in_state(g.glue_backend(region="eu-west-1"), ["STARTING"]) == []
 
 
 def test_apply_fidelity_is_idempotent(aws: None) -> None:
