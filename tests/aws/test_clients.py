@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 
 from dashapp.aws.clients import ApiCallCounter, AwsClients, fast_timestamp
 from dashapp.config import Settings
@@ -81,3 +81,23 @@ def test_a_long_call_gets_its_own_client_from_the_same_session(clients) -> None:
     assert s3.meta.config.read_timeout == clients.settings.aws_read_timeout_s
     assert patient.meta.config.read_timeout == 900
     assert clients.client("s3", read_timeout_s=900) is patient  # made once
+
+
+def test_only_cloudwatch_skips_botocore_parameter_validation(clients) -> None:
+    """The metrics collector's 500-query requests are built by code; other calls carry
+    values that came from people (job arguments, upload keys) and keep botocore's check."""
+
+    class Sent(Exception):
+        pass
+
+    def stop_at_send(**_: object) -> None:
+        raise Sent
+
+    cloudwatch, glue = clients.client("cloudwatch"), clients.client("glue")
+    for client in (cloudwatch, glue):
+        client.meta.events.register("before-send.*.*", stop_at_send)
+    start, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
+    with pytest.raises(Sent):  # an Id that is no string went out unchecked
+        cloudwatch.get_metric_data(MetricDataQueries=[{"Id": 5}], StartTime=start, EndTime=end)
+    with pytest.raises(ParamValidationError):
+        glue.get_job_runs(JobName=5)
