@@ -58,6 +58,7 @@ from bench.collector_cycles import (  # noqa: E402
     drain_backlog,
     full_pass,
     glue_runs_alone,
+    interval_of,
     pin_apart,
     print_backlog,
     print_glue_runs,
@@ -66,6 +67,7 @@ from bench.collector_cycles import (  # noqa: E402
     start_athena_queries,
     stop_athena_queries,
 )
+from bench.cycle_overlap import print_overruns  # noqa: E402
 from collectors.registry import job as collector_job  # noqa: E402
 from collectors.runner import CollectorRunner  # noqa: E402
 from dashapp.aws import cloudwatch as cwmod  # noqa: E402
@@ -206,6 +208,7 @@ def main() -> int:
         run_window_metered(runner, recorder, args.window_s, sandbox.pid)
         stop_athena_queries(settings, url, queries)
         print_table(recorder, settings, args.window_s)
+        print_overruns(recorder.cycles, lambda name: interval_of(settings, name))
         glue_runs_alone(runner, recorder, settings)
         print_glue_runs(recorder, settings, full_pass(runner))
         drains = [
