@@ -28,6 +28,12 @@ class CollectorJob:
     interval: Callable[[Settings], float]
     description: str
     aws_permissions: tuple[str, ...] = ()
+    #: Where in its interval its cycles fall after the first (a fraction of the interval).
+    #: The bulk collectors share one process and its GIL: started together, glue_runs,
+    #: logs and metrics met every minute, and the 1-second pollers beside them overran.
+    #: At the default intervals glue_runs runs at :00/:15/:30/:45, metrics at :04 and logs
+    #: at :20/:50, each in the others' gaps at 5,000 jobs and functions.
+    phase: float = 0.0
 
 
 JOBS: tuple[CollectorJob, ...] = (
@@ -65,6 +71,7 @@ JOBS: tuple[CollectorJob, ...] = (
         lambda s: s.collect_metrics_interval_s,
         "Lambda and per-run Glue metrics with GetMetricData (500 queries a call)",
         ("cloudwatch:GetMetricData",),
+        phase=1 / 15,
     ),
     CollectorJob(
         "logs",
@@ -72,6 +79,7 @@ JOBS: tuple[CollectorJob, ...] = (
         lambda s: s.collect_logs_interval_s,
         "Final lines of finished runs, backlog, Lambda log streams with new events",
         ("logs:GetLogEvents", "logs:DescribeLogStreams"),
+        phase=2 / 3,
     ),
     CollectorJob(
         "log_follow",

@@ -22,11 +22,13 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from types import FrameType
+from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -52,6 +54,16 @@ LOCK_CHECK_S = 2.0
 STANDBY_POLL_S = 1.0
 STOP_GRACE_S = 1.0
 LOST_LOCK_GRACE_S = 15.0
+
+
+class PhasedInterval(IntervalTrigger):
+    """Cycles on the grid start_date + k x interval (a job's phase), an interval apart at
+    least: after the first cycle, which runs at once, the next falls on the grid."""
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> Any:
+        if previous_fire_time is None:
+            return super().get_next_fire_time(None, now)
+        return super().get_next_fire_time(None, max(now, previous_fire_time + self.interval))
 
 
 class CollectorRunner:
@@ -231,10 +243,14 @@ class CollectorRunner:
         )
         now = self.clock.now()
         for job in self.jobs:
+            interval = job.interval(self.settings)
             scheduler.add_job(
                 self.run_job,
-                "interval",
-                seconds=job.interval(self.settings),
+                PhasedInterval(
+                    seconds=interval,
+                    start_date=now + timedelta(seconds=interval * job.phase),
+                    timezone=UTC,
+                ),
                 args=[job],
                 id=job.name,
                 name=job.name,

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from collectors.context import CollectorContext, CycleResult
 from collectors.registry import JOBS, CollectorJob
-from collectors.runner import CollectorRunner
+from collectors.runner import CollectorRunner, PhasedInterval
 from dashapp.clock import FixedClock
+from dashapp.config import Settings
 from dashapp.models import CollectorStatus
 from tests.collectors.conftest import client, create_job, fail_calls
 
@@ -127,3 +129,33 @@ def test_status_records_outcome_calls_duration_and_last_success(
     assert row.api_calls_by_operation == {"glue:GetJobs": 6, "sqs:ListQueues": 3}
     assert row.api_calls_total == 9
     assert clock.now() == t0 + timedelta(seconds=7.5)
+
+
+def test_bulk_collectors_keep_apart_after_their_first_cycle() -> None:
+    """glue_runs, metrics and logs all run at start; after that each keeps to its phase of
+    its interval, so at the default intervals they no longer start together every minute
+    (where the 1-second pollers beside them overran), even after a late cycle."""
+    t0 = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    defaults = SimpleNamespace(**{n: f.default for n, f in Settings.model_fields.items()})
+    starts: dict[str, list[float]] = {}
+    for job in JOBS:
+        if job.name not in ("glue_runs", "metrics", "logs"):
+            continue
+        interval = job.interval(defaults)  # type: ignore[arg-type]
+        trigger = PhasedInterval(
+            seconds=interval, start_date=t0 + timedelta(seconds=interval * job.phase), timezone=UTC
+        )
+        fired, when = [0.0], t0
+        while (when := trigger.get_next_fire_time(when, when)) < t0 + timedelta(minutes=3):
+            fired.append((when - t0).total_seconds())
+        starts[job.name] = fired
+    assert starts["glue_runs"][:5] == [0, 15, 30, 45, 60]
+    assert starts["metrics"] == [0, 64, 124]
+    assert starts["logs"][:4] == [0, 50, 80, 110]
+    later = [set(times[1:]) for times in starts.values()]
+    assert not (later[0] & later[1]) and not (later[0] & later[2]) and not (later[1] & later[2])
+    # A cycle that started late (a busy minute) leaves the next one on the grid.
+    late = PhasedInterval(seconds=60, start_date=t0 + timedelta(seconds=4), timezone=UTC)
+    assert late.get_next_fire_time(t0 + timedelta(seconds=64), t0 + timedelta(seconds=100)) == (
+        t0 + timedelta(seconds=124)
+    )
