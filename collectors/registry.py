@@ -31,8 +31,9 @@ class CollectorJob:
     #: Where in its interval its cycles fall after the first (a fraction of the interval).
     #: The bulk collectors share one process and its GIL: started together, glue_runs,
     #: logs and metrics met every minute, and the 1-second pollers beside them overran.
-    #: At the default intervals glue_runs runs at :00/:15/:30/:45, metrics at :04 and logs
-    #: at :20/:50, each in the others' gaps at 5,000 jobs and functions.
+    #: At the default intervals glue_runs runs at :00/:15/:30/:45, metrics at :04, logs at
+    #: :20/:50 and inventory (every 5 minutes, ~32 s) at :16, after metrics' cycle: each
+    #: in the others' gaps at 5,000 jobs and functions.
     phase: float = 0.0
 
 
@@ -43,6 +44,7 @@ JOBS: tuple[CollectorJob, ...] = (
         lambda s: s.collect_inventory_interval_s,
         "Glue jobs and schedules, Lambda functions, tags; marks deleted ones gone",
         ("glue:GetJobs", "glue:GetTriggers", "lambda:ListFunctions", "tag:GetResources"),
+        phase=16 / 300,
     ),
     CollectorJob(
         "glue_runs",
