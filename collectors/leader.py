@@ -164,11 +164,15 @@ class FileLock:
             self._fd = None
 
 
-def lock_for(engine: Engine) -> LeaderLock:
+def lock_for(engine: Engine, group: str = "bulk") -> LeaderLock:
+    """The leader lock of one group of collectors (registry.GROUPS): each group has its
+    own active process and its own standby. The bulk group keeps the lock's old name, so
+    a collector of the previous release and one of this release never both lead it."""
+    suffix = "" if group == "bulk" else f"-{group}"
     url = make_url(str(engine.url))
     if url.get_backend_name() == "postgresql":
-        return PostgresAdvisoryLock(engine, f"{LOCK_NAME}:{url.database}")
+        return PostgresAdvisoryLock(engine, f"{LOCK_NAME}{suffix}:{url.database}")
     database = url.database or ""
     if not database or database == ":memory:":
-        return FileLock(Path("var") / f"{LOCK_NAME}.lock")
-    return FileLock(Path(database).with_suffix(".collectors.lock"))
+        return FileLock(Path("var") / f"{LOCK_NAME}{suffix}.lock")
+    return FileLock(Path(database).with_suffix(f".collectors{suffix}.lock"))

@@ -6,7 +6,7 @@ first, so the runs, metrics and logs collectors know what exists).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from collectors.athena import collect_catalog, follow_queries
@@ -20,6 +20,14 @@ from collectors.retention import collect_retention
 from collectors.retries import collect_retries
 from dashapp.config import Settings
 
+#: The process a job runs in under `python -m collectors`. The live pollers (a running
+#: job's log lines, a user's Athena query) run every second in a process of their own:
+#: beside the bulk collectors, which parse thousands of AWS answers a cycle, they waited
+#: for the GIL and overran their second (bench/collectors.py at 5,000 jobs).
+BULK = "bulk"
+LIVE = "live"
+GROUPS = (BULK, LIVE)
+
 
 @dataclass(frozen=True)
 class CollectorJob:
@@ -30,11 +38,12 @@ class CollectorJob:
     aws_permissions: tuple[str, ...] = ()
     #: Where in its interval its cycles fall after the first (a fraction of the interval).
     #: The bulk collectors share one process and its GIL: started together, glue_runs,
-    #: logs and metrics met every minute, and the 1-second pollers beside them overran.
+    #: logs and metrics met every minute and slowed each other's cycles.
     #: At the default intervals glue_runs runs at :00/:15/:30/:45, metrics at :04, logs at
     #: :20/:50 and inventory (every 5 minutes, ~32 s) at :16, after metrics' cycle: each
     #: in the others' gaps at 5,000 jobs and functions.
     phase: float = 0.0
+    group: str = BULK
 
 
 JOBS: tuple[CollectorJob, ...] = (
@@ -89,6 +98,7 @@ JOBS: tuple[CollectorJob, ...] = (
         lambda s: s.collect_log_follow_interval_s,
         "Follows the log streams of running Glue jobs every second",
         ("logs:GetLogEvents",),
+        group=LIVE,
     ),
     CollectorJob(
         "retries",
@@ -103,6 +113,7 @@ JOBS: tuple[CollectorJob, ...] = (
         lambda s: s.collect_athena_interval_s,
         "Follows unfinished Athena queries to their end (state, error, bytes scanned)",
         ("athena:BatchGetQueryExecution",),
+        group=LIVE,
     ),
     CollectorJob(
         "catalog",
@@ -125,3 +136,7 @@ def job(name: str) -> CollectorJob:
         if j.name == name:
             return j
     raise KeyError(f"no collector named {name!r}; known: {', '.join(j.name for j in JOBS)}")
+
+
+def in_group(jobs: Sequence[CollectorJob], group: str) -> list[CollectorJob]:
+    return [j for j in jobs if j.group == group]

@@ -38,7 +38,7 @@ from collectors import status
 from collectors.context import CollectorContext, CycleResult, describe
 from collectors.failure_log import FailureLog
 from collectors.leader import LeaderLock, LostLeadership, lock_for
-from collectors.registry import JOBS, CollectorJob
+from collectors.registry import BULK, JOBS, CollectorJob
 from dashapp.aws.clients import AwsClients
 from dashapp.clock import Clock, SystemClock
 from dashapp.config import Settings
@@ -77,14 +77,14 @@ class CollectorRunner:
         clock: Clock | None = None,
         jobs: Sequence[CollectorJob] = JOBS,
         sessions: sessionmaker[Session] | None = None,
+        group: str = BULK,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.jobs = list(jobs)
+        self.group = group  # whose leader lock it takes (registry.GROUPS)
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
-        self.engine = make_engine(
-            settings.database_url, application_name=f"smd-collectors {self.identity}"
-        )
+        self.engine = make_engine(settings.database_url, application_name=self.application_name)
         self.sessions = sessions or make_session_factory(self.engine)
         self.stop = threading.Event()
         self._stop_requested_at: float | None = None
@@ -105,6 +105,13 @@ class CollectorRunner:
         self.failures = FailureLog(log)
         self._fence: LeaderLock | None = None  # set while running under a leader lock
         event.listen(self.sessions, "before_commit", self._check_fence)
+
+    @property
+    def application_name(self) -> str:
+        """How its database sessions are named: by group, so that an operator (and the
+        fault tests) can tell the bulk and the live collectors' sessions apart."""
+        group = "" if self.group == BULK else f"-{self.group}"
+        return f"smd-collectors{group} {self.identity}"
 
     # --- one cycle ------------------------------------------------------------------------------
     def run_job(self, job: CollectorJob) -> str:
@@ -169,7 +176,7 @@ class CollectorRunner:
 
     def run_once(self) -> int:
         """Every job once, in registry order; 0 only when every one fully succeeded."""
-        self._check_schema()
+        self.check_schema()
         outcomes = {}
         for job in self.jobs:
             self.contexts[job.name].once = True
@@ -180,17 +187,17 @@ class CollectorRunner:
 
     # --- forever --------------------------------------------------------------------------------
     def run_forever(self, lock: LeaderLock | None = None) -> int:
-        self._check_schema()
-        lock = lock or lock_for(self.engine)
+        self.check_schema()
+        lock = lock or lock_for(self.engine, self.group)
         self._fence = lock
         finished = threading.Event()
         stopper = threading.Thread(
             target=self._stop_when_asked, args=(finished,), name="collectors-stop", daemon=True
         )
         stopper.start()
-        # The 1-second pollers wait for the GIL each time a call returns, while glue_runs
-        # and metrics parse thousands of answers beside them: with Python's 5 ms slices
-        # their cycles overran 1 s beside those (bench/collectors.py at 5,000 jobs).
+        # A short cycle waits for the GIL each time a call returns while others parse
+        # thousands of answers beside it: with Python's 5 ms slices the 1-second pollers
+        # overran 1 s beside glue_runs and metrics (bench/collectors.py at 5,000 jobs).
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(POLLER_SWITCH_INTERVAL_S)
         try:
@@ -318,7 +325,7 @@ class CollectorRunner:
             log.info("abandoning %s while stopping; the next start does its work", running)
         return running
 
-    def _check_schema(self) -> None:
+    def check_schema(self) -> None:
         rev, head = current_revision(self.engine), head_revision()
         if rev != head:
             raise SystemExit(

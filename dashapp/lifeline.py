@@ -1,4 +1,5 @@
-"""A process started by `make demo` ends with the demo, however the demo ends.
+"""A process started by `make demo` ends with the demo, however the demo ends (and the
+live collectors' process with the collectors' process that started it).
 
 The demo holds the write end of a pipe (the lifeline) and gives each part the read
 end. Nobody writes to it: when the demo's process is gone (Ctrl-C, SIGKILL, a crash,
@@ -97,10 +98,10 @@ def _watch(fd: int, grace_s: float) -> None:
         while os.read(fd, 64):
             pass  # nobody is meant to write; only the end matters
     log = logging.getLogger("lifeline")
-    log.warning("pid %d: the demo is gone; stopping", os.getpid())
+    log.warning("pid %d: the process that started it is gone; stopping", os.getpid())
     os.kill(os.getpid(), signal.SIGTERM)
     time.sleep(grace_s)
-    log.error("pid %d did not stop within %.0f s of the demo; exiting", os.getpid(), grace_s)
+    log.error("pid %d did not stop within %.0f s of its parent; exiting", os.getpid(), grace_s)
     exit_now(1)
 
 

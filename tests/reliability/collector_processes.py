@@ -95,6 +95,11 @@ def log_lines(log: Path) -> list[str]:
     return log.read_text(errors="replace").splitlines()
 
 
+def live_child_restarts(log: Path) -> int:
+    """How often the live pollers' child process exited and was started again."""
+    return sum("live collectors (pid" in ln and " exited " in ln for ln in log_lines(log))
+
+
 AUDIT_SQL = """
 CREATE TABLE test_write_audit (
     at timestamptz NOT NULL DEFAULT clock_timestamp(),

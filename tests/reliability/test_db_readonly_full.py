@@ -42,6 +42,7 @@ from tests.reliability import ground_truth as gt
 from tests.reliability.callback_sweep import callbacks_that_fail, update_body
 from tests.reliability.collector_processes import (
     blocked_writers,
+    live_child_restarts,
     log_lines,
     start_collector,
     stop_collector,
@@ -162,6 +163,7 @@ def test_a_read_only_database_is_named_and_the_collectors_wait_it_out(
     assert metrics.status_code == 200
     failed = _failed_cycles(log)
     assert tracebacks == 0
+    assert live_child_restarts(log) == 0
     # Each collector retried at its interval: a few cycles each, no tight loop.
     assert 1 <= failed.get("glue_runs", 0) <= read_only_s / GLUE_RUNS_INTERVAL_S + 2, failed
     assert lines_during - lines_before <= len(NAMES), "one line per failing collector"
@@ -237,6 +239,7 @@ def test_a_full_disk_is_named_in_the_status_and_the_collectors_catch_up(
     assert errors and float(errors[1]) >= 1, metrics
     failed = _failed_cycles(log)
     assert tracebacks == 0
+    assert live_child_restarts(log) == 0
     assert 1 <= failed.get("metrics", 0) <= full_s / METRICS_INTERVAL_S + 2, failed
     report(
         request,

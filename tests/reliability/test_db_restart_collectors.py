@@ -37,6 +37,7 @@ from tests.reliability.collector_processes import (
     audit_writes,
     blocked_writers,
     leaders,
+    live_child_restarts,
     log_lines,
     start_collector,
     stop_collector,
@@ -121,8 +122,12 @@ def test_a_restart_mid_cycle_loses_nothing_and_one_collector_leads_again(
         gt.wait_until_held(truth, database, RECOVERY_BOUND_S)
         exact_s = time.monotonic() - back
 
-        lead = leaders(database)
-        assert len(lead) == 1 and lead[0] in (_name(a.pid), _name(b.pid)), lead
+        everyone = leaders(database)
+        # One leader per group: the bulk collectors (A or B) and the live pollers (a child).
+        lead = [n for n in everyone if n.startswith("smd-collectors ")]
+        live = [n for n in everyone if n.startswith("smd-collectors-live ")]
+        assert len(lead) == 1 and lead[0] in (_name(a.pid), _name(b.pid)), everyone
+        assert len(live) == 1 and len(everyone) == 2, everyone
         assert a.poll() is None and b.poll() is None, "both collectors live on, unrestarted"
         stray = writes_without_the_lock(database, restart_began)
         assert not stray, f"writes by a collector not holding the lock: {stray[:5]}"
@@ -131,6 +136,7 @@ def test_a_restart_mid_cycle_loses_nothing_and_one_collector_leads_again(
     assert codes == [0, 0], {k: log_lines(v)[-20:] for k, v in logs.items()}
     tracebacks = {k: sum("Traceback" in ln for ln in log_lines(v)) for k, v in logs.items()}
     assert tracebacks == {"a": 0, "b": 0}, "a database outage is one line a cycle, not a traceback"
+    assert [live_child_restarts(v) for v in logs.values()] == [0, 0]
 
     who = "the other" if lead[0] == _name(b.pid) else "the same"
     report(
