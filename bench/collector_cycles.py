@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -31,7 +31,7 @@ from bench.procstat import CpuMeter, pids_named, pin, tree
 from collectors import events
 from collectors.context import CollectorContext, CycleResult
 from collectors.glue_runs import collect_glue_runs
-from collectors.registry import JOBS, CollectorJob
+from collectors.registry import BULK, JOBS, CollectorJob
 from collectors.runner import CollectorRunner
 from dashapp.actions.athena import run_query
 from dashapp.aws import glue, sqs
@@ -39,6 +39,9 @@ from dashapp.aws.clients import AwsClients
 from dashapp.config import Settings
 from dashapp.identity import Identity, Role
 from dashapp.models import AthenaQuery, CatalogTable, GlueJob, JobRun, LambdaFunction
+
+if TYPE_CHECKING:
+    from bench.live_window import LiveWindow
 
 BENCH_USER = Identity(user="bench", role=Role.operator)
 ATHENA_QUERIES = 100  # unfinished queries the athena collector follows during the window
@@ -105,9 +108,12 @@ class CycleRecorder:
         self._messages = threading.local()
         self.in_flight = 0
 
-    def runner(self) -> CollectorRunner:
-        runner = CollectorRunner(self.settings, jobs=[self.wrap(j) for j in JOBS])
-        self._watch_messages(runner.contexts["events"])
+    def runner(self, group: str | None = None) -> CollectorRunner:
+        """Every collector, or one group's (under its leader lock)."""
+        jobs = [self.wrap(j) for j in JOBS if group in (None, j.group)]
+        runner = CollectorRunner(self.settings, jobs=jobs, group=group or BULK)
+        if "events" in runner.contexts:
+            self._watch_messages(runner.contexts["events"])
         return runner
 
     def wrap(self, job: CollectorJob) -> CollectorJob:
@@ -257,27 +263,37 @@ def stop_athena_queries(settings: Settings, url: str, ids: list[str]) -> None:
     _sandbox_athena(url, "DELETE")
 
 
-def run_window(runner: CollectorRunner, recorder: CycleRecorder, seconds: float) -> None:
-    """Every collector on its interval, in the runner's own scheduler, for `seconds`."""
+def run_window(recorder: CycleRecorder, seconds: float, live: LiveWindow) -> None:
+    """Every collector on its interval for `seconds`, as `python -m collectors` runs them:
+    the bulk ones in this process, in the runner's own scheduler, and the live pollers in
+    a process of their own (`live`, started here)."""
     from collectors.leader import lock_for
 
+    runner = recorder.runner(BULK)
     recorder.phase = "window"
     thread = threading.Thread(target=runner.run_forever, args=(lock_for(runner.engine),))
     thread.start()
+    live.start()
     time.sleep(seconds)
     recorder.phase = "after"
     runner.request_stop()
+    live_cycles = live.close()
     thread.join(timeout=120)
     recorder.wait_idle()
+    with recorder._lock:
+        recorder.cycles.extend(live_cycles)
 
 
 def run_window_metered(
-    runner: CollectorRunner, recorder: CycleRecorder, seconds: float, sandbox_pid: int
+    settings: Settings, recorder: CycleRecorder, seconds: float, sandbox_pid: int
 ) -> None:
-    """`run_window`, printing the CPU the collectors (this process), the sandbox and
-    PostgreSQL used meanwhile: whose cores the cycles waited on."""
+    """`run_window`, printing the CPU the collectors (this process and the live pollers'),
+    the sandbox and PostgreSQL used meanwhile: whose cores the cycles waited on."""
+    from bench.live_window import LiveWindow
+
+    live = LiveWindow(settings, recorder)
     meters = {
-        "collectors (this process)": (CpuMeter([os.getpid()]), lambda: [os.getpid()]),
+        "bulk collectors (this process)": (CpuMeter([os.getpid()]), lambda: [os.getpid()]),
         "sandbox": (CpuMeter(tree(sandbox_pid)), lambda: tree(sandbox_pid)),
         "PostgreSQL (all of it)": (
             CpuMeter(pids_named("postgres")),
@@ -287,13 +303,14 @@ def run_window_metered(
     for meter, _ in meters.values():
         meter.start()
     opened = time.perf_counter()
-    run_window(runner, recorder, seconds)
+    run_window(recorder, seconds, live)
     took = time.perf_counter() - opened
     print(f"   (load average during the window: {os.getloadavg()[1]:.2f}, 5 min)")
     used = [
         f"{name} {m.stop(pids()):.0f} s = {m.used_s / took:.2f} cores"
         for name, (m, pids) in meters.items()
     ]
+    used.insert(1, f"live pollers (own process) {live.cpu_s:.0f} s = {live.cpu_s / took:.2f} cores")
     print(f"   CPU in the window ({took:.0f} s, until its last cycle ended): " + "; ".join(used))
 
 

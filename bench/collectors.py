@@ -3,8 +3,9 @@
 Prints, all measured in this one run against `python -m sandbox --glue-jobs N
 --lambda-functions N` (its own process, as in production):
 1. the first cycles (they read the history): time and API calls by operation;
-2. every collector scheduled as in production (the runner's own scheduler, all at once,
-   the simulator playing the pipelines) for a window: cycle time against its interval
+2. every collector scheduled as in production (the bulk ones in the runner's own scheduler
+   in this process, the live pollers in a process of their own, the simulator playing the
+   pipelines) for a window: cycle time against its interval
    (inside: yes/no) and API calls per cycle against a naive count, defined per collector;
    each glue_runs cycle, in the window and alone, against one cycle over every job; a
    backlog of state changes drained by the events collector, against the same with one
@@ -18,7 +19,7 @@ Prints, all measured in this one run against `python -m sandbox --glue-jobs N
 Usage: .venv/bin/python bench/collectors.py [--jobs 5000] [--functions 5000] [--window-s 330]
        [--samples 120] [--backlog 700] [--rtt-ms 50] [--naive-functions 500]
        [--database-url URL] [--pin]
---pin: the sandbox on the last core, this process (the collectors) on the others, so the
+--pin: the sandbox on the last core, the collectors (this process, its child) on the others, so the
        AWS stand-in cannot take the collectors' CPU (each is one Python process: about one
        core at most, under its GIL); PostgreSQL runs where the kernel puts it.
 URL: default a temporary SQLite file; for PostgreSQL an empty database, e.g.
@@ -205,7 +206,7 @@ def main() -> int:
         section_first_cycles(runner)
         recorder.take_counts(runner)
         queries = start_athena_queries(runner, settings, url, args.window_s)
-        run_window_metered(runner, recorder, args.window_s, sandbox.pid)
+        run_window_metered(settings, recorder, args.window_s, sandbox.pid)
         stop_athena_queries(settings, url, queries)
         print_table(recorder, settings, args.window_s)
         print_overruns(recorder.cycles, lambda name: interval_of(settings, name))

@@ -208,7 +208,9 @@ async def _sample(
             for i, pid in enumerate(workers):
                 name = f"web worker {i + 1}"
                 result.setdefault(name, Series(name)).points.append((t, rss_mb(pid)))
-            result["collector"].points.append((t, rss_mb(pids["collectors"])))
+            # Both processes: the bulk collectors and their live pollers' child.
+            collectors = tree(pids["collectors"])
+            result["collector"].points.append((t, sum(rss_mb(p) for p in collectors)))
             result["sandbox"].points.append((t, rss_mb(pids["sandbox"])))
         await asyncio.sleep(plan.sample_every_s)
     return problems
