@@ -111,19 +111,18 @@ def upsert(
     columns = set(rows[0].keys())
     if update is None:
         update = [c for c in columns if c not in conflict]
-    # SQLite caps bound parameters; keep statements well under it.
-    per_stmt = max(1, min(chunk, 30000 // max(1, len(columns))))
-    for start in range(0, len(rows), per_stmt):
-        part = rows[start : start + per_stmt]
-        stmt = insert_fn(table).values(part)
-        if update:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=list(conflict),
-                set_={c: stmt.excluded[c] for c in update},
-            )
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
-        session.execute(stmt)
+    stmt = insert_fn(table)
+    if update:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(conflict),
+            set_={c: stmt.excluded[c] for c in update},
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
+    # One statement with a parameter set per row (an executemany): compiled once and
+    # cached, where a multi-row VALUES was compiled afresh for every batch of rows.
+    for start in range(0, len(rows), chunk):
+        session.execute(stmt, rows[start : start + chunk])
     return len(rows)
 
 
