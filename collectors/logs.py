@@ -36,6 +36,7 @@ from dashapp.models import (
 )
 
 WORKERS = 8
+MAX_FOLLOW_WORKERS = 25  # GetLogEvents' default quota is 25 calls a second
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,8 @@ def follow_logs(ctx: CollectorContext) -> CycleResult:
     turns: FollowTurns = ctx.memory.setdefault("log_follow_turns", FollowTurns())
     chosen = follow_order(targets, turns.last, known, watched, now)[:budget]
     turns.took(chosen, keep=targets)
-    return read_streams(ctx, chosen)
+    # One wave: a cycle waits for its slowest read, not for two reads one after the other.
+    return read_streams(ctx, chosen, workers=min(budget, MAX_FOLLOW_WORKERS))
 
 
 BUSY_WITHIN = timedelta(minutes=1)  # a stream with a line this recent is likely to have more
@@ -248,6 +250,7 @@ def read_streams(
     targets: list[StreamTarget],
     *,
     cursor: Callable[[Session, set[StreamTarget]], None] | None = None,
+    workers: int = WORKERS,
 ) -> CycleResult:
     """Read each stream forward from its cursor (in parallel) and store new lines once;
     `cursor(session, failed targets)` runs in the transaction that stores them."""
@@ -279,7 +282,7 @@ def read_streams(
         except Exception as e:  # noqa: BLE001 - reported per stream
             return t, e
 
-    outcomes = list(_readers(ctx).map(read, targets))
+    outcomes = list(_readers(ctx, workers).map(read, targets))
     now = ctx.clock.now()
     failed: set[StreamTarget] = set()
     with ctx.sessions.begin() as session:
@@ -302,14 +305,15 @@ def read_streams(
     return result
 
 
-def _readers(ctx: CollectorContext) -> ThreadPoolExecutor:
+def _readers(ctx: CollectorContext, workers: int) -> ThreadPoolExecutor:
     """The context's stream readers, kept across cycles: the follower runs every second,
     and starting 8 threads a cycle cost it about 10 ms of CPU, a sixth of its cycle."""
-    pool = ctx.memory.get("stream_readers")
-    if pool is None:
-        pool = ctx.memory["stream_readers"] = ThreadPoolExecutor(
-            max_workers=WORKERS, thread_name_prefix=f"{ctx.name}-streams"
-        )
+    pool, size = ctx.memory.get("stream_readers", (None, 0))
+    if pool is None or size != workers:
+        if pool is not None:
+            pool.shutdown(wait=False)
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{ctx.name}-streams")
+        ctx.memory["stream_readers"] = (pool, workers)
     return pool
 
 
